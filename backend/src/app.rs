@@ -1,0 +1,138 @@
+//! Wiring: build the state, bind the listener, start the background tasks,
+//! serve until the shutdown signal, then wait for the tasks to stop.
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::{net::TcpListener, sync::Notify, task::JoinHandle};
+
+use crate::{
+    clock::SharedClock,
+    config::Settings,
+    db::Db,
+    events, http,
+    realtime::{self, Hub},
+    shutdown::{self, Shutdown, ShutdownTrigger},
+    state::AppState,
+    telemetry::Metrics,
+};
+
+pub struct App {
+    pub state: AppState,
+    listener: TcpListener,
+    trigger: ShutdownTrigger,
+    shutdown: Shutdown,
+}
+
+/// A running app (tests hold this to stop it).
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    trigger: ShutdownTrigger,
+    handle: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    /// Stop and wait until every task has finished.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.trigger.trigger();
+        self.handle.await?
+    }
+
+    /// Stop without waiting for open connections (a crash, as far as the
+    /// clients can tell).
+    pub fn abort(self) {
+        self.trigger.trigger();
+        self.handle.abort();
+    }
+}
+
+impl App {
+    /// Connect, migrate and bind. Nothing runs until [`App::run`].
+    pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App> {
+        let db = Db::connect(&settings).await?;
+        db.migrate().await?;
+        let head = events::head(&db.conn).await?;
+        let hub = Hub::new(head, settings.live.queue_capacity);
+        let listener = TcpListener::bind(&settings.listen).await?;
+        let (trigger, shutdown) = shutdown::channel();
+        let node_id: Arc<str> = Arc::from(format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().to_string()[..8]
+        ));
+        let state = AppState {
+            settings: Arc::new(settings),
+            db,
+            clock,
+            hub,
+            metrics: Metrics::install(),
+            deadline_wake: Arc::new(Notify::new()),
+            mail_wake: Arc::new(Notify::new()),
+            node_id,
+        };
+        Ok(App {
+            state,
+            listener,
+            trigger,
+            shutdown,
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Run in the background; for tests and embedding.
+    pub fn spawn(self) -> anyhow::Result<Running> {
+        let addr = self.local_addr()?;
+        let state = self.state.clone();
+        let trigger = ShutdownTrigger::clone_of(&self.trigger);
+        let handle = tokio::spawn(self.run());
+        Ok(Running {
+            addr,
+            state,
+            trigger,
+            handle,
+        })
+    }
+
+    /// Serve until SIGTERM/Ctrl-C (see `main`) or the trigger fires.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let App {
+            state,
+            listener,
+            trigger,
+            shutdown,
+        } = self;
+        let tasks = start_background(&state, &shutdown);
+        let router = http::router(state.clone());
+        let mut stop = shutdown.clone();
+        tracing::info!(addr = %listener.local_addr()?, node = %state.node_id, "lianxin listening");
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { stop.wait().await })
+            .await;
+        trigger.trigger();
+        for t in tasks {
+            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
+        }
+        served?;
+        Ok(())
+    }
+}
+
+fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    let poll = Duration::from_millis(state.settings.live.poll_interval_ms.max(10));
+    tasks.push(tokio::spawn(state.hub.clone().run_pump(
+        state.db.clone(),
+        poll,
+        shutdown.clone(),
+    )));
+    if state.db.is_postgres() {
+        tasks.push(tokio::spawn(realtime::listen_postgres(
+            state.db.clone(),
+            state.hub.clone(),
+            shutdown.clone(),
+        )));
+    }
+    tasks
+}

@@ -1,0 +1,255 @@
+//! Accounts and sessions: argon2id passwords, random bearer tokens stored
+//! only as SHA-256 hashes, expiry and revocation, and login throttling
+//! counted in the database so that a restart does not reset it.
+pub mod password;
+
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{
+    db::{
+        entities::{login_failure, session, unit, user},
+        Db,
+    },
+    error::{Error, Result},
+    vocab::{Role, UnitKind},
+};
+
+/// The signed-in user, with what scope checks need about their unit.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub email: Option<String>,
+    pub unit: Option<UnitRef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UnitRef {
+    pub id: Uuid,
+    pub kind: UnitKind,
+    pub region_code: String,
+}
+
+impl Principal {
+    pub fn unit_id(&self) -> Option<Uuid> {
+        self.unit.as_ref().map(|u| u.id)
+    }
+
+    pub fn require(&self, roles: &[Role]) -> Result<()> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "the role {} may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+/// `GET /api/v1/me` and the `user` of a login answer.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub active: bool,
+}
+
+impl UserView {
+    pub fn from_model(m: &user::Model) -> UserView {
+        UserView {
+            id: m.id,
+            username: m.username.clone(),
+            display_name: m.display_name.clone(),
+            role: Role::parse(&m.role).unwrap_or(Role::Operator),
+            unit_id: m.unit_id,
+            email: m.email.clone(),
+            active: m.active,
+        }
+    }
+}
+
+pub struct LoginOutcome {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+pub fn hash_token(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub struct LoginPolicy {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub session_ttl: Duration,
+}
+
+/// Check the password, count failures, and open a session.
+pub async fn login(
+    db: &Db,
+    now: DateTime<Utc>,
+    policy: &LoginPolicy,
+    username: &str,
+    password: &str,
+) -> Result<LoginOutcome> {
+    let username = username.trim();
+    let since = now - policy.window;
+    let recent = login_failure::Entity::find()
+        .filter(login_failure::Column::Username.eq(username))
+        .filter(login_failure::Column::At.gt(since))
+        .order_by_asc(login_failure::Column::At)
+        .all(&db.conn)
+        .await?;
+    if recent.len() as u32 >= policy.max_failures {
+        // The cool-down ends when the oldest counted failure leaves the window.
+        let retry_after_s = recent
+            .first()
+            .map(|f| (f.at + policy.window - now).num_seconds())
+            .unwrap_or(policy.window.num_seconds());
+        return Err(Error::TooManyAttempts { retry_after_s });
+    }
+
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(username))
+        .one(&db.conn)
+        .await?;
+    let hash = found
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| password::DUMMY_HASH.to_string());
+    // Verify even for unknown users, so timing does not reveal who exists.
+    let ok = password::verify(password.to_string(), hash).await;
+    let user = match found {
+        Some(u) if ok && u.active => u,
+        _ => {
+            let txn = db.begin_write().await?;
+            login_failure::Entity::insert(login_failure::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                username: Set(username.to_string()),
+                at: Set(now),
+            })
+            .exec_without_returning(&*txn)
+            .await?;
+            txn.commit().await?;
+            return Err(Error::InvalidCredentials);
+        }
+    };
+
+    let token = new_token();
+    let expires_at = now + policy.session_ttl;
+    let txn = db.begin_write().await?;
+    session::Entity::insert(session::ActiveModel {
+        token_hash: Set(hash_token(&token)),
+        user_id: Set(user.id),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        revoked_at: Set(None),
+    })
+    .exec_without_returning(&*txn)
+    .await?;
+    login_failure::Entity::delete_many()
+        .filter(login_failure::Column::Username.eq(username))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(LoginOutcome {
+        token,
+        expires_at,
+        user: UserView::from_model(&user),
+    })
+}
+
+/// Resolve a bearer token to the signed-in user, or `Unauthorized`.
+pub async fn authenticate(db: &Db, now: DateTime<Utc>, token: &str) -> Result<Principal> {
+    let Some(sess) = session::Entity::find_by_id(hash_token(token))
+        .one(&db.conn)
+        .await?
+    else {
+        return Err(Error::Unauthorized);
+    };
+    if sess.revoked_at.is_some() || sess.expires_at <= now {
+        return Err(Error::Unauthorized);
+    }
+    let Some(u) = user::Entity::find_by_id(sess.user_id).one(&db.conn).await? else {
+        return Err(Error::Unauthorized);
+    };
+    if !u.active {
+        return Err(Error::Unauthorized);
+    }
+    let unit = match u.unit_id {
+        Some(id) => unit::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await?
+            .map(|m| UnitRef {
+                id: m.id,
+                kind: UnitKind::parse(&m.kind).unwrap_or(UnitKind::HotlineCenter),
+                region_code: m.region_code,
+            }),
+        None => None,
+    };
+    Ok(Principal {
+        user_id: u.id,
+        username: u.username,
+        display_name: u.display_name,
+        role: Role::parse(&u.role).unwrap_or(Role::Operator),
+        email: u.email,
+        unit,
+    })
+}
+
+pub async fn logout(db: &Db, now: DateTime<Utc>, token: &str) -> Result<()> {
+    let txn = db.begin_write().await?;
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(session::Column::TokenHash.eq(hash_token(token)))
+        .filter(session::Column::RevokedAt.is_null())
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Remove expired sessions and aged-out login failures; returns rows removed.
+pub async fn purge_expired(db: &Db, now: DateTime<Utc>, window: Duration) -> Result<u64> {
+    let txn = db.begin_write().await?;
+    let a = session::Entity::delete_many()
+        .filter(session::Column::ExpiresAt.lt(now - Duration::days(1)))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    let b = login_failure::Entity::delete_many()
+        .filter(login_failure::Column::At.lt(now - window))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
+    Ok(a + b)
+}
+
+pub async fn count_users(db: &Db) -> Result<u64> {
+    Ok(user::Entity::find().count(&db.conn).await?)
+}

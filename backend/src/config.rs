@@ -1,0 +1,376 @@
+//! Typed settings: defaults, then the TOML file named by `LIANXIN_CONFIG`,
+//! then environment variables. This is the only module that reads the
+//! environment, so every knob is visible in one place and in
+//! `ops/config/lianxin.example.toml`.
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("invalid value for {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Address the HTTP server listens on (`LIANXIN_LISTEN`).
+    pub listen: String,
+    /// Public base URL used in email links.
+    pub public_url: String,
+    /// Directory for the SQLite file and `.eml` files when SMTP is off.
+    pub data_dir: PathBuf,
+    /// Directory of the console's static files.
+    pub static_dir: PathBuf,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub smtp: SmtpSettings,
+    pub cti: CtiSettings,
+    pub live: LiveSettings,
+    pub deadlines: DeadlinePolicy,
+    pub jobs: JobSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`; empty means `<data_dir>/lianxin.db`.
+    pub url: String,
+    pub max_connections: u32,
+    pub min_connections: u32,
+    /// Seconds to wait for a pooled connection.
+    pub acquire_timeout_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Session lifetime in seconds.
+    pub session_ttl_s: u64,
+    /// Failed logins for one username within the window before 429.
+    pub max_failures: u32,
+    /// Window and cool-down, in seconds.
+    pub failure_window_s: u64,
+    /// Origins allowed to open the live feed with a session cookie.
+    pub allowed_origins: Vec<String>,
+    /// Set the `Secure` flag on the session cookie (behind HTTPS).
+    pub secure_cookie: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmtpSettings {
+    /// `smtp://host:port` (`LIANXIN_SMTP_URL`); empty writes `.eml` files.
+    pub url: String,
+    pub from: String,
+    /// Attempts before a message is given up and shown to admins as failed.
+    pub max_attempts: i32,
+    /// First retry delay in seconds; doubles each attempt.
+    pub retry_base_s: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CtiSettings {
+    /// Shared secret for `POST /api/v1/cti/events` (`LIANXIN_CTI_SECRET`);
+    /// empty disables the endpoint.
+    pub secret: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveSettings {
+    /// Seconds between server pings.
+    pub ping_interval_s: u64,
+    /// Seconds of client silence before the connection is dropped.
+    pub idle_timeout_s: u64,
+    /// Frames queued per connection before a slow client is cut off.
+    pub queue_capacity: usize,
+    /// Largest client frame in bytes.
+    pub max_frame_bytes: usize,
+    /// Fallback poll of the shared log when no NOTIFY arrives, in ms.
+    pub poll_interval_ms: u64,
+}
+
+/// Deadline policy, every figure in seconds. Snapshotted onto each
+/// escalation when it opens, so a policy change never moves a running clock.
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DeadlinePolicy {
+    pub imminent: EscalationPolicy,
+    pub high: EscalationPolicy,
+    pub accept_urgent_s: i64,
+    pub accept_high_s: i64,
+    pub accept_normal_s: i64,
+    pub accept_low_s: i64,
+    pub resolve_s: i64,
+    pub resolve_mediation_s: i64,
+    pub follow_up_s: i64,
+    pub confirmation_window_s: i64,
+    pub confirmation_reminder_s: i64,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EscalationPolicy {
+    pub acknowledge_s: i64,
+    pub first_action_s: i64,
+    pub raise_every_s: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobSettings {
+    /// Cron expression (with seconds) for the supervisors' daily digest.
+    pub digest: String,
+    /// Cron expression for the escalation auditor.
+    pub auditor: String,
+    /// Cron expression for purging expired sessions and old login failures.
+    pub cleanup: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            static_dir: PathBuf::from("frontend-dist"),
+            database: DatabaseSettings::default(),
+            auth: AuthSettings::default(),
+            smtp: SmtpSettings::default(),
+            cti: CtiSettings::default(),
+            live: LiveSettings::default(),
+            deadlines: DeadlinePolicy::default(),
+            jobs: JobSettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            url: String::new(),
+            max_connections: 16,
+            min_connections: 1,
+            acquire_timeout_s: 10,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            session_ttl_s: 12 * 3600,
+            max_failures: 5,
+            failure_window_s: 15 * 60,
+            allowed_origins: vec![
+                "http://127.0.0.1:8080".into(),
+                "http://localhost:8080".into(),
+            ],
+            secure_cookie: false,
+        }
+    }
+}
+
+impl Default for SmtpSettings {
+    fn default() -> Self {
+        SmtpSettings {
+            url: String::new(),
+            from: "Lianxin 12338 <noreply@lianxin.local>".into(),
+            max_attempts: 8,
+            retry_base_s: 30,
+        }
+    }
+}
+
+impl Default for CtiSettings {
+    fn default() -> Self {
+        CtiSettings {
+            secret: String::new(),
+        }
+    }
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        LiveSettings {
+            ping_interval_s: 20,
+            idle_timeout_s: 60,
+            queue_capacity: 1024,
+            max_frame_bytes: 4096,
+            poll_interval_ms: 1000,
+        }
+    }
+}
+
+impl Default for EscalationPolicy {
+    fn default() -> Self {
+        EscalationPolicy::HIGH
+    }
+}
+
+impl EscalationPolicy {
+    pub const IMMINENT: EscalationPolicy = EscalationPolicy {
+        acknowledge_s: 5 * 60,
+        first_action_s: 30 * 60,
+        raise_every_s: 5 * 60,
+    };
+    pub const HIGH: EscalationPolicy = EscalationPolicy {
+        acknowledge_s: 15 * 60,
+        first_action_s: 2 * 3600,
+        raise_every_s: 15 * 60,
+    };
+}
+
+const DAY: i64 = 24 * 3600;
+
+impl Default for DeadlinePolicy {
+    fn default() -> Self {
+        DeadlinePolicy {
+            imminent: EscalationPolicy::IMMINENT,
+            high: EscalationPolicy::HIGH,
+            accept_urgent_s: 3600,
+            accept_high_s: 4 * 3600,
+            accept_normal_s: DAY,
+            accept_low_s: 3 * DAY,
+            resolve_s: 15 * DAY,
+            resolve_mediation_s: 30 * DAY,
+            follow_up_s: 7 * DAY,
+            confirmation_window_s: 30 * DAY,
+            confirmation_reminder_s: 20 * DAY,
+        }
+    }
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            digest: "0 0 8 * * *".into(),
+            auditor: "0 * * * * *".into(),
+            cleanup: "0 17 3 * * *".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults → TOML file (`LIANXIN_CONFIG`) → environment.
+    pub fn load() -> Result<Settings, ConfigError> {
+        let mut settings = match std::env::var("LIANXIN_CONFIG") {
+            Ok(path) if !path.is_empty() => Settings::from_file(&path)?,
+            _ => Settings::default(),
+        };
+        settings.apply_env(|key| std::env::var(key).ok());
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn from_file(path: &str) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_string(),
+            source,
+        })
+    }
+
+    /// Environment overrides; `get` is injected so tests need not touch the
+    /// process environment.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        if let Some(v) = get("LIANXIN_LISTEN").filter(|v| !v.is_empty()) {
+            self.listen = v;
+        }
+        if let Some(v) = get("LIANXIN_DATABASE_URL").filter(|v| !v.is_empty()) {
+            self.database.url = v;
+        }
+        if let Some(v) = get("LIANXIN_SMTP_URL") {
+            self.smtp.url = v;
+        }
+        if let Some(v) = get("LIANXIN_CTI_SECRET") {
+            self.cti.secret = v;
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Invalid {
+                key: "listen",
+                message: e.to_string(),
+            })?;
+        for (key, expr) in [
+            ("jobs.digest", &self.jobs.digest),
+            ("jobs.auditor", &self.jobs.auditor),
+            ("jobs.cleanup", &self.jobs.cleanup),
+        ] {
+            expr.parse::<cron::Schedule>()
+                .map_err(|e| ConfigError::Invalid {
+                    key,
+                    message: e.to_string(),
+                })?;
+        }
+        if self.auth.session_ttl_s == 0 {
+            return Err(ConfigError::Invalid {
+                key: "auth.session_ttl_s",
+                message: "must be positive".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}/lianxin.db?mode=rwc", self.data_dir.display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    pub fn session_ttl(&self) -> Duration {
+        Duration::from_secs(self.auth.session_ttl_s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        let mut s: Settings =
+            toml::from_str("listen = \"0.0.0.0:9000\"\n[auth]\nsession_ttl_s = 60\n").unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000");
+        assert_eq!(s.auth.session_ttl_s, 60);
+        assert_eq!(s.auth.max_failures, 5);
+        s.apply_env(|k| (k == "LIANXIN_LISTEN").then(|| "127.0.0.1:1".to_string()));
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_cron_are_refused() {
+        assert!(toml::from_str::<Settings>("lisen = \"x\"").is_err());
+        let s = Settings {
+            jobs: JobSettings {
+                digest: "not cron".into(),
+                ..JobSettings::default()
+            },
+            ..Settings::default()
+        };
+        assert!(s.validate().is_err());
+    }
+}

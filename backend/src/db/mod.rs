@@ -1,0 +1,117 @@
+//! Connection set-up, the write-transaction wrapper and error mapping.
+//!
+//! SQLite allows one writer at a time; two deferred transactions that both
+//! try to upgrade fail with `SQLITE_BUSY` instead of waiting. So on SQLite
+//! every write transaction first takes an in-process async lock
+//! ([`Db::begin_write`]): writers queue in memory instead of failing, and
+//! readers run freely beside them (WAL). On PostgreSQL the lock is absent.
+pub mod entities;
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use crate::config::Settings;
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub conn: DatabaseConnection,
+    /// Serialises writers on SQLite; `None` on PostgreSQL.
+    write_lock: Option<Arc<Mutex<()>>>,
+    pub url: String,
+}
+
+/// A write transaction; dropping it without [`WriteTxn::commit`] rolls back.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _guard: Option<OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.txn.commit().await
+    }
+}
+
+impl Db {
+    pub async fn connect(settings: &Settings) -> Result<Db, DbErr> {
+        let url = settings.database_url();
+        if url.starts_with("sqlite:") {
+            if let Err(e) = std::fs::create_dir_all(&settings.data_dir) {
+                return Err(DbErr::Custom(format!(
+                    "cannot create data directory {}: {e}",
+                    settings.data_dir.display()
+                )));
+            }
+        }
+        let mut opts = ConnectOptions::new(url.clone());
+        opts.max_connections(settings.database.max_connections)
+            .min_connections(settings.database.min_connections)
+            .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(|o| {
+                // WAL + synchronous=FULL: a committed case is on disk before
+                // the client hears about it, even across a power cut.
+                o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        let conn = Database::connect(opts).await?;
+        let write_lock = match conn.get_database_backend() {
+            DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
+            _ => None,
+        };
+        Ok(Db {
+            conn,
+            write_lock,
+            url,
+        })
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DatabaseBackend::Postgres
+    }
+
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&self.conn, None).await
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+}
+
+/// True when the error is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

@@ -1,0 +1,107 @@
+//! The deadline store: rows with a due time, scheduled inside the caller's
+//! transaction and claimed exactly once by whichever process fires them.
+//! It knows nothing about cases or escalations; `scheduler/` decides what a
+//! fired deadline means.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::db::entities::deadline;
+
+pub use deadline::Model as Deadline;
+
+pub async fn schedule(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    subject_kind: &str,
+    subject_id: Uuid,
+    kind: &str,
+    due_at: DateTime<Utc>,
+) -> Result<Uuid, DbErr> {
+    let id = Uuid::new_v4();
+    deadline::Entity::insert(deadline::ActiveModel {
+        id: Set(id),
+        subject_kind: Set(subject_kind.to_string()),
+        subject_id: Set(subject_id),
+        kind: Set(kind.to_string()),
+        due_at: Set(due_at),
+        fired_at: Set(None),
+        cancelled_at: Set(None),
+        claimed_by: Set(None),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Cancel pending deadlines of `kinds` for a subject (e.g. the accept
+/// deadline once the case is accepted).
+pub async fn cancel(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    subject_id: Uuid,
+    kinds: &[&str],
+) -> Result<u64, DbErr> {
+    Ok(deadline::Entity::update_many()
+        .col_expr(deadline::Column::CancelledAt, Expr::value(now))
+        .filter(deadline::Column::SubjectId.eq(subject_id))
+        .filter(deadline::Column::Kind.is_in(kinds.iter().copied()))
+        .filter(deadline::Column::FiredAt.is_null())
+        .filter(deadline::Column::CancelledAt.is_null())
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
+/// The earliest pending due time.
+pub async fn next_due(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
+    let row = deadline::Entity::find()
+        .select_only()
+        .column_as(deadline::Column::DueAt.min(), "next")
+        .filter(deadline::Column::FiredAt.is_null())
+        .filter(deadline::Column::CancelledAt.is_null())
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(conn)
+        .await?;
+    Ok(row.flatten())
+}
+
+/// Candidates due at `now`, oldest first. Claim each with [`claim`].
+pub async fn due(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Deadline>, DbErr> {
+    deadline::Entity::find()
+        .filter(deadline::Column::FiredAt.is_null())
+        .filter(deadline::Column::CancelledAt.is_null())
+        .filter(deadline::Column::DueAt.lte(now))
+        .order_by_asc(deadline::Column::DueAt)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+/// Mark one deadline fired if nobody else has: a conditional update, so with
+/// several processes exactly one wins. Run it in the same transaction as
+/// the effects of firing, so a crash between the two cannot lose either.
+pub async fn claim(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+    node: &str,
+) -> Result<bool, DbErr> {
+    let res = deadline::Entity::update_many()
+        .col_expr(deadline::Column::FiredAt, Expr::value(now))
+        .col_expr(deadline::Column::ClaimedBy, Expr::value(node.to_string()))
+        .filter(deadline::Column::Id.eq(id))
+        .filter(deadline::Column::FiredAt.is_null())
+        .filter(deadline::Column::CancelledAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(res.rows_affected == 1)
+}

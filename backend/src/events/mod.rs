@@ -1,0 +1,220 @@
+//! The case event log: the timeline, the live feed, email and reports all
+//! read it.
+//!
+//! **Invariant (feed order):** `feed_seq` is stamped from the `counters` row
+//! `feed` inside the writing transaction, as its last statement before
+//! commit. The row lock is held until commit, so a transaction that takes
+//! seq N+1 cannot commit before the one holding N: seqs become visible in
+//! commit order, and a reader that has seen N never later finds an unseen
+//! event below N. (On SQLite writers are serialised anyway.) The price is
+//! that commits that append events run one at a time; see ARCHITECTURE.md.
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement,
+};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::db::entities::case_event;
+
+/// PostgreSQL channel on which committed events are announced.
+pub const NOTIFY_CHANNEL: &str = "lianxin_feed";
+
+/// What a committed transaction needs to wake.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Effects {
+    pub events: bool,
+    pub deadlines: bool,
+    pub mail: bool,
+}
+
+impl Effects {
+    pub fn merge(self, other: Effects) -> Effects {
+        Effects {
+            events: self.events || other.events,
+            deadlines: self.deadlines || other.deadlines,
+            mail: self.mail || other.mail,
+        }
+    }
+}
+
+/// An event before it is stamped. Visibility columns say who may see it:
+/// the handling unit at the time (`unit_id`), the unit a transfer came from
+/// (`prev_unit_id`), the police unit of an escalation, and the region.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub kind: &'static str,
+    pub actor_id: Option<Uuid>,
+    pub unit_id: Option<Uuid>,
+    pub prev_unit_id: Option<Uuid>,
+    pub police_unit_id: Option<Uuid>,
+    pub region_code: String,
+    pub at: DateTime<Utc>,
+    pub data: Value,
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseEvent {
+    pub seq: i64,
+    pub id: Uuid,
+    pub case_id: Uuid,
+    pub case_number: String,
+    pub event: String,
+    pub actor_id: Option<Uuid>,
+    pub unit_id: Option<Uuid>,
+    #[serde(skip)]
+    pub prev_unit_id: Option<Uuid>,
+    #[serde(skip)]
+    pub police_unit_id: Option<Uuid>,
+    #[serde(skip)]
+    pub region_code: String,
+    pub at: DateTime<Utc>,
+    pub data: Value,
+}
+
+impl From<case_event::Model> for CaseEvent {
+    fn from(m: case_event::Model) -> Self {
+        CaseEvent {
+            seq: m.feed_seq,
+            id: m.id,
+            case_id: m.case_id,
+            case_number: m.case_number,
+            event: m.kind,
+            actor_id: m.actor_id,
+            unit_id: m.unit_id,
+            prev_unit_id: m.prev_unit_id,
+            police_unit_id: m.police_unit_id,
+            region_code: m.region_code,
+            at: m.at,
+            data: m.data,
+        }
+    }
+}
+
+/// Take `n` values from a named counter; returns the last one taken.
+/// Creates the counter on first use.
+pub async fn bump_counter(conn: &impl ConnectionTrait, name: &str, n: i64) -> Result<i64, DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        sea_orm::DatabaseBackend::Postgres => {
+            "INSERT INTO counters (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value RETURNING value"
+        }
+        _ => {
+            "INSERT INTO counters (name, value) VALUES (?, ?) \
+             ON CONFLICT (name) DO UPDATE SET value = counters.value + excluded.value RETURNING value"
+        }
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [name.into(), n.into()],
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom(format!("counter {name} returned no row")))?;
+    row.try_get::<i64>("", "value")
+}
+
+/// Stamp and insert `events`; call as the last write before commit.
+/// Returns the stamped events in order.
+pub async fn append(
+    conn: &impl ConnectionTrait,
+    events: Vec<NewEvent>,
+) -> Result<Vec<CaseEvent>, DbErr> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = events.len() as i64;
+    let last = bump_counter(conn, "feed", n).await?;
+    let first = last - n + 1;
+    let models: Vec<case_event::ActiveModel> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| case_event::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            feed_seq: Set(first + i as i64),
+            case_id: Set(e.case_id),
+            case_number: Set(e.case_number.clone()),
+            kind: Set(e.kind.to_string()),
+            actor_id: Set(e.actor_id),
+            unit_id: Set(e.unit_id),
+            prev_unit_id: Set(e.prev_unit_id),
+            police_unit_id: Set(e.police_unit_id),
+            region_code: Set(e.region_code.clone()),
+            at: Set(e.at),
+            data: Set(e.data.clone()),
+        })
+        .collect();
+    let stored: Vec<CaseEvent> = models
+        .iter()
+        .map(|m| CaseEvent {
+            seq: *m.feed_seq.as_ref(),
+            id: *m.id.as_ref(),
+            case_id: *m.case_id.as_ref(),
+            case_number: m.case_number.as_ref().clone(),
+            event: m.kind.as_ref().clone(),
+            actor_id: *m.actor_id.as_ref(),
+            unit_id: *m.unit_id.as_ref(),
+            prev_unit_id: *m.prev_unit_id.as_ref(),
+            police_unit_id: *m.police_unit_id.as_ref(),
+            region_code: m.region_code.as_ref().clone(),
+            at: *m.at.as_ref(),
+            data: m.data.as_ref().clone(),
+        })
+        .collect();
+    case_event::Entity::insert_many(models)
+        .exec_without_returning(conn)
+        .await?;
+    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Delivered at commit, to every process listening (ourselves too).
+        conn.execute_unprepared(&format!("NOTIFY {NOTIFY_CHANNEL}"))
+            .await?;
+    }
+    Ok(stored)
+}
+
+/// Events after `after`, in feed order.
+pub async fn read_after(
+    conn: &impl ConnectionTrait,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<CaseEvent>, DbErr> {
+    Ok(case_event::Entity::find()
+        .filter(case_event::Column::FeedSeq.gt(after))
+        .order_by_asc(case_event::Column::FeedSeq)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(CaseEvent::from)
+        .collect())
+}
+
+/// The highest committed seq.
+pub async fn head(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    let row = case_event::Entity::find()
+        .select_only()
+        .column_as(case_event::Column::FeedSeq.max(), "head")
+        .into_tuple::<Option<i64>>()
+        .one(conn)
+        .await?;
+    Ok(row.flatten().unwrap_or(0))
+}
+
+/// A case's timeline, oldest first.
+pub async fn timeline(conn: &impl ConnectionTrait, case_id: Uuid) -> Result<Vec<CaseEvent>, DbErr> {
+    Ok(case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .order_by_asc(case_event::Column::FeedSeq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(CaseEvent::from)
+        .collect())
+}

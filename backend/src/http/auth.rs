@@ -1,0 +1,107 @@
+//! `POST /auth/login`, `POST /auth/logout`, `GET /me`.
+use axum::{
+    extract::State,
+    http::{header, HeaderMap},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{error::ApiResult, extract::ApiJson, session};
+use crate::{
+    auth::{self, LoginPolicy, Principal, UserView},
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/me", get(me))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: UserView,
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "session", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "too_many_attempts")))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
+    let s = &state.settings.auth;
+    let policy = LoginPolicy {
+        max_failures: s.max_failures,
+        window: chrono::Duration::seconds(s.failure_window_s as i64),
+        session_ttl: chrono::Duration::seconds(s.session_ttl_s as i64),
+    };
+    let out = auth::login(
+        &state.db,
+        state.now(),
+        &policy,
+        &req.username,
+        &req.password,
+    )
+    .await?;
+    let cookie = session::set_cookie(&out.token, s.session_ttl_s as i64, s.secure_cookie);
+    let body = LoginResponse {
+        token: out.token,
+        expires_at: out.expires_at,
+        user: out.user,
+    };
+    Ok(([(header::SET_COOKIE, cookie)], Json(body)).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "session", responses((status = 204), (status = 401)))]
+pub async fn logout(
+    State(state): State<AppState>,
+    _p: Principal,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    if let Some((token, _)) = session::token_from(&headers) {
+        auth::logout(&state.db, state.now(), &token).await?;
+    }
+    let mut resp = super::no_content();
+    if let Ok(v) = session::clear_cookie().parse() {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MeResponse {
+    pub id: uuid::Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: crate::vocab::Role,
+    pub unit_id: Option<uuid::Uuid>,
+    pub email: Option<String>,
+    pub unit_kind: Option<crate::vocab::UnitKind>,
+    pub unit_region_code: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401)))]
+pub async fn me(p: Principal) -> Json<MeResponse> {
+    Json(MeResponse {
+        id: p.user_id,
+        username: p.username.clone(),
+        display_name: p.display_name.clone(),
+        role: p.role,
+        unit_id: p.unit_id(),
+        email: p.email.clone(),
+        unit_kind: p.unit.as_ref().map(|u| u.kind),
+        unit_region_code: p.unit.as_ref().map(|u| u.region_code.clone()),
+    })
+}

@@ -1,0 +1,62 @@
+//! Who is calling: the `Principal` extractor (bearer header or the console's
+//! session cookie) and the cookie helpers.
+use axum::{
+    extract::FromRequestParts,
+    http::{header, request::Parts, HeaderMap},
+};
+
+use super::error::ApiError;
+use crate::{auth, auth::Principal, state::AppState};
+
+pub const COOKIE: &str = "lianxin_session";
+
+/// The token from `Authorization: Bearer` or, failing that, the cookie.
+/// Returns whether it came from the cookie (the live feed checks Origin then).
+pub fn token_from(headers: &HeaderMap) -> Option<(String, bool)> {
+    if let Some(v) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
+            let t = t.trim();
+            if !t.is_empty() {
+                return Some((t.to_string(), false));
+            }
+        }
+    }
+    for value in headers.get_all(header::COOKIE) {
+        let Ok(s) = value.to_str() else { continue };
+        for part in s.split(';') {
+            if let Some((k, v)) = part.trim().split_once('=') {
+                if k == COOKIE && !v.is_empty() {
+                    return Some((v.to_string(), true));
+                }
+            }
+        }
+    }
+    None
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let (token, _) = token_from(&parts.headers)
+            .ok_or_else(|| ApiError::from(crate::error::Error::Unauthorized))?;
+        Ok(auth::authenticate(&state.db, state.now(), &token).await?)
+    }
+}
+
+pub fn set_cookie(token: &str, max_age_s: i64, secure: bool) -> String {
+    format!(
+        "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+pub fn clear_cookie() -> String {
+    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+}

@@ -1,0 +1,33 @@
+//! Lianxin (连心): the real-time case server behind the 12338 women's rights
+//! hotline.
+//!
+//! Crate map (data flows down; see ARCHITECTURE.md):
+//! - [`config`], [`clock`], [`shutdown`], [`telemetry`], [`state`], [`app`]:
+//!   wiring — settings, time, one shutdown signal, logs and metrics.
+//! - [`http`]: the only module that knows axum, status codes and JSON shapes.
+//! - Domain services, each one transaction per use case: [`auth`],
+//!   [`admin`], [`regions`].
+//! - Stores that sit at the bottom and import no domain module:
+//!   [`events`] (the case event log), [`deadlines`], [`notify`]'s outbox,
+//!   [`audit`].
+//! - [`realtime`]: the live feed hub.
+//! - [`db`]: connections, the SQLite writer lock, entities.
+pub mod admin;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod deadlines;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod notify;
+pub mod realtime;
+pub mod regions;
+pub mod shutdown;
+pub mod state;
+pub mod telemetry;
+pub mod vocab;

@@ -1,0 +1,152 @@
+//! The `lianxin` binary: config → telemetry → command. `serve` (the
+//! default) migrates and serves; the other commands are one-shot.
+use std::io::Read;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lianxin::{
+    admin::{self, NewUser},
+    app::App,
+    clock::{Clock, SystemClock},
+    config::Settings,
+    db::Db,
+    demo, regions, shutdown, telemetry,
+    vocab::Role,
+};
+
+#[derive(Parser)]
+#[command(
+    name = "lianxin",
+    about = "连心 Lianxin — case server for the 12338 women's rights hotline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve (the default).
+    Serve,
+    /// Apply migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Load the demo province and print its logins.
+    Demo,
+    /// Manage the administrative division list.
+    Regions {
+        #[command(subcommand)]
+        command: RegionsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        unit: Option<uuid::Uuid>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegionsCommand {
+    /// Import `code,name` lines (the official division list); idempotent.
+    Import { file: std::path::PathBuf },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    telemetry::init_logging();
+    let settings = Settings::load()?;
+    let clock = std::sync::Arc::new(SystemClock);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = App::build(settings, clock).await?;
+            let running = app.spawn()?;
+            shutdown::os_signal().await;
+            tracing::info!("shutting down: finishing requests in flight");
+            running.stop().await?;
+        }
+        Command::Migrate => {
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            println!("migrations applied");
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    username,
+                    role,
+                    unit,
+                    email,
+                    display_name,
+                },
+        } => {
+            let role = Role::parse(&role)
+                .with_context(|| format!("unknown role {role}; use one of {}", Role::allowed()))?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_string();
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            let user = admin::create_user(
+                &db,
+                clock.now(),
+                None,
+                NewUser {
+                    username,
+                    display_name,
+                    password,
+                    role,
+                    unit_id: unit,
+                    email,
+                    active: Some(true),
+                },
+            )
+            .await?;
+            println!("{}", user.id);
+        }
+        Command::Demo => {
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            let out = demo::load(&db, clock.now()).await?;
+            println!(
+                "Demo province loaded ({} new users). Logins (password: {}):",
+                out.created_users,
+                demo::DEMO_PASSWORD
+            );
+            for (username, role, display) in out.logins {
+                println!("  {username:<12} {:<15} {display}", role.as_str());
+            }
+            println!("Open http://{} after `lianxin serve`.", settings.listen);
+        }
+        Command::Regions {
+            command: RegionsCommand::Import { file },
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let rows = regions::parse_csv(&text)?;
+            let db = Db::connect(&settings).await?;
+            db.migrate().await?;
+            let txn = db.begin_write().await?;
+            let report = regions::import(&*txn, &rows).await?;
+            txn.commit().await?;
+            println!("imported {} regions", report.imported);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! Email: the outbox (rows written in the same transaction as the event that
+//! causes them) and the sender that drains it over SMTP or into `.eml` files.
+pub mod sender;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use uuid::Uuid;
+
+use crate::db::entities::mail;
+
+/// A message to queue. Subjects and bodies carry case numbers, deadlines and
+/// links — never a victim's name, address or story.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Queue messages inside the caller's transaction. Each row gets a stable
+/// Message-ID, so a retry after an ambiguous failure can be recognised as the
+/// same message by the receiving side.
+pub async fn enqueue(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    mails: Vec<Mail>,
+) -> Result<usize, DbErr> {
+    let mut seen = std::collections::HashSet::new();
+    let models: Vec<mail::ActiveModel> = mails
+        .into_iter()
+        .filter(|m| seen.insert((m.recipient.clone(), m.subject.clone())))
+        .map(|m| {
+            let id = Uuid::new_v4();
+            mail::ActiveModel {
+                id: Set(id),
+                recipient: Set(m.recipient),
+                subject: Set(m.subject),
+                body: Set(m.body),
+                message_id: Set(format!("<{id}@lianxin.local>")),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                created_at: Set(now),
+                sent_at: Set(None),
+                failed_at: Set(None),
+                last_error: Set(None),
+            }
+        })
+        .collect();
+    let n = models.len();
+    if n > 0 {
+        mail::Entity::insert_many(models)
+            .exec_without_returning(conn)
+            .await?;
+    }
+    Ok(n)
+}

@@ -1,0 +1,1 @@
+//! The mail sender (filled in by the escalation work).

@@ -1,0 +1,296 @@
+//! The live feed hub: one pump per process reads newly committed events from
+//! the shared log and fans them out, pre-encoded, to the bounded queue of
+//! every connection whose scope sees them.
+//!
+//! **Boundary:** the hub holds no authoritative state. It learns of commits
+//! by a local wake (same process), PostgreSQL `NOTIFY lianxin_feed` (other
+//! processes) or a fallback poll, and always reads the log itself.
+//!
+//! **Invariant (replay/live boundary):** a connection registers and reads
+//! the hub's head under the same lock the pump holds while fanning out, so
+//! every event is either at or below that head (the connection replays it
+//! from the database) or above it (the pump queues it) — never both, never
+//! neither.
+pub mod wire;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicI64, AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    time::Duration,
+};
+
+use tokio::sync::{mpsc, Notify};
+use uuid::Uuid;
+
+use crate::{auth::Principal, db::Db, events, events::CaseEvent, shutdown::Shutdown, vocab::Role};
+
+/// Which events a connection receives: exactly what its user could read
+/// through `GET /api/v1/cases/{id}`, narrowed by "a transfer moves future
+/// events to the new unit".
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedScope {
+    All,
+    Region(String),
+    Unit(Uuid),
+    Nothing,
+}
+
+impl FeedScope {
+    pub fn of(p: &Principal) -> FeedScope {
+        match (p.role, &p.unit) {
+            (Role::Admin | Role::Operator, _) => FeedScope::All,
+            (Role::Supervisor, Some(u)) => crate::regions::RegionCode::parse(&u.region_code)
+                .map(|c| FeedScope::Region(c.prefix().to_string()))
+                .unwrap_or(FeedScope::Nothing),
+            (_, Some(u)) => FeedScope::Unit(u.id),
+            (_, None) => FeedScope::Nothing,
+        }
+    }
+
+    pub fn sees(&self, e: &CaseEvent) -> bool {
+        match self {
+            FeedScope::All => true,
+            FeedScope::Region(prefix) => e.region_code.starts_with(prefix.as_str()),
+            FeedScope::Unit(id) => {
+                e.unit_id == Some(*id)
+                    || e.prev_unit_id == Some(*id)
+                    || e.police_unit_id == Some(*id)
+            }
+            FeedScope::Nothing => false,
+        }
+    }
+}
+
+/// A frame for one connection. Event frames are encoded once and shared.
+#[derive(Debug, Clone)]
+pub enum Outgoing {
+    Event { seq: i64, text: Arc<str> },
+    Ringing(Arc<str>),
+}
+
+struct Client {
+    scope: FeedScope,
+    user_id: Uuid,
+    role: Role,
+    tx: mpsc::Sender<Outgoing>,
+}
+
+struct Registry {
+    clients: HashMap<u64, Client>,
+    /// Highest seq fanned out (or known at start).
+    head: i64,
+}
+
+struct HubInner {
+    registry: Mutex<Registry>,
+    wake: Notify,
+    next_id: AtomicU64,
+    connections: AtomicI64,
+    capacity: usize,
+}
+
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+/// Held by a connection; unregisters it when dropped.
+pub struct Subscription {
+    pub id: u64,
+    pub head: i64,
+    pub rx: mpsc::Receiver<Outgoing>,
+    hub: Hub,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.remove(self.id);
+    }
+}
+
+impl Hub {
+    pub fn new(head: i64, capacity: usize) -> Hub {
+        Hub {
+            inner: Arc::new(HubInner {
+                registry: Mutex::new(Registry {
+                    clients: HashMap::new(),
+                    head,
+                }),
+                wake: Notify::new(),
+                next_id: AtomicU64::new(1),
+                connections: AtomicI64::new(0),
+                capacity,
+            }),
+        }
+    }
+
+    pub fn wake(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    pub fn connections(&self) -> i64 {
+        self.inner.connections.load(Ordering::Relaxed)
+    }
+
+    pub fn subscribe(&self, p: &Principal) -> Subscription {
+        let (tx, rx) = mpsc::channel(self.inner.capacity);
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let head = match self.inner.registry.lock() {
+            Ok(mut reg) => {
+                reg.clients.insert(
+                    id,
+                    Client {
+                        scope: FeedScope::of(p),
+                        user_id: p.user_id,
+                        role: p.role,
+                        tx,
+                    },
+                );
+                reg.head
+            }
+            Err(_) => 0,
+        };
+        self.inner.connections.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("lianxin_live_connections").increment(1.0);
+        Subscription {
+            id,
+            head,
+            rx,
+            hub: self.clone(),
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut reg) = self.inner.registry.lock() {
+            if reg.clients.remove(&id).is_some() {
+                self.inner.connections.fetch_sub(1, Ordering::Relaxed);
+                metrics::gauge!("lianxin_live_connections").decrement(1.0);
+            }
+        }
+    }
+
+    /// Queue `events` (in seq order, all above the current head) to every
+    /// client that sees them. A client whose queue is full is dropped from
+    /// the registry; its connection notices the closed queue and closes
+    /// with `TOO_SLOW`.
+    pub fn fan_out(&self, events: &[CaseEvent]) {
+        let Ok(mut reg) = self.inner.registry.lock() else {
+            return;
+        };
+        let mut dropped = Vec::new();
+        for e in events {
+            if e.seq <= reg.head {
+                continue;
+            }
+            let text: Arc<str> = Arc::from(wire::event_frame(e));
+            for (id, client) in reg.clients.iter() {
+                if client.scope.sees(e)
+                    && client
+                        .tx
+                        .try_send(Outgoing::Event {
+                            seq: e.seq,
+                            text: text.clone(),
+                        })
+                        .is_err()
+                {
+                    dropped.push(*id);
+                }
+            }
+            reg.head = e.seq;
+        }
+        for id in dropped {
+            if reg.clients.remove(&id).is_some() {
+                self.inner.connections.fetch_sub(1, Ordering::Relaxed);
+                metrics::gauge!("lianxin_live_connections").decrement(1.0);
+                metrics::counter!("lianxin_live_slow_client_drops_total").increment(1);
+            }
+        }
+    }
+
+    /// Push a screen pop to one operator (by user id) or to every connected
+    /// operator. Returns how many connections got it.
+    pub fn push_ringing(&self, to: Option<Uuid>, text: String) -> usize {
+        let text: Arc<str> = Arc::from(text);
+        let Ok(reg) = self.inner.registry.lock() else {
+            return 0;
+        };
+        let mut n = 0;
+        for client in reg.clients.values() {
+            let addressed = match to {
+                Some(u) => client.user_id == u,
+                None => client.role == Role::Operator,
+            };
+            if addressed && client.tx.try_send(Outgoing::Ringing(text.clone())).is_ok() {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn head(&self) -> i64 {
+        self.inner.registry.lock().map(|r| r.head).unwrap_or(0)
+    }
+
+    /// The pump: read what was committed after the head and fan it out.
+    pub async fn run_pump(self, db: Db, poll: Duration, mut shutdown: Shutdown) {
+        loop {
+            match self.pump_once(&db).await {
+                Ok(more) if more => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "live feed pump could not read the log"),
+            }
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep(poll) => {}
+                _ = shutdown.wait() => return,
+            }
+        }
+    }
+
+    /// Returns true when a full batch was read (there may be more).
+    async fn pump_once(&self, db: &Db) -> Result<bool, sea_orm::DbErr> {
+        const BATCH: u64 = 1000;
+        let events = events::read_after(&db.conn, self.head(), BATCH).await?;
+        let full = events.len() as u64 == BATCH;
+        if !events.is_empty() {
+            self.fan_out(&events);
+        }
+        Ok(full)
+    }
+}
+
+/// On PostgreSQL: wake the hub whenever any process commits events.
+pub async fn listen_postgres(db: Db, hub: Hub, mut shutdown: Shutdown) {
+    loop {
+        let pool = db.conn.get_postgres_connection_pool().clone();
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if let Err(e) = listener.listen(events::NOTIFY_CHANNEL).await {
+                    tracing::warn!(error = %e, "LISTEN failed");
+                } else {
+                    loop {
+                        tokio::select! {
+                            n = listener.recv() => match n {
+                                Ok(_) => hub.wake(),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "LISTEN connection lost; polling until it is back");
+                                    break;
+                                }
+                            },
+                            _ = shutdown.wait() => return,
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot open LISTEN connection"),
+        }
+        hub.wake();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = shutdown.wait() => return,
+        }
+    }
+}

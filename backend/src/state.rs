@@ -1,0 +1,44 @@
+//! Shared state handed to every handler and background task.
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::{clock::SharedClock, config::Settings, db::Db, realtime::Hub, telemetry::Metrics};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    /// All time comes from here (see `clock.rs`).
+    pub clock: SharedClock,
+    /// Fans committed case events out to this process's WebSocket clients.
+    pub hub: Hub,
+    pub metrics: Metrics,
+    /// Wakes the deadline engine early when a nearer deadline is written.
+    pub deadline_wake: Arc<Notify>,
+    /// Wakes the mail sender when a message is queued.
+    pub mail_wake: Arc<Notify>,
+    /// Identifies this process in deadline claims and logs.
+    pub node_id: Arc<str>,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Call after a commit that appended case events, scheduled deadlines or
+    /// queued mail: wakes the local hub, the engine and the sender (and, on
+    /// PostgreSQL, the hub of every other process via NOTIFY).
+    pub fn after_commit(&self, effects: crate::events::Effects) {
+        if effects.events {
+            self.hub.wake();
+        }
+        if effects.deadlines {
+            self.deadline_wake.notify_one();
+        }
+        if effects.mail {
+            self.mail_wake.notify_one();
+        }
+    }
+}

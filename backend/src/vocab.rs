@@ -1,0 +1,208 @@
+//! The enumerations of the public API (API.md, "Enumerations"), each parsed
+//! once at the edge and stored as its `snake_case` name.
+use serde::{Deserialize, Serialize};
+
+/// Declares a string enum with `as_str`, `parse`, `ALL` and serde in
+/// `snake_case`, so the stored form, the JSON form and the list of allowed
+/// values cannot drift apart.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+
+            /// The allowed values, for error messages.
+            pub fn allowed() -> String {
+                [$($text),+].join(", ")
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(Role {
+    Operator => "operator",
+    StationWorker => "station_worker",
+    Mediator => "mediator",
+    PoliceLiaison => "police_liaison",
+    Department => "department",
+    Supervisor => "supervisor",
+    Admin => "admin",
+});
+
+string_enum!(UnitKind {
+    HotlineCenter => "hotline_center",
+    RightsStation => "rights_station",
+    WomensHome => "womens_home",
+    MediationCommittee => "mediation_committee",
+    Police => "police",
+    LegalAid => "legal_aid",
+    CivilAffairs => "civil_affairs",
+    Health => "health",
+    HumanResources => "human_resources",
+    WomensFederation => "womens_federation",
+});
+
+string_enum!(Category {
+    DomesticViolence => "domestic_violence",
+    SafetyThreat => "safety_threat",
+    MarriageFamily => "marriage_family",
+    NeighborDispute => "neighbor_dispute",
+    LandRights => "land_rights",
+    Property => "property",
+    LegalAid => "legal_aid",
+    SocialAssistance => "social_assistance",
+    Counselling => "counselling",
+    Health => "health",
+    Employment => "employment",
+    FamilyEducation => "family_education",
+    Other => "other",
+});
+
+impl Category {
+    /// The seed's division of duties (API.md); admins may override it in
+    /// `routing_rules`.
+    pub fn default_unit_kind(self) -> UnitKind {
+        use Category::*;
+        match self {
+            DomesticViolence | Other => UnitKind::RightsStation,
+            SafetyThreat => UnitKind::Police,
+            MarriageFamily | NeighborDispute | LandRights | Property => {
+                UnitKind::MediationCommittee
+            }
+            LegalAid => UnitKind::LegalAid,
+            SocialAssistance | Counselling => UnitKind::CivilAffairs,
+            Health => UnitKind::Health,
+            Employment => UnitKind::HumanResources,
+            FamilyEducation => UnitKind::WomensFederation,
+        }
+    }
+
+    /// Mediation categories get the longer resolve deadline.
+    pub fn is_mediation(self) -> bool {
+        matches!(
+            self,
+            Category::MarriageFamily
+                | Category::NeighborDispute
+                | Category::LandRights
+                | Category::Property
+        )
+    }
+}
+
+string_enum!(CaseStatus {
+    New => "new",
+    Assigned => "assigned",
+    InProgress => "in_progress",
+    Resolved => "resolved",
+    Closed => "closed",
+});
+
+string_enum!(Priority {
+    Urgent => "urgent",
+    High => "high",
+    Normal => "normal",
+    Low => "low",
+});
+
+string_enum!(RiskLevel {
+    None => "none",
+    Elevated => "elevated",
+    High => "high",
+    Imminent => "imminent",
+});
+
+impl RiskLevel {
+    pub fn rank(self) -> u8 {
+        match self {
+            RiskLevel::None => 0,
+            RiskLevel::Elevated => 1,
+            RiskLevel::High => 2,
+            RiskLevel::Imminent => 3,
+        }
+    }
+}
+
+string_enum!(Channel {
+    Hotline => "hotline",
+    WalkIn => "walk_in",
+    Online => "online",
+    Referral => "referral",
+});
+
+string_enum!(OutcomeResult {
+    Resolved => "resolved",
+    Agreement => "agreement",
+    NoAgreement => "no_agreement",
+    Referred => "referred",
+    Withdrawn => "withdrawn",
+});
+
+string_enum!(EscalationStatus {
+    Pending => "pending",
+    Acknowledged => "acknowledged",
+    Resolved => "resolved",
+});
+
+string_enum!(Urgency {
+    Imminent => "imminent",
+    High => "high",
+});
+
+string_enum!(ActionKind {
+    Dispatched => "dispatched",
+    VictimContacted => "victim_contacted",
+    WarningIssued => "warning_issued",
+    ProtectionOrderAssisted => "protection_order_assisted",
+    Detained => "detained",
+    Referred => "referred",
+    Other => "other",
+});
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_match_serde() {
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(*c));
+            assert_eq!(
+                serde_json::to_value(c).unwrap(),
+                serde_json::json!(c.as_str())
+            );
+        }
+        assert_eq!(Role::parse("police_liaison"), Some(Role::PoliceLiaison));
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn default_routing_follows_api_md() {
+        assert_eq!(Category::SafetyThreat.default_unit_kind(), UnitKind::Police);
+        assert_eq!(
+            Category::LandRights.default_unit_kind(),
+            UnitKind::MediationCommittee
+        );
+        assert_eq!(
+            Category::FamilyEducation.default_unit_kind(),
+            UnitKind::WomensFederation
+        );
+    }
+}

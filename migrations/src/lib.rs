@@ -1,0 +1,67 @@
+//! Database schema for Lianxin, as `sea-orm-migration` migrations.
+//!
+//! This crate never depends on the backend: it only knows tables. Each
+//! migration writes plain SQL with the few type names that differ between
+//! SQLite and PostgreSQL filled in by [`Dialect`], because the SQL is easier to
+//! review than the builder form and the two engines agree on everything else.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_create_accounts;
+mod m20261129_000002_create_cases;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261129_000001_create_accounts::Migration),
+            Box::new(m20261129_000002_create_cases::Migration),
+        ]
+    }
+}
+
+/// Column types that the two engines spell differently.
+pub(crate) struct Dialect {
+    pub uuid: &'static str,
+    pub ts: &'static str,
+    pub json: &'static str,
+}
+
+impl Dialect {
+    pub(crate) fn of(manager: &SchemaManager) -> Self {
+        match manager.get_database_backend() {
+            sea_orm_migration::sea_orm::DatabaseBackend::Postgres => Dialect {
+                uuid: "UUID",
+                ts: "TIMESTAMPTZ",
+                json: "JSONB",
+            },
+            _ => Dialect {
+                // sqlx binds uuid::Uuid as a 16-byte blob and chrono times as
+                // RFC 3339 text on SQLite; text times sort correctly because
+                // every writer goes through the same encoder (UTC, fixed width).
+                uuid: "BLOB",
+                ts: "TEXT",
+                json: "TEXT",
+            },
+        }
+    }
+
+    /// Replace `{uuid}`, `{ts}` and `{json}` in a schema script.
+    pub(crate) fn render(&self, sql: &str) -> String {
+        sql.replace("{uuid}", self.uuid)
+            .replace("{ts}", self.ts)
+            .replace("{json}", self.json)
+    }
+}
+
+/// Run a script of `;`-separated statements.
+pub(crate) async fn run_script(manager: &SchemaManager<'_>, sql: &str) -> Result<(), DbErr> {
+    let sql = Dialect::of(manager).render(sql);
+    let conn = manager.get_connection();
+    for stmt in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        conn.execute_unprepared(stmt).await?;
+    }
+    Ok(())
+}
