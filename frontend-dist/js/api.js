@@ -1,0 +1,59 @@
+// JSON over fetch with the session cookie; errors become ApiError with the
+// server's {code, message, field}.
+import { t } from './i18n.js';
+
+export class ApiError extends Error {
+  constructor(status, code, message, field) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.field = field || null;
+  }
+}
+
+let unauthorizedHandler = null;
+export function onUnauthorized(fn) { unauthorizedHandler = fn; }
+
+export async function api(method, path, body) {
+  const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, init);
+  } catch (_) {
+    throw new ApiError(0, 'network', t('err.network'));
+  }
+  const text = res.status === 204 ? '' : await res.text().catch(() => '');
+  let data = null;
+  if (text) { try { data = JSON.parse(text); } catch (_) { data = null; } }
+  if (!res.ok) {
+    const e = (data && data.error) || {};
+    const err = new ApiError(res.status, e.code || `http_${res.status}`, e.message || res.statusText, e.field);
+    if (res.status === 401 && !path.startsWith('/auth/') && unauthorizedHandler) unauthorizedHandler();
+    throw err;
+  }
+  return data;
+}
+
+export const get = (p) => api('GET', p);
+export const post = (p, b) => api('POST', p, b === undefined ? {} : b);
+
+/** A message for the user: our own words for known codes, else the server's. */
+export function errorText(err) {
+  if (!err) return '';
+  const known = ['network', 'version_conflict', 'forbidden', 'not_found', 'invalid_transition', 'too_many_attempts'];
+  if (known.includes(err.code)) return t(`err.${err.code}`);
+  if (err.code === 'validation_failed' && !err.message) return t('err.validation_failed');
+  return err.message || t('err.unknown', { msg: err.code });
+}
+
+/** Query string from an object, skipping empty values. */
+export function qs(params) {
+  const p = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') p.set(k, v);
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}

@@ -1,0 +1,199 @@
+// Entry point: session, shell (top bar, offline banner), hash router.
+import { h, replace } from './dom.js';
+import { t, getLang, setLang, onLangChange } from './i18n.js';
+import { get, post, onUnauthorized } from './api.js';
+import { live } from './live.js';
+import { UNIT_ROLES, resetCaches, toast, loadUnits } from './util.js';
+import { renderLogin } from './views/login.js';
+import { renderOperator } from './views/operator.js';
+import { renderQueue } from './views/queue.js';
+import { renderBoard } from './views/board.js';
+import { renderSupervisor } from './views/supervisor.js';
+import { renderCase } from './views/case.js';
+import { renderAdmin } from './views/admin.js';
+import { renderCases } from './views/cases.js';
+
+const ctx = { me: null, live };
+let cleanup = null;
+let currentRoute = null;
+
+const main = () => document.getElementById('main');
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+ctx.navigate = navigate;
+
+function homeFor(me) {
+  if (!me) return '#/login';
+  if (me.role === 'operator') return '#/intake';
+  if (UNIT_ROLES.includes(me.role)) return '#/queue';
+  if (me.role === 'police_liaison') return '#/board';
+  if (me.role === 'supervisor') return '#/supervise';
+  if (me.role === 'admin') return '#/admin';
+  return '#/cases';
+}
+
+function navItems(me) {
+  if (!me) return [];
+  switch (me.role) {
+    case 'operator': return [['#/intake', 'nav.intake'], ['#/cases', 'nav.cases']];
+    case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases']];
+    case 'police_liaison': return [['#/board', 'nav.board'], ['#/cases', 'nav.cases']];
+    case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/cases', 'nav.cases']];
+    case 'admin': return [['#/admin', 'nav.admin'], ['#/cases', 'nav.cases']];
+    default: return [['#/cases', 'nav.cases']];
+  }
+}
+
+function renderTopbar() {
+  const bar = document.getElementById('topbar');
+  const me = ctx.me;
+  const path = (location.hash || '').split('?')[0];
+  const nav = me ? h('nav', { 'aria-label': t('app.nav') }, h('ul', null, navItems(me).map(([href, key]) =>
+    h('li', null, h('a', { href, 'aria-current': path.startsWith(href) ? 'page' : null }, t(key)))))) : null;
+  const langBtn = h('button', {
+    type: 'button', class: 'btn btn-ghost lang-switch', lang: getLang() === 'en' ? 'zh-CN' : 'en',
+    'aria-label': t('app.lang_switch_label'), id: 'lang-switch',
+    onclick: () => setLang(getLang() === 'en' ? 'zh-CN' : 'en'),
+  }, t('app.lang_switch'));
+  const user = me ? h('span', { class: 'who' },
+    h('span', { class: 'who-name' }, me.display_name || me.username),
+    h('span', { class: 'who-role' }, t(`role.${me.role}`))) : null;
+  const logout = me ? h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout', onclick: doLogout }, t('app.logout')) : null;
+  replace(bar,
+    h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '连'),
+      h('span', { class: 'brand-text' }, h('strong', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.sub')))),
+    nav, h('div', { class: 'topbar-right' }, user, langBtn, logout));
+  document.title = t('app.title');
+  document.getElementById('skip-link').textContent = t('app.skip');
+}
+
+async function doLogout() {
+  try { await post('/auth/logout'); } catch (_) { /* the session may be gone already */ }
+  signedOut();
+}
+
+function signedOut() {
+  ctx.me = null;
+  live.stop();
+  resetCaches();
+  try { sessionStorage.clear(); } catch (_) { /* ignore */ }
+  renderTopbar();
+  navigate('#/login');
+}
+
+export async function signedIn() {
+  ctx.me = await get('/me');
+  live.start();
+  loadUnits().catch(() => {});
+  renderTopbar();
+  navigate(homeFor(ctx.me));
+}
+
+// ---- offline banner ----
+let bannerTimer = null;
+let backTimer = null;
+function renderBanner(state, info) {
+  const el = document.getElementById('net-banner');
+  clearInterval(bannerTimer);
+  if (state === 'offline') {
+    clearTimeout(backTimer);
+    const paint = () => {
+      const s = Math.max(0, Math.ceil((live.nextRetryAt - Date.now()) / 1000));
+      replace(el, h('span', { class: 'net-text' }, t('net.offline', { n: live.attempt, s })), ' ',
+        h('button', { type: 'button', class: 'btn btn-small', onclick: () => live.reconnectNow() }, t('net.reconnect_now')));
+    };
+    el.className = 'net-banner net-offline';
+    el.hidden = false;
+    el.dataset.state = 'offline';
+    paint();
+    // Update only the text each second so the button keeps focus.
+    bannerTimer = setInterval(() => {
+      const span = el.querySelector('.net-text');
+      const s = Math.max(0, Math.ceil((live.nextRetryAt - Date.now()) / 1000));
+      if (span) span.textContent = t('net.offline', { n: live.attempt, s });
+    }, 1000);
+  } else if (state === 'online' && info.resumed) {
+    el.className = 'net-banner net-back';
+    el.dataset.state = 'online';
+    replace(el, t('net.back'));
+    el.hidden = false;
+    backTimer = setTimeout(() => { el.hidden = true; }, 4000);
+  } else if (state === 'online' || state === 'idle') {
+    el.dataset.state = state;
+    el.hidden = true;
+  }
+}
+live.onState(renderBanner);
+
+// If the session ran out while we were offline, the socket keeps failing:
+// ask the server who we are every few failed attempts.
+live.onState((state) => {
+  if (state === 'offline' && live.attempt % 4 === 0) get('/me').catch(() => {});
+});
+
+// ---- router ----
+function parseRoute() {
+  const hash = location.hash.replace(/^#/, '') || '/';
+  const parts = hash.split('?')[0].split('/').filter(Boolean);
+  return { name: parts[0] || '', args: parts.slice(1) };
+}
+
+async function route() {
+  const r = parseRoute();
+  if (!ctx.me && r.name !== 'login') { navigate('#/login'); return; }
+  if (ctx.me && (r.name === '' || r.name === 'login')) { navigate(homeFor(ctx.me)); return; }
+  if (typeof cleanup === 'function') { try { cleanup(); } catch (e) { console.error(e); } }
+  cleanup = null;
+  const container = main();
+  replace(container);
+  renderTopbar();
+  const key = `${r.name}/${r.args.join('/')}`;
+  const sameRoute = key === currentRoute;
+  currentRoute = key;
+  const view = {
+    login: () => renderLogin(container, ctx, signedIn),
+    intake: () => renderOperator(container, ctx),
+    queue: () => renderQueue(container, ctx),
+    board: () => renderBoard(container, ctx),
+    supervise: () => renderSupervisor(container, ctx),
+    admin: () => renderAdmin(container, ctx),
+    cases: () => renderCases(container, ctx),
+    case: () => renderCase(container, ctx, r.args[0]),
+  }[r.name];
+  if (!view) { navigate(homeFor(ctx.me)); return; }
+  try {
+    cleanup = view();
+  } catch (e) {
+    console.error(e);
+    toast(String(e.message || e), 'error');
+  }
+  if (!sameRoute) {
+    const heading = container.querySelector('h1');
+    if (heading) { heading.tabIndex = -1; heading.focus({ preventScroll: true }); }
+  }
+}
+
+window.addEventListener('hashchange', () => { currentRoute = null; route(); });
+onLangChange(() => {
+  route();
+  const b = document.getElementById('lang-switch');
+  if (b) b.focus();
+});
+onUnauthorized(() => { if (ctx.me) { toast(t('login.title')); signedOut(); } });
+
+async function boot() {
+  document.documentElement.lang = getLang();
+  try {
+    ctx.me = await get('/me');
+  } catch (_) {
+    ctx.me = null;
+  }
+  renderTopbar();
+  if (ctx.me) { live.start(); loadUnits().catch(() => {}); }
+  route();
+}
+
+boot();

@@ -1,0 +1,125 @@
+// One escalation: deadlines with live countdowns, and — for the police —
+// acknowledge in one click, record actions, resolve. The card is built once
+// and updated in place, so text typed into its forms survives live updates.
+import { h, replace, field, options } from '../dom.js';
+import { t, label } from '../i18n.js';
+import { post, errorText } from '../api.js';
+import {
+  ACTION_KINDS, fmtTime, countdown, urgencyBadge, escStatusBadge, unitName, toast,
+  clearErrors, showError, formError, keepDraft,
+} from '../util.js';
+
+export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3' } = {}) {
+  let esc = initial;
+  const head = h(headingLevel, { class: 'esc-title' });
+  const badges = h('div', { class: 'esc-badges' });
+  const info = h('dl', { class: 'kv esc-info' });
+  const clocks = h('div', { class: 'esc-clocks' });
+  const actionsList = h('div', { class: 'esc-actions' });
+  const controls = h('div', { class: 'esc-controls' });
+  const card = h('article', { class: 'esc-card', dataset: { escId: esc.id } }, head, badges, clocks, info, actionsList, controls);
+
+  // --- acknowledge: one click ---
+  const ackBtn = h('button', { type: 'button', class: 'btn btn-primary btn-ack', dataset: { escId: esc.id } }, t('board.ack'));
+  const ackError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+  ackBtn.addEventListener('click', async () => {
+    ackBtn.disabled = true;
+    ackError.hidden = true;
+    try {
+      const r = await post(`/escalations/${esc.id}/acknowledge`, { version: esc.version });
+      toast(t('board.acked', { number: esc.case_number || '' }), 'success');
+      if (r && r.id) update(r);
+      if (onChanged) onChanged();
+    } catch (err) {
+      ackError.textContent = errorText(err);
+      ackError.hidden = false;
+      if (onChanged) onChanged();
+    } finally {
+      ackBtn.disabled = false;
+    }
+  });
+
+  // --- record an action ---
+  const kind = options(h('select', { name: 'kind' }), ACTION_KINDS.map((k) => [k, t(`action.${k}`)]));
+  const notes = h('textarea', { name: 'notes', rows: 2 });
+  const actionForm = h('form', { class: 'esc-form', novalidate: true },
+    h('div', { class: 'grid-2' }, field(t('board.action_kind'), kind, { name: 'kind' }), field(t('board.action_notes'), notes, { name: 'notes' })),
+    formError(),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('board.record'))));
+  const actionDraft = keepDraft(actionForm, `esc-action-${esc.id}`);
+  actionDraft.restore();
+  actionForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(actionForm);
+    try {
+      const r = await post(`/escalations/${esc.id}/actions`, { kind: kind.value, notes: notes.value.trim(), version: esc.version });
+      actionForm.reset();
+      actionDraft.drop();
+      toast(t('board.recorded'), 'success');
+      if (r && r.id) update(r);
+      if (onChanged) onChanged();
+    } catch (err) {
+      showError(actionForm, err, errorText(err));
+      if (err.code === 'version_conflict' && onChanged) onChanged();
+    }
+  });
+
+  // --- resolve ---
+  const summary = h('textarea', { name: 'summary', rows: 2 });
+  const resolveForm = h('form', { class: 'esc-form', novalidate: true },
+    field(t('board.summary'), summary, { name: 'summary', required: true }),
+    formError(),
+    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('board.resolve'))));
+  const resolveDraft = keepDraft(resolveForm, `esc-resolve-${esc.id}`);
+  resolveDraft.restore();
+  resolveForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(resolveForm);
+    if (!summary.value.trim()) { showError(resolveForm, { field: 'summary', message: t('err.required') }); return; }
+    try {
+      const r = await post(`/escalations/${esc.id}/resolve`, { summary: summary.value.trim(), version: esc.version });
+      resolveForm.reset();
+      resolveDraft.drop();
+      toast(t('board.resolved'), 'success');
+      if (r && r.id) update(r);
+      if (onChanged) onChanged();
+    } catch (err) {
+      showError(resolveForm, err, errorText(err));
+      if (err.code === 'version_conflict' && onChanged) onChanged();
+    }
+  });
+
+  if (canAct) {
+    controls.append(h('div', { class: 'ack-row' }, ackBtn, ackError), actionForm, resolveForm);
+  }
+
+  function update(next) {
+    esc = next;
+    card.dataset.status = esc.status;
+    card.className = `esc-card esc-${esc.status} urgency-${esc.urgency}`;
+    replace(head, esc.case_id ? h('a', { href: `#/case/${esc.case_id}` }, esc.case_number || esc.case_id.slice(0, 8)) : (esc.case_number || ''));
+    replace(badges, urgencyBadge(esc.urgency), ' ', escStatusBadge(esc.status), ' ',
+      h('span', { class: 'badge level' }, label('esc.level', esc.level)));
+    const actions = esc.actions || [];
+    replace(clocks,
+      h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.ack')),
+        countdown(esc.ack_due_at, { startIso: esc.created_at, doneAt: esc.acknowledged_at })),
+      h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.action')),
+        countdown(esc.action_due_at, { startIso: esc.acknowledged_at || esc.created_at, doneAt: actions.length ? actions[0].at : (esc.resolved_at || null) })));
+    replace(info,
+      h('dt', null, t('board.reason')), h('dd', null, esc.reason || '—'),
+      h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
+      esc.police_unit_id ? [h('dt', null, t('case.unit')), h('dd', null, unitName(esc.police_unit_id))] : null,
+      esc.acknowledged_at ? [h('dt', null, t('board.acked_at')), h('dd', null, fmtTime(esc.acknowledged_at))] : null);
+    replace(actionsList, h('h4', null, t('board.actions')),
+      actions.length
+        ? h('ul', { class: 'action-list' }, actions.map((a) => h('li', null, h('strong', null, label('action', a.kind)), ' · ', fmtTime(a.at), a.notes ? [' · ', a.notes] : null)))
+        : h('p', { class: 'muted' }, t('board.no_actions')));
+    const open = esc.status !== 'resolved';
+    ackBtn.closest('.ack-row') && (ackBtn.closest('.ack-row').hidden = esc.status !== 'pending');
+    actionForm.hidden = !open;
+    resolveForm.hidden = !open || esc.status === 'pending';
+  }
+  update(esc);
+  return { el: card, update, get value() { return esc; } };
+}
