@@ -6,7 +6,10 @@
 //!   wiring — settings, time, one shutdown signal, logs and metrics.
 //! - [`http`]: the only module that knows axum, status codes and JSON shapes.
 //! - Domain services, each one transaction per use case: [`auth`],
-//!   [`admin`], [`regions`].
+//!   [`admin`], [`regions`], [`calls`] (calls, screen pop, CTI), [`cases`]
+//!   (intake, routing, lifecycle, scope), [`escalation`] (police
+//!   escalations and their emails).
+//! - [`scheduler`]: the second driver — the deadline engine and cron jobs.
 //! - Stores that sit at the bottom and import no domain module:
 //!   [`events`] (the case event log), [`deadlines`], [`notify`]'s outbox,
 //!   [`audit`].
@@ -16,17 +19,21 @@ pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod calls;
+pub mod cases;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod deadlines;
 pub mod demo;
 pub mod error;
+pub mod escalation;
 pub mod events;
 pub mod http;
 pub mod notify;
 pub mod realtime;
 pub mod regions;
+pub mod scheduler;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;

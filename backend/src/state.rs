@@ -20,6 +20,8 @@ pub struct AppState {
     pub mail_wake: Arc<Notify>,
     /// Identifies this process in deadline claims and logs.
     pub node_id: Arc<str>,
+    /// Fires once at shutdown; long-lived handlers (WebSockets) select on it.
+    pub shutdown: crate::shutdown::Shutdown,
 }
 
 impl AppState {

@@ -30,6 +30,8 @@ pub struct Principal {
     pub role: Role,
     pub email: Option<String>,
     pub unit: Option<UnitRef>,
+    /// When the session used for this request expires.
+    pub session_expires_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +217,7 @@ pub async fn authenticate(db: &Db, now: DateTime<Utc>, token: &str) -> Result<Pr
         role: Role::parse(&u.role).unwrap_or(Role::Operator),
         email: u.email,
         unit,
+        session_expires_at: sess.expires_at,
     })
 }
 

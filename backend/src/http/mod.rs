@@ -4,8 +4,13 @@
 //! security headers) and the JSON 404/405 fallbacks.
 pub mod admin;
 pub mod auth;
+pub mod calls;
+pub mod cases;
 pub mod error;
+pub mod escalations;
 pub mod extract;
+pub mod live;
+pub mod operations;
 pub mod ops;
 pub mod session;
 
@@ -43,12 +48,19 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(admin::router())
+        .merge(calls::router())
+        .merge(cases::router())
+        .merge(escalations::router())
+        .merge(live::router())
         .merge(ops::api_router())
+        .merge(operations::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed);
 
     Router::new()
         .nest("/api/v1", api)
+        // Any other API version or path gets the JSON 404, not the console.
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
         .merge(ops::router())
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))

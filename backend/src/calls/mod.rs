@@ -1,0 +1,172 @@
+//! Calls and the screen pop: every form of a number finds the same caller,
+//! and her history answers from one indexed lookup per table.
+pub mod cti;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    auth::Principal,
+    cases::model::PhoneNumber,
+    db::entities::{call, case},
+    error::{Error, Result},
+    state::AppState,
+    vocab::{CaseStatus, Channel, Role},
+};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CallView {
+    pub id: Uuid,
+    pub caller_phone: String,
+    pub channel: Channel,
+    pub received_at: DateTime<Utc>,
+    pub duration_s: Option<i32>,
+    pub operator_id: Option<Uuid>,
+    pub case_id: Option<Uuid>,
+    pub summary: Option<String>,
+}
+
+impl CallView {
+    fn from_model(m: call::Model) -> CallView {
+        CallView {
+            id: m.id,
+            caller_phone: m.phone,
+            channel: Channel::parse(&m.channel).unwrap_or(Channel::Hotline),
+            received_at: m.received_at,
+            duration_s: m.duration_s,
+            operator_id: m.operator_id,
+            case_id: m.case_id,
+            summary: m.summary,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCall {
+    pub caller_phone: String,
+    pub channel: Channel,
+    pub received_at: Option<DateTime<Utc>>,
+    pub summary: Option<String>,
+}
+
+pub fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber> {
+    PhoneNumber::parse(raw).map_err(|m| Error::validation(field, format!("{raw:?} {m}")))
+}
+
+pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<CallView> {
+    p.require(&[Role::Operator, Role::Admin])?;
+    let phone = parse_phone("caller_phone", &input.caller_phone)?;
+    let now = state.now();
+    let received_at = input.received_at.unwrap_or(now);
+    if received_at > now + chrono::Duration::minutes(5) {
+        return Err(Error::validation("received_at", "is in the future"));
+    }
+    let summary = input
+        .summary
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if summary.as_ref().is_some_and(|s| s.chars().count() > 2000) {
+        return Err(Error::validation("summary", "at most 2000 characters"));
+    }
+    let txn = state.db.begin_write().await?;
+    let m = call::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        phone: Set(phone.as_str().to_string()),
+        channel: Set(input.channel.as_str().to_string()),
+        received_at: Set(received_at),
+        duration_s: Set(None),
+        operator_id: Set(Some(p.user_id)),
+        case_id: Set(None),
+        cti_ref: Set(None),
+        summary: Set(summary),
+        created_at: Set(now),
+    }
+    .insert(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(CallView::from_model(m))
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseBrief {
+    pub id: Uuid,
+    pub number: String,
+    pub category: String,
+    pub status: String,
+    pub risk_level: String,
+    pub priority: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub open: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CallerHistory {
+    pub phone: String,
+    pub calls: Vec<CallView>,
+    pub cases: Vec<CaseBrief>,
+    /// The county ledger of left-behind women is not connected yet.
+    pub ledger: Option<serde_json::Value>,
+}
+
+/// The screen pop: earlier calls and cases, open cases first, newest first.
+pub async fn history(state: &AppState, phone: &PhoneNumber) -> Result<CallerHistory> {
+    let conn = &state.db.conn;
+    let calls = call::Entity::find()
+        .filter(call::Column::Phone.eq(phone.as_str()))
+        .order_by_desc(call::Column::ReceivedAt)
+        .limit(50)
+        .all(conn)
+        .await?;
+    let linked: Vec<Uuid> = calls.iter().filter_map(|c| c.case_id).collect();
+    let mut cond = Condition::any().add(case::Column::SubjectPhone.eq(phone.as_str()));
+    if !linked.is_empty() {
+        cond = cond.add(case::Column::Id.is_in(linked));
+    }
+    let cases = case::Entity::find()
+        .filter(cond)
+        .order_by_desc(case::Column::CreatedAt)
+        .limit(50)
+        .all(conn)
+        .await?;
+    let mut briefs: Vec<CaseBrief> = cases
+        .into_iter()
+        .map(|c| {
+            let open = !matches!(
+                CaseStatus::parse(&c.status),
+                Some(CaseStatus::Resolved | CaseStatus::Closed)
+            );
+            CaseBrief {
+                id: c.id,
+                number: c.number,
+                category: c.category,
+                status: c.status,
+                risk_level: c.risk_level,
+                priority: c.priority,
+                summary: c.summary,
+                created_at: c.created_at,
+                open,
+            }
+        })
+        .collect();
+    // Stable sort keeps newest-first inside each group.
+    briefs.sort_by_key(|b| !b.open);
+    Ok(CallerHistory {
+        phone: phone.as_str().to_string(),
+        calls: calls.into_iter().map(CallView::from_model).collect(),
+        cases: briefs,
+        ledger: None,
+    })
+}
+
+pub async fn screen_pop(state: &AppState, p: &Principal, raw: &str) -> Result<CallerHistory> {
+    p.require(&[Role::Operator, Role::Admin, Role::Supervisor])?;
+    let phone = parse_phone("phone", raw)?;
+    history(state, &phone).await
+}

@@ -1,0 +1,1006 @@
+//! Case use cases, one transaction each: open (with call link, routing,
+//! deadlines, danger screen and escalation), accept, transfer, decline,
+//! note, outcome, close, reopen, raise risk. Every change appends its
+//! case events last (see `events`), then commits; nothing is reported to the
+//! client before the commit.
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
+    QueryFilter,
+};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    model::{transition, Action, DangerScreen, IdNumber, PhoneNumber},
+    routing::{self, Candidate},
+    scope::{self, Access},
+    view::CaseView,
+};
+use crate::{
+    audit,
+    auth::Principal,
+    config::DeadlinePolicy,
+    db::entities::{call, case, unit},
+    deadlines,
+    error::{Error, Result},
+    escalation::{self, Produced},
+    events::{self, Effects, NewEvent},
+    notify,
+    regions::{self, RegionCode},
+    state::AppState,
+    vocab::{CaseStatus, Category, OutcomeResult, Priority, RiskLevel, Role, UnitKind, Urgency},
+};
+
+pub const ACCEPT: &str = "case.accept";
+pub const RESOLVE: &str = "case.resolve";
+pub const FOLLOW_UP: &str = "case.follow_up";
+pub const CONFIRMATION_REMINDER: &str = "case.confirmation_reminder";
+pub const CONFIRMATION: &str = "case.confirmation";
+
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectInput {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCase {
+    pub call_id: Option<Uuid>,
+    pub category: Category,
+    pub region_code: String,
+    pub summary: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub subject: SubjectInput,
+    pub danger_screen: Option<DangerScreen>,
+    pub priority: Option<Priority>,
+}
+
+fn text(field: &str, value: &str, max: usize, required: bool) -> Result<Option<String>> {
+    let v = value.trim();
+    if v.is_empty() {
+        return if required {
+            Err(Error::validation(field, "must not be empty"))
+        } else {
+            Ok(None)
+        };
+    }
+    if v.chars().count() > max {
+        return Err(Error::validation(
+            field,
+            format!("at most {max} characters"),
+        ));
+    }
+    Ok(Some(v.to_string()))
+}
+
+fn required(field: &str, value: &str, max: usize) -> Result<String> {
+    text(field, value, max, true)?.ok_or_else(|| Error::validation(field, "must not be empty"))
+}
+
+pub fn accept_window(policy: &DeadlinePolicy, p: Priority) -> Duration {
+    Duration::seconds(match p {
+        Priority::Urgent => policy.accept_urgent_s,
+        Priority::High => policy.accept_high_s,
+        Priority::Normal => policy.accept_normal_s,
+        Priority::Low => policy.accept_low_s,
+    })
+}
+
+fn resolve_window(policy: &DeadlinePolicy, c: Category) -> Duration {
+    Duration::seconds(if c.is_mediation() {
+        policy.resolve_mediation_s
+    } else {
+        policy.resolve_s
+    })
+}
+
+/// The routing candidates for `place`: active units of `kind` or the
+/// hotline centre at the place or above it.
+async fn candidates(
+    conn: &impl ConnectionTrait,
+    kind: UnitKind,
+    place: &RegionCode,
+) -> Result<Vec<Candidate>> {
+    let codes: Vec<String> = place
+        .self_and_ancestors()
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    Ok(unit::Entity::find()
+        .filter(unit::Column::Active.eq(true))
+        .filter(unit::Column::Kind.is_in([kind.as_str(), UnitKind::HotlineCenter.as_str()]))
+        .filter(unit::Column::RegionCode.is_in(codes))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|u| {
+            Some(Candidate {
+                id: u.id,
+                kind: UnitKind::parse(&u.kind)?,
+                name: u.name,
+                region_code: u.region_code,
+            })
+        })
+        .collect())
+}
+
+async fn unit_kind_for(conn: &impl ConnectionTrait, category: Category) -> Result<UnitKind> {
+    Ok(crate::admin::routing_rules(conn)
+        .await?
+        .into_iter()
+        .find(|r| r.category == category)
+        .map(|r| r.unit_kind)
+        .unwrap_or_else(|| category.default_unit_kind()))
+}
+
+async fn unit_name(conn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Option<String>> {
+    match id {
+        Some(id) => Ok(unit::Entity::find_by_id(id)
+            .one(conn)
+            .await?
+            .map(|u| u.name)),
+        None => Ok(None),
+    }
+}
+
+fn event(
+    c: &case::Model,
+    kind: &'static str,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    data: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        case_id: c.id,
+        case_number: c.number.clone(),
+        kind,
+        actor_id: actor,
+        unit_id: c.assigned_unit_id,
+        prev_unit_id: None,
+        police_unit_id: None,
+        region_code: c.region_code.clone(),
+        at,
+        data,
+    }
+}
+
+/// Take the next case number of `year`. On PostgreSQL this runs outside
+/// the case transaction (autocommit), so the counter row is not locked for
+/// the whole intake; a rolled-back intake leaves a gap, never a duplicate.
+async fn next_number(state: &AppState, txn: &impl ConnectionTrait, year: i32) -> Result<String> {
+    let name = format!("case_number:{year}");
+    let n = if state.db.is_postgres() {
+        events::bump_counter(&state.db.conn, &name, 1).await?
+    } else {
+        events::bump_counter(txn, &name, 1).await?
+    };
+    Ok(format!("{year}-{n:06}"))
+}
+
+/// Write the produced events and mail, commit, and wake what needs waking.
+async fn finish(
+    state: &AppState,
+    txn: crate::db::WriteTxn,
+    now: DateTime<Utc>,
+    out: Produced,
+    deadlines_changed: bool,
+) -> Result<()> {
+    let mail = !out.mails.is_empty();
+    notify::enqueue(&*txn, now, out.mails).await?;
+    events::append(&*txn, out.events).await?;
+    txn.commit().await?;
+    state.after_commit(Effects {
+        events: true,
+        deadlines: deadlines_changed,
+        mail,
+    });
+    Ok(())
+}
+
+pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
+    p.require(&[Role::Operator, Role::Admin])?;
+    let now = state.now();
+    let summary = required("summary", &input.summary, 2000)?;
+    let description = match &input.description {
+        Some(d) => text("description", d, 20000, false)?,
+        None => None,
+    };
+    let subject_name = match &input.subject.name {
+        Some(n) => text("subject.name", n, 128, false)?,
+        None => None,
+    };
+    let subject_phone = match input
+        .subject
+        .phone
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(
+            PhoneNumber::parse(raw)
+                .map_err(|m| Error::validation("subject.phone", format!("{raw:?} {m}")))?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let subject_id = match input
+        .subject
+        .id_number
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(raw) => Some(
+            IdNumber::parse(raw)
+                .map_err(|m| Error::validation("subject.id_number", m))?
+                .as_str()
+                .to_string(),
+        ),
+        None => None,
+    };
+    if let Some(screen) = &input.danger_screen {
+        screen
+            .validate()
+            .map_err(|m| Error::validation("danger_screen.answers", m))?;
+    }
+    let risk = input
+        .danger_screen
+        .as_ref()
+        .map(DangerScreen::risk)
+        .unwrap_or(RiskLevel::None);
+    let priority = input.priority.unwrap_or(match risk {
+        RiskLevel::Imminent => Priority::Urgent,
+        RiskLevel::High => Priority::High,
+        _ => Priority::Normal,
+    });
+
+    let txn = state.db.begin_write().await?;
+    let place = regions::require_known(&*txn, "region_code", &input.region_code).await?;
+    let linked_call = match input.call_id {
+        Some(id) => {
+            let c = call::Entity::find_by_id(id)
+                .one(&*txn)
+                .await?
+                .ok_or_else(|| Error::validation("call_id", "no such call"))?;
+            if c.case_id.is_some() {
+                return Err(Error::Conflict {
+                    code: "call_already_linked",
+                    message: "this call already belongs to a case".into(),
+                });
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let kind = unit_kind_for(&*txn, input.category).await?;
+    let decision = routing::route(
+        input.category,
+        kind,
+        &place,
+        &candidates(&*txn, kind, &place).await?,
+    );
+    let policy = &state.settings.deadlines;
+    let status = if decision.dispatched {
+        CaseStatus::Assigned
+    } else {
+        CaseStatus::New
+    };
+    let accept_due = decision
+        .dispatched
+        .then(|| now + accept_window(policy, priority));
+    let resolve_due = now + resolve_window(policy, input.category);
+    let number = next_number(state, &*txn, now.year()).await?;
+    let subject_phone_for_call = subject_phone
+        .clone()
+        .or_else(|| linked_call.as_ref().map(|c| c.phone.clone()));
+    let c = case::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        number: Set(number),
+        category: Set(input.category.as_str().to_string()),
+        status: Set(status.as_str().to_string()),
+        priority: Set(priority.as_str().to_string()),
+        risk_level: Set(risk.as_str().to_string()),
+        region_code: Set(place.as_str().to_string()),
+        summary: Set(summary.clone()),
+        description: Set(description),
+        subject_name: Set(subject_name),
+        subject_phone: Set(subject_phone_for_call),
+        subject_id_number: Set(subject_id),
+        assigned_unit_id: Set(decision.unit_id),
+        assignee_id: Set(None),
+        created_by: Set(p.user_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+        version: Set(1),
+        accept_due_at: Set(accept_due),
+        resolve_due_at: Set(Some(resolve_due)),
+        follow_up_due_at: Set(None),
+        confirmation_due_at: Set(None),
+        overdue: Set(false),
+        outcome: Set(None),
+        resolved_at: Set(None),
+        closed_at: Set(None),
+    }
+    .insert(&*txn)
+    .await?;
+    if let Some(u) = decision.unit_id {
+        escalation::add_handler(&*txn, c.id, u).await?;
+    }
+    if let Some(call) = &linked_call {
+        call::Entity::update_many()
+            .col_expr(call::Column::CaseId, Expr::value(c.id))
+            .filter(call::Column::Id.eq(call.id))
+            .exec(&*txn)
+            .await?;
+    }
+    if let Some(due) = accept_due {
+        deadlines::schedule(&*txn, now, "case", c.id, ACCEPT, due).await?;
+    }
+    deadlines::schedule(&*txn, now, "case", c.id, RESOLVE, resolve_due).await?;
+
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.opened",
+        Some(p.user_id),
+        now,
+        json!({
+            "category": input.category,
+            "priority": priority,
+            "risk_level": risk,
+            "region_code": c.region_code,
+            "summary": summary,
+            "status": status,
+            "call_id": linked_call.as_ref().map(|c| c.id),
+            "danger_screen": input.danger_screen.as_ref().map(|s| json!({
+                "in_progress": s.in_progress,
+                "answers": s.answers,
+                "screener_concern": s.screener_concern,
+            })),
+        }),
+    ));
+    out.events.push(event(
+        &c,
+        "case.assigned",
+        None,
+        now,
+        json!({
+            "unit_id": decision.unit_id,
+            "unit_name": unit_name(&*txn, decision.unit_id).await?,
+            "unit_kind": decision.unit_kind,
+            "dispatched": decision.dispatched,
+            "reason": decision.reason,
+            "status": status,
+            "accept_due_at": accept_due,
+        }),
+    ));
+    // The escalation seam: a high or imminent screen opens one in this same
+    // transaction, so a dangerous case can never exist without it.
+    let urgency = match risk {
+        RiskLevel::Imminent => Some(Urgency::Imminent),
+        RiskLevel::High => Some(Urgency::High),
+        _ => None,
+    };
+    if let Some(urgency) = urgency {
+        escalation::open(
+            &*txn,
+            state,
+            now,
+            &c,
+            urgency,
+            &format!("danger screen: {risk}"),
+            Some(p.user_id),
+            &mut out,
+        )
+        .await?;
+    }
+    finish(state, txn, now, out, true).await?;
+    let esc = escalation::latest_for_case(&state.db.conn, &c, now).await?;
+    Ok(CaseView::build(&c, true, esc))
+}
+
+/// Common shape of a state change: load in scope, check the role, the
+/// version and the transition.
+struct Change {
+    case: case::Model,
+    access: Access,
+    next: CaseStatus,
+}
+
+async fn begin_change(
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    id: Uuid,
+    action: Action,
+    version: Option<i32>,
+    allowed: &[Access],
+) -> Result<Change> {
+    let (c, access) = scope::load(conn, p, id).await?;
+    if !allowed.contains(&access) {
+        return Err(Error::Forbidden(format!(
+            "you may not {} this case (your access: {:?})",
+            action.name(),
+            access
+        )));
+    }
+    if let Some(v) = version {
+        if v != c.version {
+            return Err(Error::VersionConflict);
+        }
+    }
+    let from = CaseStatus::parse(&c.status).unwrap_or(CaseStatus::New);
+    let next = transition(from, action).map_err(Error::InvalidTransition)?;
+    Ok(Change {
+        case: c,
+        access,
+        next,
+    })
+}
+
+/// Conditional update on version: the loser of a race gets 409.
+async fn save(
+    conn: &impl ConnectionTrait,
+    c: &case::Model,
+    mut am: case::ActiveModel,
+    now: DateTime<Utc>,
+) -> Result<case::Model> {
+    am.version = Set(c.version + 1);
+    am.updated_at = Set(now);
+    let res = case::Entity::update_many()
+        .set(am)
+        .filter(case::Column::Id.eq(c.id))
+        .filter(case::Column::Version.eq(c.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(Error::VersionConflict);
+    }
+    case::Entity::find_by_id(c.id)
+        .one(conn)
+        .await?
+        .ok_or(Error::NotFound("case"))
+}
+
+async fn respond(state: &AppState, c: &case::Model, access: Access) -> Result<CaseView> {
+    let now = state.now();
+    let esc = escalation::latest_for_case(&state.db.conn, c, now).await?;
+    let _ = access;
+    Ok(CaseView::build(c, false, esc))
+}
+
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VersionOnly {
+    pub version: Option<i32>,
+}
+
+pub async fn accept(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: VersionOnly,
+) -> Result<CaseView> {
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Accept,
+        body.version,
+        &[Access::Handler],
+    )
+    .await?;
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            assignee_id: Set(Some(p.user_id)),
+            overdue: Set(false),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    deadlines::cancel(&*txn, now, c.id, &[ACCEPT]).await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.accepted",
+        Some(p.user_id),
+        now,
+        json!({
+            "by": p.user_id, "by_name": p.display_name, "status": c.status,
+            "late": ch.case.accept_due_at.is_some_and(|d| now > d),
+        }),
+    ));
+    finish(state, txn, now, out, true).await?;
+    respond(state, &c, ch.access).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    pub unit_id: Uuid,
+    pub reason: String,
+    pub version: Option<i32>,
+}
+
+pub async fn transfer(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: TransferBody,
+) -> Result<CaseView> {
+    let reason = required("reason", &body.reason, 2000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Transfer,
+        body.version,
+        &[
+            Access::Handler,
+            Access::Hotline,
+            Access::Supervisor,
+            Access::Admin,
+        ],
+    )
+    .await?;
+    let target = unit::Entity::find_by_id(body.unit_id)
+        .one(&*txn)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| Error::validation("unit_id", "no such active unit"))?;
+    if ch.case.assigned_unit_id == Some(target.id) {
+        return Err(Error::validation(
+            "unit_id",
+            "the case is already with that unit",
+        ));
+    }
+    let priority = Priority::parse(&ch.case.priority).unwrap_or(Priority::Normal);
+    let accept_due = now + accept_window(&state.settings.deadlines, priority);
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            assigned_unit_id: Set(Some(target.id)),
+            assignee_id: Set(None),
+            accept_due_at: Set(Some(accept_due)),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    escalation::add_handler(&*txn, c.id, target.id).await?;
+    deadlines::cancel(&*txn, now, c.id, &[ACCEPT]).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, ACCEPT, accept_due).await?;
+    let mut out = Produced::default();
+    let mut e = event(
+        &c,
+        "case.transferred",
+        Some(p.user_id),
+        now,
+        json!({
+            "from_unit_id": ch.case.assigned_unit_id,
+            "to_unit_id": target.id,
+            "to_unit_name": target.name,
+            "reason": reason,
+            "status": c.status,
+            "accept_due_at": accept_due,
+        }),
+    );
+    e.prev_unit_id = ch.case.assigned_unit_id;
+    out.events.push(e);
+    finish(state, txn, now, out, true).await?;
+    respond(state, &c, ch.access).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonBody {
+    pub reason: String,
+    pub version: Option<i32>,
+}
+
+/// The receiving unit declines: the case goes back to the hotline centre
+/// (status `new`) for dispatch.
+pub async fn decline(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: ReasonBody,
+) -> Result<CaseView> {
+    let reason = required("reason", &body.reason, 2000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Decline,
+        body.version,
+        &[Access::Handler],
+    )
+    .await?;
+    let place = RegionCode::parse(&ch.case.region_code).ok_or(Error::NotFound("region"))?;
+    let hotline = routing::nearest(
+        UnitKind::HotlineCenter,
+        &place,
+        &candidates(&*txn, UnitKind::HotlineCenter, &place).await?,
+    )
+    .map(|(u, _)| u.id);
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            assigned_unit_id: Set(hotline),
+            assignee_id: Set(None),
+            accept_due_at: Set(None),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    if let Some(h) = hotline {
+        escalation::add_handler(&*txn, c.id, h).await?;
+    }
+    deadlines::cancel(&*txn, now, c.id, &[ACCEPT]).await?;
+    let mut out = Produced::default();
+    let mut e = event(
+        &c,
+        "case.transferred",
+        Some(p.user_id),
+        now,
+        json!({
+            "declined": true,
+            "from_unit_id": ch.case.assigned_unit_id,
+            "to_unit_id": hotline,
+            "reason": reason,
+            "status": c.status,
+        }),
+    );
+    e.prev_unit_id = ch.case.assigned_unit_id;
+    out.events.push(e);
+    finish(state, txn, now, out, true).await?;
+    respond(state, &c, ch.access).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoteBody {
+    pub body: String,
+    pub version: Option<i32>,
+}
+
+pub async fn add_note(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: NoteBody,
+) -> Result<CaseView> {
+    let text = required("body", &body.body, 10000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Note,
+        body.version,
+        &[Access::Handler, Access::Hotline, Access::Supervisor],
+    )
+    .await?;
+    let c = save(
+        &*txn,
+        &ch.case,
+        <case::ActiveModel as Default>::default(),
+        now,
+    )
+    .await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.note_added",
+        Some(p.user_id),
+        now,
+        json!({
+            "body": text, "by": p.user_id, "by_name": p.display_name,
+        }),
+    ));
+    finish(state, txn, now, out, false).await?;
+    respond(state, &c, ch.access).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBody {
+    pub result: OutcomeResult,
+    #[serde(default)]
+    pub details: String,
+    /// For mediation agreements: starts the 30-day judicial confirmation window.
+    pub agreement_date: Option<NaiveDate>,
+    pub version: Option<i32>,
+}
+
+pub async fn record_outcome(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: OutcomeBody,
+) -> Result<CaseView> {
+    let details = text("details", &body.details, 10000, false)?;
+    let now = state.now();
+    if body.agreement_date.is_some() && body.result != OutcomeResult::Agreement {
+        return Err(Error::validation(
+            "agreement_date",
+            "only an agreement has an agreement date",
+        ));
+    }
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::RecordOutcome,
+        body.version,
+        &[Access::Handler],
+    )
+    .await?;
+    let policy = &state.settings.deadlines;
+    let follow_up_due = now + Duration::seconds(policy.follow_up_s);
+    let agreement_start = match (body.result, body.agreement_date) {
+        (OutcomeResult::Agreement, Some(d)) => {
+            let start = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+            if start > now + Duration::days(1) {
+                return Err(Error::validation(
+                    "agreement_date",
+                    "cannot be in the future",
+                ));
+            }
+            Some(start)
+        }
+        (OutcomeResult::Agreement, None) => Some(now),
+        _ => None,
+    };
+    let confirmation_due =
+        agreement_start.map(|s| s + Duration::seconds(policy.confirmation_window_s));
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            outcome: Set(Some(json!({
+                "result": body.result,
+                "details": details,
+                "agreement_date": body.agreement_date,
+                "recorded_by": p.user_id,
+                "recorded_at": now,
+            }))),
+            resolved_at: Set(Some(now)),
+            follow_up_due_at: Set(Some(follow_up_due)),
+            confirmation_due_at: Set(confirmation_due),
+            overdue: Set(false),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    deadlines::cancel(&*txn, now, c.id, &[RESOLVE, ACCEPT]).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, FOLLOW_UP, follow_up_due).await?;
+    if let (Some(start), Some(due)) = (agreement_start, confirmation_due) {
+        let reminder = start + Duration::seconds(policy.confirmation_reminder_s);
+        if reminder > now {
+            deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION_REMINDER, reminder).await?;
+        }
+        deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION, due.max(now)).await?;
+    }
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.outcome_recorded",
+        Some(p.user_id),
+        now,
+        json!({
+            "result": body.result,
+            "details": details,
+            "agreement_date": body.agreement_date,
+            "follow_up_due_at": follow_up_due,
+            "confirmation_due_at": confirmation_due,
+            "status": c.status,
+        }),
+    ));
+    finish(state, txn, now, out, true).await?;
+    respond(state, &c, ch.access).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// What the follow-up visit found.
+    pub follow_up: String,
+    pub version: Option<i32>,
+}
+
+pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -> Result<CaseView> {
+    let follow_up = required("follow_up", &body.follow_up, 10000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Close,
+        body.version,
+        &[Access::Handler],
+    )
+    .await?;
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            closed_at: Set(Some(now)),
+            overdue: Set(false),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    deadlines::cancel(&*txn, now, c.id, &[FOLLOW_UP]).await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.closed",
+        Some(p.user_id),
+        now,
+        json!({
+            "follow_up": follow_up, "status": c.status,
+        }),
+    ));
+    finish(state, txn, now, out, true).await?;
+    respond(state, &c, ch.access).await
+}
+
+pub async fn reopen(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: ReasonBody,
+) -> Result<CaseView> {
+    let reason = required("reason", &body.reason, 2000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Reopen,
+        body.version,
+        &[Access::Handler, Access::Hotline, Access::Supervisor],
+    )
+    .await?;
+    let category = Category::parse(&ch.case.category).unwrap_or(Category::Other);
+    let resolve_due = now + resolve_window(&state.settings.deadlines, category);
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            resolve_due_at: Set(Some(resolve_due)),
+            follow_up_due_at: Set(None),
+            closed_at: Set(None),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    deadlines::cancel(&*txn, now, c.id, &[FOLLOW_UP]).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, RESOLVE, resolve_due).await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.reopened",
+        Some(p.user_id),
+        now,
+        json!({
+            "reason": reason, "status": c.status, "resolve_due_at": resolve_due,
+        }),
+    ));
+    finish(state, txn, now, out, true).await?;
+    respond(state, &c, ch.access).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskBody {
+    pub risk_level: RiskLevel,
+    pub reason: String,
+    pub version: Option<i32>,
+}
+
+/// Raise the risk level by hand (never lower it); a timeline event.
+pub async fn raise_risk(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: RiskBody,
+) -> Result<CaseView> {
+    let reason = required("reason", &body.reason, 2000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let (c0, access) = scope::load(&*txn, p, id).await?;
+    if !matches!(
+        access,
+        Access::Handler | Access::Hotline | Access::Supervisor
+    ) {
+        return Err(Error::Forbidden(
+            "you may not change this case's risk level".into(),
+        ));
+    }
+    if let Some(v) = body.version {
+        if v != c0.version {
+            return Err(Error::VersionConflict);
+        }
+    }
+    let current = RiskLevel::parse(&c0.risk_level).unwrap_or(RiskLevel::None);
+    if body.risk_level.rank() <= current.rank() {
+        return Err(Error::InvalidTransition(format!(
+            "the risk level is {current}; it can only be raised, never lowered"
+        )));
+    }
+    let c = save(
+        &*txn,
+        &c0,
+        case::ActiveModel {
+            risk_level: Set(body.risk_level.as_str().to_string()),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.risk_raised",
+        Some(p.user_id),
+        now,
+        json!({
+            "from": current, "to": body.risk_level, "reason": reason,
+        }),
+    ));
+    finish(state, txn, now, out, false).await?;
+    respond(state, &c, access).await
+}
+
+/// Record an unmasked read in the audit log (its own small transaction:
+/// the read itself changes nothing else).
+pub async fn audit_reveal(state: &AppState, p: &Principal, c: &case::Model) -> Result<()> {
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    audit::append(
+        &*txn,
+        now,
+        Some(p.user_id),
+        "case.reveal",
+        format!("case:{}", c.id),
+        json!({
+            "case_number": c.number, "fields": ["subject.phone", "subject.id_number"],
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! The case as the API shows it, with phone and ID numbers masked unless
+//! the caller may and did ask to see them.
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::model::{mask, IdNumber, PhoneNumber};
+use crate::{
+    db::entities::case,
+    escalation::EscalationView,
+    events::CaseEvent,
+    vocab::{CaseStatus, Category, Priority, RiskLevel},
+};
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SubjectView {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub id_number: Option<String>,
+    /// False when phone and ID numbers are shown masked.
+    pub revealed: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DeadlinesView {
+    pub accept_due_at: Option<DateTime<Utc>>,
+    pub resolve_due_at: Option<DateTime<Utc>>,
+    pub follow_up_due_at: Option<DateTime<Utc>>,
+    pub confirmation_due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseView {
+    pub id: Uuid,
+    pub number: String,
+    pub category: Category,
+    pub status: CaseStatus,
+    pub priority: Priority,
+    pub risk_level: RiskLevel,
+    pub region_code: String,
+    pub summary: String,
+    pub description: Option<String>,
+    pub subject: SubjectView,
+    pub assigned_unit_id: Option<Uuid>,
+    pub assignee_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub version: i32,
+    pub overdue: bool,
+    pub outcome: Option<Value>,
+    pub deadlines: DeadlinesView,
+    pub escalation: Option<EscalationView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CaseDetail {
+    #[serde(flatten)]
+    pub case: CaseView,
+    pub timeline: Vec<CaseEvent>,
+}
+
+fn mask_phone(p: &str) -> String {
+    PhoneNumber::parse(p)
+        .map(|p| p.masked())
+        .unwrap_or_else(|_| mask(p, 3, 4))
+}
+
+fn mask_id(s: &str) -> String {
+    IdNumber::parse(s)
+        .map(|i| i.masked())
+        .unwrap_or_else(|_| mask(s, 4, 4))
+}
+
+impl CaseView {
+    pub fn build(c: &case::Model, reveal: bool, escalation: Option<EscalationView>) -> CaseView {
+        CaseView {
+            id: c.id,
+            number: c.number.clone(),
+            category: Category::parse(&c.category).unwrap_or(Category::Other),
+            status: CaseStatus::parse(&c.status).unwrap_or(CaseStatus::New),
+            priority: Priority::parse(&c.priority).unwrap_or(Priority::Normal),
+            risk_level: RiskLevel::parse(&c.risk_level).unwrap_or(RiskLevel::None),
+            region_code: c.region_code.clone(),
+            summary: c.summary.clone(),
+            description: c.description.clone(),
+            subject: SubjectView {
+                name: c.subject_name.clone(),
+                phone: c.subject_phone.as_deref().map(|p| {
+                    if reveal {
+                        p.to_string()
+                    } else {
+                        mask_phone(p)
+                    }
+                }),
+                id_number: c.subject_id_number.as_deref().map(|s| {
+                    if reveal {
+                        s.to_string()
+                    } else {
+                        mask_id(s)
+                    }
+                }),
+                revealed: reveal,
+            },
+            assigned_unit_id: c.assigned_unit_id,
+            assignee_id: c.assignee_id,
+            created_by: c.created_by,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            version: c.version,
+            overdue: c.overdue,
+            outcome: c.outcome.clone(),
+            deadlines: DeadlinesView {
+                accept_due_at: c.accept_due_at,
+                resolve_due_at: c.resolve_due_at,
+                follow_up_due_at: c.follow_up_due_at,
+                confirmation_due_at: c.confirmation_due_at,
+            },
+            escalation,
+        }
+    }
+}

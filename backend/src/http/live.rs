@@ -1,0 +1,232 @@
+//! `GET /api/v1/live`: the WebSocket live feed. Authentication happens
+//! before the upgrade (401 otherwise); then `hello`, the replay from
+//! `since`, and live events in order without gap or duplicate.
+use std::time::{Duration, Instant};
+
+use axum::{
+    extract::{
+        ws::{
+            rejection::WebSocketUpgradeRejection, CloseFrame, Message, WebSocket, WebSocketUpgrade,
+        },
+        State,
+    },
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use futures_util::{SinkExt, StreamExt};
+use serde::Deserialize;
+
+use super::{error::ApiError, extract::ApiQuery, session};
+use crate::{
+    auth::{self, Principal},
+    error::Error,
+    events,
+    realtime::{
+        wire::{self, close, ClientFrame, ServerFrame},
+        FeedScope, Outgoing,
+    },
+    state::AppState,
+};
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/live", get(live))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct LiveQuery {
+    /// The last seq the client has seen; events after it are replayed.
+    pub since: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/live", tag = "live", params(LiveQuery),
+    responses((status = 101, description = "WebSocket upgrade; see API.md for frames"), (status = 401), (status = 403)))]
+pub async fn live(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<LiveQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let principal = match authenticate(&state, &headers).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let upgrade = match upgrade {
+        Ok(u) => u,
+        Err(r) => {
+            return ApiError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "websocket_required",
+                format!("this endpoint speaks WebSocket only: {}", r.body_text()),
+            )
+            .into_response()
+        }
+    };
+    if q.since.is_some_and(|s| s < 0) {
+        return ApiError::validation("since", "must be a seq ≥ 0").into_response();
+    }
+    // Leave room above the documented limit so we can answer an oversized
+    // frame with our own close code; far larger frames are cut by the
+    // protocol layer (close 1009).
+    let limit = state.settings.live.max_frame_bytes;
+    upgrade
+        .max_message_size(limit.saturating_mul(16).max(64 * 1024))
+        .max_frame_size(limit.saturating_mul(16).max(64 * 1024))
+        .on_upgrade(move |socket| serve(socket, state, principal, q.since))
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    let (token, from_cookie) = session::token_from(headers).ok_or(Error::Unauthorized)?;
+    if from_cookie {
+        // A cookie rides along with any page's request; only our own pages
+        // (allowed Origins) may use it to open the feed.
+        let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+        if let Some(origin) = origin {
+            if !state
+                .settings
+                .auth
+                .allowed_origins
+                .iter()
+                .any(|o| o == origin)
+            {
+                return Err(ApiError::forbidden(format!(
+                    "origin {origin} may not open the live feed with a session cookie"
+                )));
+            }
+        }
+    }
+    Ok(auth::authenticate(&state.db, state.now(), &token).await?)
+}
+
+async fn close_with(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    code: u16,
+    reason: &str,
+) {
+    let _ = sink
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.to_string().into(),
+        })))
+        .await;
+}
+
+async fn serve(socket: WebSocket, state: AppState, p: Principal, since: Option<i64>) {
+    let mut sub = state.hub.subscribe(&p);
+    let scope = FeedScope::of(&p);
+    let (mut sink, mut stream) = socket.split();
+    let hello = wire::encode(&ServerFrame::Hello {
+        head: sub.head,
+        resumed_from: since,
+    });
+    if sink.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    // Replay (since, head]; everything above head arrives through the hub.
+    let mut last = since.unwrap_or(sub.head);
+    if let Some(since) = since {
+        let mut after = since;
+        while after < sub.head {
+            let batch = match events::read_after(&state.db.conn, after, 500).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live replay failed");
+                    close_with(&mut sink, 1011, "replay failed; reconnect").await;
+                    return;
+                }
+            };
+            let Some(tail) = batch.last().map(|e| e.seq) else {
+                break;
+            };
+            for e in batch.iter().filter(|e| e.seq <= sub.head) {
+                if scope.sees(e)
+                    && sink
+                        .send(Message::Text(wire::event_frame(e).into()))
+                        .await
+                        .is_err()
+                {
+                    return;
+                }
+            }
+            after = tail;
+        }
+        last = last.max(sub.head);
+    }
+
+    let cfg = &state.settings.live;
+    let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_s.max(1)));
+    ping.reset();
+    let idle = Duration::from_secs(cfg.idle_timeout_s.max(1));
+    let max_frame = cfg.max_frame_bytes;
+    let mut heard = Instant::now();
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            out = sub.rx.recv() => match out {
+                Some(Outgoing::Event { seq, text }) => {
+                    if seq > last {
+                        if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+                            return;
+                        }
+                        last = seq;
+                    }
+                }
+                Some(Outgoing::Ringing(text)) => {
+                    if sink.send(Message::Text(text.as_ref().into())).await.is_err() {
+                        return;
+                    }
+                }
+                None => {
+                    close_with(&mut sink, close::TOO_SLOW, "too slow; reconnect with since=<last seq>").await;
+                    return;
+                }
+            },
+            msg = stream.next() => match msg {
+                Some(Ok(Message::Text(t))) => {
+                    heard = Instant::now();
+                    if t.len() > max_frame {
+                        close_with(&mut sink, close::TOO_BIG, "frame too large").await;
+                        return;
+                    }
+                    match serde_json::from_str::<ClientFrame>(&t) {
+                        Ok(ClientFrame::Ping) => {
+                            let pong = wire::encode(&ServerFrame::Pong);
+                            if sink.send(Message::Text(pong.into())).await.is_err() {
+                                return;
+                            }
+                        }
+                        Err(_) => {
+                            close_with(&mut sink, close::BAD_FRAME, "unknown frame; send {\"type\":\"ping\"}").await;
+                            return;
+                        }
+                    }
+                }
+                Some(Ok(Message::Binary(_))) => {
+                    close_with(&mut sink, close::BAD_FRAME, "binary frames are not accepted").await;
+                    return;
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => heard = Instant::now(),
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(_)) => return,
+            },
+            _ = ping.tick() => {
+                if heard.elapsed() > idle {
+                    close_with(&mut sink, close::IDLE, "no frame from the client; reconnect").await;
+                    return;
+                }
+                if state.now() >= p.session_expires_at {
+                    close_with(&mut sink, close::SESSION_ENDED, "session expired; sign in again").await;
+                    return;
+                }
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            },
+            _ = shutdown.wait() => {
+                close_with(&mut sink, close::GOING_AWAY, "server shutting down; reconnect").await;
+                return;
+            }
+        }
+    }
+}
