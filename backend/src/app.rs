@@ -127,6 +127,11 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         poll,
         shutdown.clone(),
     )));
+    tasks.push(tokio::spawn(crate::notify::sender::run(
+        state.clone(),
+        shutdown.clone(),
+    )));
+    tasks.extend(crate::scheduler::start(state, shutdown));
     if state.db.is_postgres() {
         tasks.push(tokio::spawn(realtime::listen_postgres(
             state.db.clone(),

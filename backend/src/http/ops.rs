@@ -62,6 +62,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         super::admin::list_users, super::admin::create_user, super::admin::update_user,
         super::admin::list_rules, super::admin::set_rule,
         super::admin::list_regions, super::admin::import_regions,
+        super::operations::list_outbox, super::operations::retry_mail, super::operations::list_jobs,
     ),
     modifiers(&BearerAuth)
 )]

@@ -1,1 +1,456 @@
-//! The mail sender (filled in by the escalation work).
+//! The mail sender: a task that drains the outbox over SMTP (lettre), or
+//! into `.eml` files under `<data_dir>/mail/` when no SMTP URL is set, and
+//! what admins see of its work (`GET /api/v1/admin/outbox`, retry).
+//!
+//! Delivery is at least once, never lost:
+//! - A row is *claimed* by a conditional update that pushes its
+//!   `next_attempt_at` a lease into the future, only if it is still due and
+//!   unsent. Of several processes on one database exactly one wins; if the
+//!   winner dies mid-send the lease runs out and another sends it again.
+//!   (We do not hold a transaction or row lock across the SMTP dialogue:
+//!   on SQLite that would block every writer for the length of a send.)
+//! - Right after the SMTP server accepts, the row is marked sent.
+//! - A temporary failure (connection refused, timeout, 4xx) is retried
+//!   with exponential backoff; a permanent one (5xx, an address that does
+//!   not parse) or running out of attempts marks the row failed: it stays
+//!   visible to admins, who may re-queue it.
+//! - The stable Message-ID lets a receiver recognise the rare duplicate
+//!   (a crash between the server's "250 OK" and our update).
+use std::{path::PathBuf, time::Duration};
+
+use chrono::{DateTime, Utc};
+use lettre::{
+    message::{header::ContentType, Mailbox},
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    db::entities::mail,
+    error::{Error, Result},
+    scheduler::{sleep_until, MAX_NAP},
+    shutdown::Shutdown,
+    state::AppState,
+};
+
+/// Rows read per pass; a full batch is followed at once by the next.
+const BATCH: u64 = 50;
+/// How long a claimed row is reserved for the claimer: longer than one
+/// SMTP dialogue can take ([`SMTP_TIMEOUT`] per command).
+const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// The longest pause between two attempts, however many have failed.
+const MAX_BACKOFF_S: u64 = 3600;
+
+/// Where messages go.
+enum Outlet {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(PathBuf),
+}
+
+impl Outlet {
+    fn from_settings(state: &AppState) -> Result<Outlet> {
+        let url = state.settings.smtp.url.trim();
+        if url.is_empty() {
+            return Ok(Outlet::Files(state.settings.data_dir.join("mail")));
+        }
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+            .map_err(|e| Error::validation("smtp.url", format!("invalid SMTP URL: {e}")))?
+            .timeout(Some(SMTP_TIMEOUT))
+            .build();
+        Ok(Outlet::Smtp(transport))
+    }
+}
+
+/// Why an attempt did not deliver.
+enum Failure {
+    /// Worth trying again later.
+    Temporary(String),
+    /// Will never work as it is.
+    Permanent(String),
+}
+
+/// Run until shutdown. Errors are logged and the loop goes on.
+pub async fn run(state: AppState, mut shutdown: Shutdown) {
+    let outlet = match Outlet::from_settings(&state) {
+        Ok(outlet) => outlet,
+        Err(e) => {
+            tracing::error!(error = %e, "mail sender not started; mail stays queued");
+            shutdown.wait().await;
+            return;
+        }
+    };
+    match &outlet {
+        Outlet::Smtp(_) => tracing::info!("mail sender started (SMTP)"),
+        Outlet::Files(dir) => {
+            tracing::info!(dir = %dir.display(), "mail sender started (no SMTP: writing .eml files)")
+        }
+    }
+    while !shutdown.is_triggered() {
+        let full = match drain(&state, &outlet, &shutdown).await {
+            Ok(n) => n as u64 == BATCH,
+            Err(e) => {
+                tracing::error!(error = %e, "mail sender: reading the outbox failed");
+                false
+            }
+        };
+        let next = match backlog(&state).await {
+            Ok((n, next)) => {
+                metrics::gauge!("lianxin_mail_outbox_backlog").set(n as f64);
+                next
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "mail sender: counting the backlog failed");
+                None
+            }
+        };
+        if full {
+            continue;
+        }
+        sleep_until(
+            &state.clock,
+            next,
+            MAX_NAP,
+            Some(&state.mail_wake),
+            &mut shutdown,
+        )
+        .await;
+    }
+    tracing::info!("mail sender stopped");
+}
+
+fn pending() -> Condition {
+    Condition::all()
+        .add(mail::Column::SentAt.is_null())
+        .add(mail::Column::FailedAt.is_null())
+}
+
+/// Pending rows and the earliest next attempt.
+async fn backlog(state: &AppState) -> Result<(u64, Option<DateTime<Utc>>)> {
+    let conn = &state.db.conn;
+    let n = mail::Entity::find().filter(pending()).count(conn).await?;
+    let next = mail::Entity::find()
+        .select_only()
+        .column_as(mail::Column::NextAttemptAt.min(), "next")
+        .filter(pending())
+        .into_tuple::<Option<DateTime<Utc>>>()
+        .one(conn)
+        .await?
+        .flatten();
+    Ok((n, next))
+}
+
+/// One pass over the due rows, oldest first. Returns how many were read.
+async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result<usize> {
+    let now = state.now();
+    let due = mail::Entity::find()
+        .filter(pending())
+        .filter(mail::Column::NextAttemptAt.lte(now))
+        .order_by_asc(mail::Column::NextAttemptAt)
+        .order_by_asc(mail::Column::CreatedAt)
+        .limit(BATCH)
+        .all(&state.db.conn)
+        .await?;
+    for row in &due {
+        if shutdown.is_triggered() {
+            break;
+        }
+        if !claim(state, row.id, now).await? {
+            continue;
+        }
+        let outcome = deliver(state, outlet, row).await;
+        if let Err(e) = record(state, row, outcome).await {
+            // The lease runs out and the message is tried again: at worst
+            // a duplicate with the same Message-ID, never a loss.
+            tracing::error!(mail = %row.id, error = %e, "cannot record a delivery attempt");
+        }
+    }
+    Ok(due.len())
+}
+
+/// Reserve a due row for this process for [`LEASE`].
+async fn claim(state: &AppState, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let txn = state.db.begin_write().await?;
+    let res = mail::Entity::update_many()
+        .col_expr(mail::Column::NextAttemptAt, Expr::value(now + LEASE))
+        .filter(mail::Column::Id.eq(id))
+        .filter(pending())
+        .filter(mail::Column::NextAttemptAt.lte(now))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(res.rows_affected == 1)
+}
+
+fn build_message(state: &AppState, row: &mail::Model) -> std::result::Result<Message, Failure> {
+    let from: Mailbox = state
+        .settings
+        .smtp
+        .from
+        .parse()
+        .map_err(|e| Failure::Permanent(format!("invalid sender address (smtp.from): {e}")))?;
+    let to: Mailbox = row
+        .recipient
+        .parse()
+        .map_err(|e| Failure::Permanent(format!("invalid recipient address: {e}")))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(row.subject.clone())
+        .message_id(Some(row.message_id.clone()))
+        .date(std::time::SystemTime::from(state.now()))
+        .header(ContentType::TEXT_PLAIN)
+        .body(row.body.clone())
+        .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))
+}
+
+async fn deliver(
+    state: &AppState,
+    outlet: &Outlet,
+    row: &mail::Model,
+) -> std::result::Result<(), Failure> {
+    let message = build_message(state, row)?;
+    match outlet {
+        Outlet::Smtp(transport) => match transport.send(message).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_permanent() => Err(Failure::Permanent(e.to_string())),
+            Err(e) => Err(Failure::Temporary(e.to_string())),
+        },
+        Outlet::Files(dir) => write_eml(dir, row.id, &message.formatted())
+            .await
+            .map_err(|e| Failure::Temporary(format!("cannot write {}: {e}", dir.display()))),
+    }
+}
+
+/// Write atomically (temporary file, then rename), so a reader never sees
+/// half a message.
+async fn write_eml(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let tmp = dir.join(format!(".{id}.eml.tmp"));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, dir.join(format!("{id}.eml"))).await
+}
+
+/// Seconds to wait before attempt `attempts + 1`, having made `attempts`.
+pub fn backoff_s(retry_base_s: u64, attempts: i32) -> u64 {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    retry_base_s
+        .saturating_mul(1u64 << doublings)
+        .min(MAX_BACKOFF_S)
+}
+
+async fn record(
+    state: &AppState,
+    row: &mail::Model,
+    outcome: std::result::Result<(), Failure>,
+) -> Result<()> {
+    let now = state.now();
+    let attempts = row.attempts.saturating_add(1);
+    let max = state.settings.smtp.max_attempts.max(1);
+    let mut update = mail::Entity::update_many()
+        .col_expr(mail::Column::Attempts, Expr::value(attempts))
+        .filter(mail::Column::Id.eq(row.id));
+    let mut given_up = None;
+    let sent = outcome.is_ok();
+    match outcome {
+        Ok(()) => {
+            update = update
+                .col_expr(mail::Column::SentAt, Expr::value(now))
+                .col_expr(mail::Column::LastError, Expr::value(Option::<String>::None));
+        }
+        Err(Failure::Temporary(error)) if attempts < max => {
+            let wait = backoff_s(state.settings.smtp.retry_base_s, attempts);
+            let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
+            tracing::warn!(mail = %row.id, attempts, retry_in_s = wait.num_seconds(), error = %error,
+                "mail not delivered; will retry");
+            update = update
+                .col_expr(mail::Column::NextAttemptAt, Expr::value(now + wait))
+                .col_expr(mail::Column::LastError, Expr::value(error));
+        }
+        Err(Failure::Temporary(error)) => {
+            given_up = Some(format!("gave up after {attempts} attempts: {error}"));
+        }
+        Err(Failure::Permanent(error)) => {
+            given_up = Some(error);
+        }
+    }
+    if let Some(error) = &given_up {
+        update = update
+            .col_expr(mail::Column::FailedAt, Expr::value(now))
+            .col_expr(mail::Column::LastError, Expr::value(error.clone()));
+    }
+    let txn = state.db.begin_write().await?;
+    update.exec(&*txn).await?;
+    txn.commit().await?;
+    if sent {
+        metrics::counter!("lianxin_mail_sent_total").increment(1);
+        tracing::debug!(mail = %row.id, attempts, "mail sent");
+    }
+    if let Some(error) = given_up {
+        metrics::counter!("lianxin_mail_failed_total").increment(1);
+        // The recipient's domain only: addresses are personal data.
+        let domain = row.recipient.rsplit('@').next().unwrap_or("");
+        tracing::error!(mail = %row.id, recipient_domain = %domain, attempts,
+            error = %error, "mail given up; an admin can retry it");
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// what admins see
+
+/// Filter for `GET /api/v1/admin/outbox`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Not yet sent and not given up (including retries waiting).
+    Pending,
+    Sent,
+    /// Given up: a permanent error or too many attempts.
+    Failed,
+}
+
+/// One outbox row as admins see it (the body is left out: it is for the
+/// recipient).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct OutboxItem {
+    pub id: Uuid,
+    pub status: OutboxStatus,
+    pub recipient: String,
+    pub subject: String,
+    pub message_id: String,
+    pub attempts: i32,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+impl From<mail::Model> for OutboxItem {
+    fn from(m: mail::Model) -> Self {
+        let status = if m.sent_at.is_some() {
+            OutboxStatus::Sent
+        } else if m.failed_at.is_some() {
+            OutboxStatus::Failed
+        } else {
+            OutboxStatus::Pending
+        };
+        OutboxItem {
+            id: m.id,
+            status,
+            recipient: m.recipient,
+            subject: m.subject,
+            message_id: m.message_id,
+            attempts: m.attempts,
+            created_at: m.created_at,
+            next_attempt_at: (status == OutboxStatus::Pending).then_some(m.next_attempt_at),
+            sent_at: m.sent_at,
+            failed_at: m.failed_at,
+            last_error: m.last_error,
+        }
+    }
+}
+
+/// A page of the outbox, newest first. The cursor is
+/// `<created_at in µs>_<id>` of the last row of the previous page.
+pub async fn list_outbox(
+    conn: &impl ConnectionTrait,
+    status: Option<OutboxStatus>,
+    limit: u64,
+    cursor: Option<&str>,
+) -> Result<(Vec<OutboxItem>, Option<String>)> {
+    let mut query = mail::Entity::find();
+    query = match status {
+        Some(OutboxStatus::Pending) => query.filter(pending()),
+        Some(OutboxStatus::Sent) => query.filter(mail::Column::SentAt.is_not_null()),
+        Some(OutboxStatus::Failed) => query
+            .filter(mail::Column::SentAt.is_null())
+            .filter(mail::Column::FailedAt.is_not_null()),
+        None => query,
+    };
+    if let Some(cursor) = cursor.filter(|c| !c.is_empty()) {
+        let (at, id) = parse_cursor(cursor)?;
+        query = query.filter(
+            Condition::any().add(mail::Column::CreatedAt.lt(at)).add(
+                Condition::all()
+                    .add(mail::Column::CreatedAt.eq(at))
+                    .add(mail::Column::Id.lt(id)),
+            ),
+        );
+    }
+    let mut rows = query
+        .order_by_desc(mail::Column::CreatedAt)
+        .order_by_desc(mail::Column::Id)
+        .limit(limit + 1)
+        .all(conn)
+        .await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next = if more {
+        rows.last()
+            .map(|m| format!("{}_{}", m.created_at.timestamp_micros(), m.id))
+    } else {
+        None
+    };
+    Ok((rows.into_iter().map(OutboxItem::from).collect(), next))
+}
+
+fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid)> {
+    let bad = || Error::validation("cursor", "not a cursor from a previous page");
+    let (micros, id) = cursor.split_once('_').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((at, id))
+}
+
+/// Re-queue a failed message: attempts start again from zero, due now.
+/// The caller wakes the sender after this returns.
+pub async fn retry(
+    db: &crate::db::Db,
+    now: DateTime<Utc>,
+    actor_id: Uuid,
+    id: Uuid,
+) -> Result<OutboxItem> {
+    let txn = db.begin_write().await?;
+    let row = mail::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .ok_or(Error::NotFound("message"))?;
+    if row.sent_at.is_some() || row.failed_at.is_none() {
+        return Err(Error::InvalidTransition(
+            "only a failed message can be retried".into(),
+        ));
+    }
+    mail::Entity::update_many()
+        .col_expr(
+            mail::Column::FailedAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(mail::Column::Attempts, Expr::value(0))
+        .col_expr(mail::Column::NextAttemptAt, Expr::value(now))
+        .filter(mail::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    crate::audit::append(
+        &*txn,
+        now,
+        Some(actor_id),
+        "mail.retry",
+        format!("mail_outbox/{id}"),
+        serde_json::json!({"attempts": row.attempts, "last_error": row.last_error}),
+    )
+    .await?;
+    let updated = mail::Entity::find_by_id(id)
+        .one(&*txn)
+        .await?
+        .ok_or(Error::NotFound("message"))?;
+    txn.commit().await?;
+    Ok(updated.into())
+}

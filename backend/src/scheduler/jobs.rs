@@ -1,0 +1,529 @@
+//! The cron jobs of the configuration (`[jobs]`, expressions with seconds):
+//! the supervisors' daily digest, the escalation auditor and the clean-up.
+//!
+//! Each job is a task that computes its next occurrence from the app clock,
+//! sleeps towards it in steps of at most a second (or until the manual
+//! clock jumps), and runs. Every occurrence is claimed by inserting its
+//! `job_runs` row under a key derived from (job, scheduled time): with
+//! several processes on one database the insert succeeds for one of them,
+//! so a digest is mailed once, not once per process. The row is then
+//! completed with the outcome, which `GET /api/v1/admin/jobs` shows.
+//!
+//! An occurrence missed while no process ran is not made up for (cron
+//! semantics); when the clock leaps over several occurrences, the job runs
+//! once.
+use std::{
+    collections::{BTreeMap, HashMap, HashSet},
+    str::FromStr,
+};
+
+use chrono::{DateTime, FixedOffset, Offset, Utc};
+use cron::Schedule;
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TryInsertResult,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::task::JoinHandle;
+use uuid::Uuid;
+
+use super::{sleep_until, MAX_NAP};
+use crate::{
+    config::Settings,
+    db::entities::{case, escalation, job_run, unit, user},
+    error::{Error, Result},
+    notify::{self, Mail},
+    regions::RegionCode,
+    shutdown::Shutdown,
+    state::AppState,
+    vocab::Role,
+};
+
+/// The jobs of `[jobs]` in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Digest,
+    Auditor,
+    Cleanup,
+}
+
+impl Job {
+    pub const ALL: [Job; 3] = [Job::Digest, Job::Auditor, Job::Cleanup];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Job::Digest => "digest",
+            Job::Auditor => "auditor",
+            Job::Cleanup => "cleanup",
+        }
+    }
+
+    pub fn expression(self, settings: &Settings) -> &str {
+        match self {
+            Job::Digest => &settings.jobs.digest,
+            Job::Auditor => &settings.jobs.auditor,
+            Job::Cleanup => &settings.jobs.cleanup,
+        }
+    }
+
+    pub fn schedule(self, settings: &Settings) -> Result<Schedule> {
+        Schedule::from_str(self.expression(settings)).map_err(|e| {
+            Error::validation(
+                format!("jobs.{}", self.name()),
+                format!("invalid cron expression: {e}"),
+            )
+        })
+    }
+}
+
+/// One task per job whose expression parses (the configuration was
+/// validated at start, so a bad one is only logged here).
+pub fn start(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    for job in Job::ALL {
+        match job.schedule(&state.settings) {
+            Ok(schedule) => tasks.push(tokio::spawn(run(
+                state.clone(),
+                job,
+                schedule,
+                shutdown.clone(),
+            ))),
+            Err(e) => tracing::error!(job = job.name(), error = %e, "job not started"),
+        }
+    }
+    tasks
+}
+
+async fn run(state: AppState, job: Job, schedule: Schedule, mut shutdown: Shutdown) {
+    let mut next = schedule.after(&state.now()).next();
+    tracing::info!(job = job.name(), next = ?next, "job scheduled");
+    while !shutdown.is_triggered() {
+        let Some(at) = next else {
+            tracing::warn!(job = job.name(), "the cron expression has no upcoming time");
+            shutdown.wait().await;
+            break;
+        };
+        if state.now() < at {
+            sleep_until(&state.clock, Some(at), MAX_NAP, None, &mut shutdown).await;
+            continue;
+        }
+        run_occurrence(&state, job, at).await;
+        next = schedule.after(&state.now()).next();
+    }
+}
+
+/// Claim the occurrence at `at`, run the job and record how it went.
+/// Errors are logged; the job runs again at its next time.
+pub async fn run_occurrence(state: &AppState, job: Job, at: DateTime<Utc>) {
+    let started = state.now();
+    let id = occurrence_id(job, at);
+    match claim(state, id, job, started).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(job = job.name(), %at, "occurrence already run by another process");
+            return;
+        }
+        Err(e) => {
+            tracing::error!(job = job.name(), error = %e, "cannot record the job run; skipped");
+            return;
+        }
+    }
+    let outcome = match job {
+        Job::Digest => digest(state, started).await,
+        Job::Auditor => audit_escalations(state, started).await,
+        Job::Cleanup => cleanup(state, started).await,
+    };
+    let (ok, result) = match outcome {
+        Ok(text) => {
+            tracing::info!(job = job.name(), result = %text, "job finished");
+            (true, text)
+        }
+        Err(e) => {
+            tracing::error!(job = job.name(), error = %e, "job failed");
+            (false, format!("error: {e}"))
+        }
+    };
+    metrics::counter!("lianxin_job_runs_total", "job" => job.name(), "ok" => ok.to_string())
+        .increment(1);
+    if let Err(e) = finish(state, id, ok, &result).await {
+        tracing::error!(job = job.name(), error = %e, "cannot record the job outcome");
+    }
+}
+
+/// The same (job, scheduled time) gives the same key in every process.
+fn occurrence_id(job: Job, at: DateTime<Utc>) -> Uuid {
+    let hash = Sha256::digest(format!("{}|{}", job.name(), at.timestamp()).as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&hash[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+async fn claim(state: &AppState, id: Uuid, job: Job, started: DateTime<Utc>) -> Result<bool> {
+    let txn = state.db.begin_write().await?;
+    let inserted = job_run::Entity::insert(job_run::ActiveModel {
+        id: Set(id),
+        job: Set(job.name().to_string()),
+        started_at: Set(started),
+        finished_at: Set(started),
+        ok: Set(false),
+        result: Set(RUNNING.to_string()),
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(&*txn)
+    .await?;
+    txn.commit().await?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
+}
+
+/// The result text of a run that has not finished (or whose process died).
+const RUNNING: &str = "running";
+
+async fn finish(state: &AppState, id: Uuid, ok: bool, result: &str) -> Result<()> {
+    let txn = state.db.begin_write().await?;
+    job_run::Entity::update_many()
+        .col_expr(job_run::Column::FinishedAt, Expr::value(state.now()))
+        .col_expr(job_run::Column::Ok, Expr::value(ok))
+        .col_expr(job_run::Column::Result, Expr::value(result.to_string()))
+        .filter(job_run::Column::Id.eq(id))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// digest
+
+/// Statuses of a case that still needs work.
+const CLOSED_STATUSES: [&str; 2] = ["resolved", "closed"];
+/// Escalations still running.
+const ACTIVE_ESCALATION: [&str; 2] = ["pending", "acknowledged"];
+/// Case numbers listed per unit and kind before "and N more".
+const LIST_MAX: usize = 20;
+
+#[derive(Debug, Clone)]
+struct CaseLine {
+    number: String,
+    unit_id: Option<Uuid>,
+    region_code: String,
+    open: bool,
+    overdue: bool,
+    escalated: bool,
+}
+
+#[derive(Default)]
+struct UnitCounts {
+    open: usize,
+    overdue: Vec<String>,
+    escalated: Vec<String>,
+}
+
+/// Mail each supervisor the figures of their unit's region and below:
+/// open, overdue and escalated cases by unit. Case numbers and counts
+/// only — never names or stories (DESIGN.md, privacy).
+pub async fn digest(state: &AppState, now: DateTime<Utc>) -> Result<String> {
+    let conn = &state.db.conn;
+    let supervisors = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Supervisor.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Email.is_not_null())
+        .filter(user::Column::UnitId.is_not_null())
+        .all(conn)
+        .await?;
+    if supervisors.is_empty() {
+        return Ok("no supervisors with an email address".into());
+    }
+    let cases = digest_cases(conn).await?;
+    let mut unit_ids: HashSet<Uuid> = cases.iter().filter_map(|c| c.unit_id).collect();
+    unit_ids.extend(supervisors.iter().filter_map(|s| s.unit_id));
+    let units = units_by_id(conn, unit_ids).await?;
+
+    let local = now.with_timezone(&china_offset());
+    let date = local.format("%Y-%m-%d").to_string();
+    let mut mails = Vec::new();
+    for sup in &supervisors {
+        let (Some(email), Some(unit_id)) = (sup.email.as_deref(), sup.unit_id) else {
+            continue;
+        };
+        let Some(home) = units.get(&unit_id) else {
+            continue;
+        };
+        let Some(region) = RegionCode::parse(&home.region_code) else {
+            continue;
+        };
+        let prefix = region.prefix();
+        let mine: Vec<&CaseLine> = cases
+            .iter()
+            .filter(|c| c.region_code.starts_with(prefix))
+            .collect();
+        mails.push(digest_mail(state, email, &date, home, &mine, &units));
+    }
+    let n = mails.len();
+    if n > 0 {
+        let txn = state.db.begin_write().await?;
+        notify::enqueue(&*txn, now, mails).await?;
+        txn.commit().await?;
+        state.mail_wake.notify_one();
+    }
+    Ok(format!("{n} digest mail(s) queued"))
+}
+
+fn china_offset() -> FixedOffset {
+    // UTC+8 is always in range; UTC is the fallback that cannot fail.
+    FixedOffset::east_opt(8 * 3600).unwrap_or(Utc.fix())
+}
+
+/// Open cases, plus any case with a running escalation.
+async fn digest_cases(conn: &impl ConnectionTrait) -> Result<Vec<CaseLine>> {
+    type Row = (Uuid, String, Option<Uuid>, String, bool, String);
+    let columns = [
+        case::Column::Id,
+        case::Column::Number,
+        case::Column::AssignedUnitId,
+        case::Column::RegionCode,
+        case::Column::Overdue,
+        case::Column::Status,
+    ];
+    let escalated: HashSet<Uuid> = escalation::Entity::find()
+        .select_only()
+        .column(escalation::Column::CaseId)
+        .filter(escalation::Column::Status.is_in(ACTIVE_ESCALATION))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut rows: Vec<Row> = case::Entity::find()
+        .select_only()
+        .columns(columns)
+        .filter(case::Column::Status.is_not_in(CLOSED_STATUSES))
+        .into_tuple::<Row>()
+        .all(conn)
+        .await?;
+    let seen: HashSet<Uuid> = rows.iter().map(|r| r.0).collect();
+    let missing: Vec<Uuid> = escalated
+        .iter()
+        .filter(|id| !seen.contains(id))
+        .copied()
+        .collect();
+    for chunk in missing.chunks(500) {
+        rows.extend(
+            case::Entity::find()
+                .select_only()
+                .columns(columns)
+                .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple::<Row>()
+                .all(conn)
+                .await?,
+        );
+    }
+    let mut lines: Vec<CaseLine> = rows
+        .into_iter()
+        .map(|(id, number, unit_id, region_code, overdue, status)| {
+            let open = !CLOSED_STATUSES.contains(&status.as_str());
+            CaseLine {
+                number,
+                unit_id,
+                region_code,
+                open,
+                overdue: open && overdue,
+                escalated: escalated.contains(&id),
+            }
+        })
+        .collect();
+    lines.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok(lines)
+}
+
+async fn units_by_id(
+    conn: &impl ConnectionTrait,
+    ids: HashSet<Uuid>,
+) -> Result<HashMap<Uuid, unit::Model>> {
+    let ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for u in unit::Entity::find()
+            .filter(unit::Column::Id.is_in(chunk.iter().copied()))
+            .all(conn)
+            .await?
+        {
+            out.insert(u.id, u);
+        }
+    }
+    Ok(out)
+}
+
+fn digest_mail(
+    state: &AppState,
+    email: &str,
+    date: &str,
+    home: &unit::Model,
+    cases: &[&CaseLine],
+    units: &HashMap<Uuid, unit::Model>,
+) -> Mail {
+    let mut by_unit: BTreeMap<String, UnitCounts> = BTreeMap::new();
+    let (mut open, mut overdue, mut escalated) = (0, 0, 0);
+    for c in cases {
+        let label = match c.unit_id.and_then(|id| units.get(&id)) {
+            Some(u) => u.name.clone(),
+            None => "未分派（热线中心待派）".to_string(),
+        };
+        let counts = by_unit.entry(label).or_default();
+        if c.open {
+            counts.open += 1;
+            open += 1;
+        }
+        if c.overdue {
+            counts.overdue.push(c.number.clone());
+            overdue += 1;
+        }
+        if c.escalated {
+            counts.escalated.push(c.number.clone());
+            escalated += 1;
+        }
+    }
+    let base = state.settings.public_url.trim_end_matches('/');
+    let mut body = format!(
+        "连心 12338 每日汇总（{date}）\n辖区：{}（{}）\n\n\
+         合计：在办 {open} 件，逾期 {overdue} 件，升级处置中 {escalated} 件。\n",
+        home.name, home.region_code
+    );
+    if by_unit.is_empty() {
+        body.push_str("\n辖区内暂无在办案件。\n");
+    } else {
+        body.push_str("\n按单位：\n");
+        for (label, c) in &by_unit {
+            body.push_str(&format!(
+                "- {label}：在办 {}，逾期 {}，升级 {}\n",
+                c.open,
+                c.overdue.len(),
+                c.escalated.len()
+            ));
+            if !c.overdue.is_empty() {
+                body.push_str(&format!("  逾期案件：{}\n", number_list(&c.overdue)));
+            }
+            if !c.escalated.is_empty() {
+                body.push_str(&format!("  升级案件：{}\n", number_list(&c.escalated)));
+            }
+        }
+    }
+    body.push_str(&format!(
+        "\n逾期案件：{base}/#/cases?overdue=true\n\
+         本邮件只含案件编号与数量；详情请登录连心系统查看。\n"
+    ));
+    Mail {
+        recipient: email.to_string(),
+        subject: format!(
+            "连心 12338 每日汇总 {date}：在办 {open}，逾期 {overdue}，升级 {escalated}"
+        ),
+        body,
+    }
+}
+
+fn number_list(numbers: &[String]) -> String {
+    let shown = numbers
+        .iter()
+        .take(LIST_MAX)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("、");
+    if numbers.len() > LIST_MAX {
+        format!("{shown} 等 {} 件", numbers.len())
+    } else {
+        shown
+    }
+}
+
+// ---------------------------------------------------------------------------
+// auditor and clean-up
+
+/// How far past its `next_raise_at` a pending escalation may be before the
+/// auditor calls the raise missed.
+const RAISE_GRACE: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Find pending imminent/high escalations whose raise should have happened
+/// more than two minutes ago: the deadline engine missed it (or is down).
+pub async fn audit_escalations(state: &AppState, now: DateTime<Utc>) -> Result<String> {
+    let missed = escalation::Entity::find()
+        .filter(escalation::Column::Status.eq("pending"))
+        .filter(escalation::Column::Urgency.is_in(["imminent", "high"]))
+        .filter(escalation::Column::NextRaiseAt.lt(now - RAISE_GRACE))
+        .all(&state.db.conn)
+        .await?;
+    for e in &missed {
+        tracing::error!(
+            escalation = %e.id,
+            case = %e.case_id,
+            urgency = %e.urgency,
+            level = e.level,
+            next_raise_at = ?e.next_raise_at,
+            "escalation raise missed: more than 2 minutes overdue and still pending"
+        );
+        metrics::counter!("lianxin_escalation_missed_raises_total").increment(1);
+    }
+    Ok(format!("{} missed raise(s)", missed.len()))
+}
+
+async fn cleanup(state: &AppState, now: DateTime<Utc>) -> Result<String> {
+    let window = chrono::Duration::seconds(
+        i64::try_from(state.settings.auth.failure_window_s).unwrap_or(i64::MAX / 1000),
+    );
+    let n = crate::auth::purge_expired(&state.db, now, window).await?;
+    Ok(format!(
+        "{n} expired session(s) and old login failure(s) purged"
+    ))
+}
+
+// ---------------------------------------------------------------------------
+// admin view
+
+/// A job as `GET /api/v1/admin/jobs` shows it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobView {
+    pub job: String,
+    pub expression: String,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub last_run: Option<JobRunView>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct JobRunView {
+    pub started_at: DateTime<Utc>,
+    /// Null while the run is in progress.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub ok: bool,
+    pub result: String,
+}
+
+pub async fn list_jobs(state: &AppState) -> Result<Vec<JobView>> {
+    let now = state.now();
+    let mut out = Vec::new();
+    for job in Job::ALL {
+        let next_run_at = job
+            .schedule(&state.settings)
+            .ok()
+            .and_then(|s| s.after(&now).next());
+        let last = job_run::Entity::find()
+            .filter(job_run::Column::Job.eq(job.name()))
+            .order_by_desc(job_run::Column::StartedAt)
+            .limit(1)
+            .one(&state.db.conn)
+            .await?;
+        out.push(JobView {
+            job: job.name().to_string(),
+            expression: job.expression(&state.settings).to_string(),
+            next_run_at,
+            last_run: last.map(|r| {
+                let running = !r.ok && r.result == RUNNING;
+                JobRunView {
+                    started_at: r.started_at,
+                    finished_at: (!running).then_some(r.finished_at),
+                    ok: r.ok,
+                    result: r.result,
+                }
+            }),
+        });
+    }
+    Ok(out)
+}
