@@ -1,0 +1,336 @@
+// End-to-end scenario of the Lianxin console in headless Chromium, one
+// browser context per role. Started by tests/e2e/run.sh, which provides the
+// server (BASE_URL) and how to restart it (LIANXIN_BIN, LIANXIN_PIDFILE...).
+//
+//   operator opens a high-risk domestic-violence case in 遇龙村
+//   → the station's open queue shows it without reload (with a cue)
+//   → the police board shows the escalation with a running countdown
+//   → acknowledge → the operator's open case page shows the change.
+// Also: login failure, the CTI screen pop, offline banner and catch-up after
+// a server restart (typed text kept), the English switch, no CSP violations.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
+const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('ci-artifacts/screenshots');
+const PASSWORD = 'lianxin-demo';
+const CALLER = '13877123456';
+const VILLAGE = '450321101201'; // 遇龙村, 白沙镇
+const CHAIN = ['450000000000', '450300000000', '450321000000', '450321101000', VILLAGE];
+
+fs.mkdirSync(SHOTS, { recursive: true });
+
+let browser;
+const pages = {}; // role -> page
+const problems = []; // CSP violations and uncaught page errors
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const state = {};
+
+async function newRolePage(name) {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.wsUrls = [];
+  page.on('websocket', (ws) => page.wsUrls.push(ws.url()));
+  page.on('pageerror', (e) => problems.push(`[${name}] page error: ${e.message}`));
+  page.on('console', (m) => {
+    const text = m.text();
+    if (/Content Security Policy|Refused to (apply|execute|load)/i.test(text)) problems.push(`[${name}] ${text}`);
+  });
+  pages[name] = page;
+  return page;
+}
+
+async function login(page, username, password = PASSWORD) {
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('#login-form');
+  await page.fill('#login-form input[name=username]', username);
+  await page.fill('#login-form input[name=password]', password);
+  await page.click('#login-submit');
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
+}
+
+async function apiLogin(username) {
+  const r = await fetch(`${BASE}/api/v1/auth/login`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  assert.equal(r.status, 200, `API login of ${username}`);
+  return (await r.json()).token;
+}
+
+async function apiPost(token, p, body) {
+  const r = await fetch(`${BASE}/api/v1${p}`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify(body),
+  });
+  const data = await r.json().catch(() => null);
+  assert.ok(r.ok, `POST ${p} → ${r.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+// ---- server restart (for the offline test) ----
+async function ready(timeoutMs = 30000) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try { if ((await fetch(`${BASE}/readyz`)).ok) return; } catch (_) { /* not yet */ }
+    await sleep(200);
+  }
+  throw new Error('server did not become ready');
+}
+
+async function stopServer() {
+  const pid = Number(fs.readFileSync(process.env.LIANXIN_PIDFILE, 'utf8').trim());
+  try { process.kill(pid, 'SIGTERM'); } catch (_) { return; }
+  const until = Date.now() + 8000;
+  while (Date.now() < until) {
+    try { process.kill(pid, 0); } catch (_) { return; }
+    await sleep(100);
+  }
+  try { process.kill(pid, 'SIGKILL'); } catch (_) { /* gone */ }
+  await sleep(300);
+}
+
+function startServer() {
+  const logFd = fs.openSync(process.env.LIANXIN_LOG || path.join(os.tmpdir(), 'lianxin-e2e.log'), 'a');
+  const child = spawn(process.env.LIANXIN_BIN, ['serve'], { detached: true, stdio: ['ignore', logFd, logFd], env: process.env });
+  child.unref();
+  fs.writeFileSync(process.env.LIANXIN_PIDFILE, String(child.pid));
+}
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+      `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), 'lianxin-chromium-'))}`],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+});
+
+test('a wrong password shows a message next to the form', async () => {
+  const page = await newRolePage('operator');
+  await login(page, 'operator', 'not-the-password');
+  const err = page.locator('#login-form .form-error');
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /用户名或密码不正确/);
+  await shot(page, '00-login-failed');
+});
+
+test('each role signs in to a home page that fits the role', async () => {
+  await login(pages.operator, 'operator');
+  await pages.operator.waitForSelector('#intake-form');
+  await pages.operator.waitForURL(/#\/intake/);
+
+  const station = await newRolePage('station');
+  await login(station, 'station');
+  await station.waitForURL(/#\/queue/);
+  await station.waitForSelector('#queue-list table');
+
+  const police = await newRolePage('police');
+  await login(police, 'police');
+  await police.waitForURL(/#\/board/);
+  await police.waitForSelector('#esc-board');
+
+  const sup = await newRolePage('supervisor');
+  await login(sup, 'supervisor');
+  await sup.waitForURL(/#\/supervise/);
+  await sup.waitForSelector('#overdue-list');
+
+  // Wait until every page holds a live connection before the scenario.
+  for (const p of [pages.operator, station, police, sup]) {
+    await p.waitForFunction(() => document.getElementById('net-banner').dataset.state === 'online', null, { timeout: 15000 });
+  }
+});
+
+test('the telephone exchange pushes a ringing call with the caller history', async () => {
+  const op = pages.operator;
+  const r = await fetch(`${BASE}/api/v1/cti/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CTI-Secret': process.env.LIANXIN_CTI_SECRET || '' },
+    body: JSON.stringify({ event: 'ringing', call_ref: 'e2e-ring-1', from: CALLER, to: '12338', operator: 'operator' }),
+  });
+  assert.equal(r.status, 202, 'CTI ringing accepted');
+  await op.waitForSelector('.ringing:not([hidden])');
+  assert.match(await op.textContent('.ringing'), new RegExp(CALLER));
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value.includes(n), CALLER);
+  await op.waitForSelector('#caller-history h3');
+});
+
+test('operator opens a high-risk domestic-violence case with the danger screen', async () => {
+  const op = pages.operator;
+  await op.fill('#caller-phone', CALLER);
+  await op.press('#caller-phone', 'Enter');
+  // The history pops within the second.
+  const t0 = Date.now();
+  await op.waitForSelector('#caller-history h3', { timeout: 3000 });
+  assert.ok(Date.now() - t0 < 1500, 'caller history shown within a second or so');
+
+  await op.selectOption('#intake-category', 'domestic_violence');
+  const levels = op.locator('select.region-level');
+  for (let i = 0; i < CHAIN.length; i += 1) {
+    await op.waitForSelector(`select.region-level[data-level="${i}"] option[value="${CHAIN[i]}"]`, { state: 'attached' });
+    await levels.nth(i).selectOption(CHAIN[i]);
+  }
+  await op.waitForFunction((code) => document.querySelector('.region-chosen').textContent.includes(code), VILLAGE);
+  await op.fill('#intake-summary', '丈夫酒后殴打并扬言要杀她，来电人躲在邻居家');
+  await op.fill('textarea[name=description]', '来电人称丈夫长期外出务工，春节回家后多次殴打她。');
+  await op.fill('input[name=subject_name]', '韦某某');
+  await op.check('input[name=same_phone]');
+  await op.fill('input[name=subject_id]', '450321199001011234');
+
+  // The rule is visible and the risk is computed before submitting.
+  assert.match(await op.textContent('.risk-box .rule'), /第 1–3 题/);
+  assert.equal(await op.getAttribute('#risk-out', 'data-level'), 'none');
+  await op.check('#ds-q5');
+  assert.equal(await op.getAttribute('#risk-out', 'data-level'), 'elevated');
+  await op.check('#ds-q2'); // threatened to kill
+  assert.equal(await op.getAttribute('#risk-out', 'data-level'), 'high');
+  assert.match(await op.textContent('#risk-out'), /高危/);
+  await shot(op, '01-operator-intake');
+
+  await op.click('#intake-submit');
+  const created = await op.waitForSelector('#created-number');
+  const text = await created.textContent();
+  const m = text.match(/已创建案件\s*(\S+)/);
+  assert.ok(m, `case number shown: ${text}`);
+  state.number = m[1];
+  await op.waitForSelector(`#hotline-cases tr[data-number="${state.number}"]`);
+  await shot(op, '02-operator-created');
+  // Keep the new case open on the operator's screen.
+  await op.click('#intake-result a');
+  await op.waitForURL(/#\/case\//);
+  state.caseId = op.url().split('#/case/')[1];
+  await op.waitForSelector('#timeline [data-event="case.opened"]');
+});
+
+test('the station sees the new case without reloading, with a cue', async () => {
+  const st = pages.station;
+  const row = st.locator(`#queue-list tr[data-number="${state.number}"]`);
+  await row.waitFor({ timeout: 15000 });
+  assert.match(await row.getAttribute('class'), /is-new/);
+  assert.ok(await st.evaluate(() => document.body.dataset.lastCue), 'audible cue was played');
+  await st.waitForSelector('.toast-alert');
+  await shot(st, '03-station-queue');
+});
+
+test('the police board shows the escalation with a running countdown', async () => {
+  const po = pages.police;
+  const card = po.locator('.esc-card', { hasText: state.number });
+  await card.waitFor({ timeout: 15000 });
+  assert.equal(await card.getAttribute('data-status'), 'pending');
+  const cd = card.locator('.countdown[data-due]').first();
+  const a = await cd.textContent();
+  await sleep(2200);
+  const b = await cd.textContent();
+  assert.notEqual(a, b, 'countdown is running');
+  assert.match(b, /剩余|已超时/);
+  assert.match(b, /时间充足|即将到期|已超时/, 'state is written out, not colour alone');
+  await shot(po, '04-police-board');
+});
+
+test('acknowledging in one click reaches the operator live', async () => {
+  const po = pages.police;
+  const card = po.locator('.esc-card', { hasText: state.number });
+  await card.locator('.btn-ack').click();
+  await po.waitForFunction((n) => [...document.querySelectorAll('.esc-card')]
+    .some((c) => c.textContent.includes(n) && c.dataset.status === 'acknowledged'), state.number);
+  await shot(po, '05-police-acknowledged');
+
+  const op = pages.operator;
+  await op.waitForSelector('#timeline [data-event="escalation.acknowledged"]', { timeout: 15000 });
+  await op.waitForSelector('.case-escalation .esc-card[data-status="acknowledged"]');
+  await shot(op, '06-operator-case-acknowledged');
+});
+
+test('the station accepts the case and the masked numbers can be shown', async () => {
+  const st = pages.station;
+  await st.goto(`${BASE}/#/case/${state.caseId}`);
+  await st.waitForSelector('#subject-phone');
+  assert.match(await st.textContent('#subject-phone'), /\*/);
+  await st.click('#reveal-btn');
+  await st.waitForFunction((p) => document.getElementById('subject-phone').textContent.includes(p), CALLER);
+  await st.click('#form-accept button[type=submit]');
+  await st.waitForSelector('#timeline [data-event="case.accepted"]');
+  await st.fill('#form-note textarea[name=body]', '已电话联系当事人，安排妇女之家人员陪同。');
+  await st.click('#form-note button[type=submit]');
+  await st.waitForSelector('#timeline [data-event="case.note_added"]');
+  await shot(st, '07-station-case');
+});
+
+test('offline banner, then catch-up after the server restarts; typed text is kept', async () => {
+  const st = pages.station;
+  const op = pages.operator;
+  await st.goto(`${BASE}/#/queue`);
+  await st.waitForSelector('#queue-list table');
+  await op.goto(`${BASE}/#/intake`);
+  await op.waitForSelector('#intake-form');
+  for (const p of [st, op]) {
+    await p.waitForFunction(() => document.getElementById('net-banner').dataset.state === 'online', null, { timeout: 15000 });
+  }
+  await op.fill('#intake-summary', '断线期间正在填写的内容');
+  const wsBefore = st.wsUrls.length;
+
+  await stopServer();
+  await st.waitForSelector('#net-banner[data-state="offline"]:not([hidden])', { timeout: 20000 });
+  const banner = await st.textContent('#net-banner');
+  assert.match(banner, /网络连接已断开/);
+  assert.equal(await st.getAttribute('#net-banner', 'role'), 'status');
+  await shot(st, '08-station-offline');
+
+  startServer();
+  await ready();
+  // Open a case from outside while the station is still reconnecting.
+  const token = await apiLogin('operator');
+  const c = await apiPost(token, '/cases', {
+    category: 'domestic_violence', region_code: VILLAGE, summary: '断线期间新开的案件', subject: { name: '蒙某' },
+  });
+  const row = st.locator(`#queue-list tr[data-number="${c.number}"]`);
+  await row.waitFor({ timeout: 45000 });
+  await st.waitForSelector('#net-banner[data-state="online"]', { state: 'attached', timeout: 45000 });
+  const resumed = st.wsUrls.slice(wsBefore).some((u) => /[?&]since=\d+/.test(u));
+  assert.ok(resumed, `reconnected with ?since=: ${st.wsUrls.join(' ')}`);
+  assert.equal(await op.inputValue('#intake-summary'), '断线期间正在填写的内容', 'typed text survived');
+  await shot(st, '09-station-caught-up');
+});
+
+test('the English switch translates the console and keeps typed text', async () => {
+  const op = pages.operator;
+  await op.click('#lang-switch');
+  await op.waitForFunction(() => document.documentElement.lang === 'en');
+  await op.waitForSelector('text=Danger screen');
+  assert.equal(await op.inputValue('#intake-summary'), '断线期间正在填写的内容');
+  assert.match(await op.textContent('#lang-switch'), /中文/);
+  await shot(op, '10-operator-english');
+  await op.click('#lang-switch');
+  await op.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+});
+
+test('supervisor and the other roles have their main screens', async () => {
+  const sup = pages.supervisor;
+  await sup.reload();
+  await sup.waitForSelector('#figures .stats, #figures .error');
+  await shot(sup, '11-supervisor');
+  for (const [user, hash, sel] of [['mediator', '#/queue', '#queue-list table'], ['legalaid', '#/queue', '#queue-list table'],
+    ['command', '#/board', '#esc-board'], ['admin', '#/admin', 'table']]) {
+    const p = await newRolePage(user);
+    await login(p, user);
+    await p.waitForURL(new RegExp(hash.replace('/', '\\/')));
+    await p.waitForSelector(sel);
+    await shot(p, `12-${user}`);
+  }
+});
+
+test('no Content-Security-Policy violations or page errors', () => {
+  assert.deepEqual(problems, []);
+});
