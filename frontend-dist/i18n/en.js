@@ -128,6 +128,7 @@ export default {
   'event.case.note_added': 'Note added',
   'event.case.outcome_recorded': 'Outcome recorded',
   'event.case.closed': 'Closed after follow-up',
+  'event.case.risk_raised': 'Risk level raised',
   'event.case.reopened': 'Reopened',
   'event.escalation.raised': 'Escalated to the police',
   'event.escalation.acknowledged': 'Police acknowledged',

@@ -128,6 +128,7 @@ export default {
   'event.case.note_added': '添加办理记录',
   'event.case.outcome_recorded': '记录办理结果',
   'event.case.closed': '回访后结案',
+  'event.case.risk_raised': '风险等级上调',
   'event.case.reopened': '重新办理',
   'event.escalation.raised': '向公安发起安全预警',
   'event.escalation.acknowledged': '公安已确认接警',

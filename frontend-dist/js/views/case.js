@@ -100,7 +100,11 @@ export function renderCase(container, ctx, caseId) {
   function eventDetail(ev) {
     const d = ev.data || {};
     const bits = [];
-    if (d.unit_id || d.to_unit_id) bits.push(unitName(d.unit_id || d.to_unit_id));
+    if (d.declined) bits.push(t('event.case.declined'));
+    if (d.unit_name || d.to_unit_name) bits.push(`→ ${d.to_unit_name || d.unit_name}`);
+    else if (d.unit_id || d.to_unit_id) bits.push(`→ ${unitName(d.to_unit_id || d.unit_id)}`);
+    if (d.by_name) bits.push(`${t('case.by')}: ${d.by_name}`);
+    if (ev.event === 'case.risk_raised' && d.to) bits.push(`${label('risk', d.from)} → ${label('risk', d.to)}`);
     if (d.result) bits.push(label('result', d.result));
     if (d.kind && String(ev.event).startsWith('escalation.')) bits.push(label('action', d.kind));
     if (d.kind && ev.event === 'deadline.missed') bits.push(t(`deadline.${d.kind}`, { fallback: d.kind }));

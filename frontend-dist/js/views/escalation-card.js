@@ -105,12 +105,13 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
       h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.ack')),
         countdown(esc.ack_due_at, { startIso: esc.created_at, doneAt: esc.acknowledged_at })),
       h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.action')),
-        countdown(esc.action_due_at, { startIso: esc.acknowledged_at || esc.created_at, doneAt: actions.length ? actions[0].at : (esc.resolved_at || null) })));
+        countdown(esc.action_due_at, { startIso: esc.acknowledged_at || esc.created_at, doneAt: esc.first_action_at || (actions.length ? actions[0].at : null) || esc.resolved_at || null })));
     replace(info,
       h('dt', null, t('board.reason')), h('dd', null, esc.reason || '—'),
       h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
       esc.police_unit_id ? [h('dt', null, t('case.unit')), h('dd', null, unitName(esc.police_unit_id))] : null,
-      esc.acknowledged_at ? [h('dt', null, t('board.acked_at')), h('dd', null, fmtTime(esc.acknowledged_at))] : null);
+      esc.acknowledged_at ? [h('dt', null, t('board.acked_at')), h('dd', null, fmtTime(esc.acknowledged_at))] : null,
+      esc.resolution ? [h('dt', null, t('board.summary')), h('dd', null, esc.resolution)] : null);
     replace(actionsList, h('h4', null, t('board.actions')),
       actions.length
         ? h('ul', { class: 'action-list' }, actions.map((a) => h('li', null, h('strong', null, label('action', a.kind)), ' · ', fmtTime(a.at), a.notes ? [' · ', a.notes] : null)))
