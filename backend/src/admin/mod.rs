@@ -59,6 +59,7 @@ pub struct UnitPatch {
     pub kind: Option<UnitKind>,
     pub name: Option<String>,
     pub region_code: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
     pub email: Option<Option<String>>,
     pub active: Option<bool>,
 }
@@ -81,9 +82,21 @@ pub struct UserPatch {
     pub display_name: Option<String>,
     pub password: Option<String>,
     pub role: Option<Role>,
+    #[serde(default, deserialize_with = "double_option")]
     pub unit_id: Option<Option<Uuid>>,
+    #[serde(default, deserialize_with = "double_option")]
     pub email: Option<Option<String>>,
     pub active: Option<bool>,
+}
+
+/// In a PATCH, an absent key leaves a field alone and `null` clears it.
+/// Plain serde reads both as `None`, so `null` would silently change nothing.
+fn double_option<'de, T, D>(de: D) -> std::result::Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -34,41 +34,34 @@ where
 }
 
 /// Parse JSON, separating syntax errors (400) from shape errors (422).
+///
+/// We parse into a `Value` first because serde_json reports some shape
+/// errors as syntax errors when it reads straight into a type (a number
+/// where an enum is expected is "expected value"); once the text is known
+/// to be JSON, every failure left is about its shape.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::malformed("a JSON body is required"));
     }
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let parsed = serde_path_to_error::deserialize::<_, T>(&mut de);
-    match parsed {
-        Ok(v) => match de.end() {
-            Ok(()) => Ok(v),
-            Err(e) => Err(ApiError::malformed(format!("malformed JSON: {e}"))),
-        },
-        Err(err) => {
-            let path = err.path().to_string();
-            let inner = err.into_inner();
-            match inner.classify() {
-                serde_json::error::Category::Data => {
-                    let message = inner.to_string();
-                    let field = missing_field(&message)
-                        .map(|missing| {
-                            if path == "." || path.is_empty() {
-                                missing.to_string()
-                            } else {
-                                format!("{path}.{missing}")
-                            }
-                        })
-                        .unwrap_or_else(|| if path.is_empty() { ".".into() } else { path });
-                    Err(ApiError::validation(
-                        field.clone(),
-                        format!("{field}: {}", strip_position(&message)),
-                    ))
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::malformed(format!("malformed JSON: {e}")))?;
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let field = missing_field(&message)
+            .map(|missing| {
+                if path == "." || path.is_empty() {
+                    missing.to_string()
+                } else {
+                    format!("{path}.{missing}")
                 }
-                _ => Err(ApiError::malformed(format!("malformed JSON: {inner}"))),
-            }
-        }
-    }
+            })
+            .unwrap_or_else(|| if path.is_empty() { ".".into() } else { path });
+        ApiError::validation(
+            field.clone(),
+            format!("{field}: {}", strip_position(&message)),
+        )
+    })
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -152,6 +145,20 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("inner.flag"));
         let e = parse_json::<Body>(br#"{"name": "a"}"#).unwrap_err();
         assert_eq!(e.field.as_deref(), Some("inner"));
+        let e = parse_json::<Body>(br#"{"name": "a", "inner": {"flag": true}} x"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_wrong_type_for_an_enum_is_422_not_400() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct WithRole {
+            role: crate::vocab::Role,
+        }
+        let e = parse_json::<WithRole>(br#"{"role": 5}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.field.as_deref(), Some("role"));
     }
 }
 
