@@ -109,8 +109,10 @@ before(async () => {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required',
-      `--user-data-dir=${fs.mkdtempSync(path.join(os.tmpdir(), 'lianxin-chromium-'))}`],
+      '--autoplay-policy=no-user-gesture-required'],
+    // Playwright gives every launch a fresh, temporary user-data-dir (it
+    // refuses an explicit --user-data-dir for non-persistent launches).
+
   });
 });
 
@@ -140,7 +142,7 @@ test('each role signs in to a home page that fits the role', async () => {
   const police = await newRolePage('police');
   await login(police, 'police');
   await police.waitForURL(/#\/board/);
-  await police.waitForSelector('#esc-board');
+  await police.waitForSelector('#esc-board', { state: 'attached' });
 
   const sup = await newRolePage('supervisor');
   await login(sup, 'supervisor');
@@ -187,7 +189,6 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
   await op.fill('textarea[name=description]', '来电人称丈夫长期外出务工，春节回家后多次殴打她。');
   await op.fill('input[name=subject_name]', '韦某某');
   await op.check('input[name=same_phone]');
-  await op.fill('input[name=subject_id]', '450321199001011234');
 
   // The rule is visible and the risk is computed before submitting.
   assert.match(await op.textContent('.risk-box .rule'), /第 1–3 题/);
@@ -198,6 +199,15 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
   assert.equal(await op.getAttribute('#risk-out', 'data-level'), 'high');
   assert.match(await op.textContent('#risk-out'), /高危/);
   await shot(op, '01-operator-intake');
+
+  // A server-side validation error is shown next to the field it names.
+  await op.fill('input[name=subject_id]', '450321199001011234'); // bad checksum
+  await op.click('#intake-submit');
+  const idErr = op.locator('[data-field="subject.id_number"] .field-error');
+  await idErr.waitFor({ state: 'visible' });
+  assert.ok((await idErr.textContent()).length > 0);
+  assert.equal(await op.getAttribute('input[name=subject_id]', 'aria-invalid'), 'true');
+  await op.fill('input[name=subject_id]', '450321199001011231');
 
   await op.click('#intake-submit');
   const created = await op.waitForSelector('#created-number');
@@ -326,7 +336,8 @@ test('supervisor and the other roles have their main screens', async () => {
     const p = await newRolePage(user);
     await login(p, user);
     await p.waitForURL(new RegExp(hash.replace('/', '\\/')));
-    await p.waitForSelector(sel);
+    await p.waitForSelector(sel, { state: 'attached' });
+    await p.waitForTimeout(300);
     await shot(p, `12-${user}`);
   }
 });
