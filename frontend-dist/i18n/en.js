@@ -104,6 +104,7 @@ export default {
   'esc.level.1': 'Level 1 · police station',
   'esc.level.2': 'Level 2 · county command',
   'esc.level.3': 'Level 3 · supervisor',
+  'esc.reason.screen': 'Danger screen: {risk}',
   'esc.level': 'Level',
 
   'action.dispatched': 'Officers dispatched',

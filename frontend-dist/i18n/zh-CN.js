@@ -104,6 +104,7 @@ export default {
   'esc.level.1': '一级·派出所',
   'esc.level.2': '二级·县公安局指挥中心',
   'esc.level.3': '三级·督办',
+  'esc.reason.screen': '危险评估结果：{risk}',
   'esc.level': '级别',
 
   'action.dispatched': '已出警',

@@ -43,6 +43,9 @@ export function renderBoard(container, ctx, { readOnly = false } = {}) {
       else {
         c = escalationCard(e, { canAct: !readOnly && ctx.me.role === 'police_liaison', onChanged: refreshSoon });
         cards.set(e.id, c);
+        const card = c;
+        // Where and what: the police need the place before anything else.
+        get(`/cases/${encodeURIComponent(e.case_id)}`).then((kase) => card.setCase(kase)).catch(() => {});
       }
       grid.append(c.el); // re-append keeps order without rebuilding
       c.el.classList.toggle('is-new', arrived.some((a) => a.id === e.id));

@@ -8,7 +8,7 @@ import {
   MEDIATION, UNIT_ROLES, fmtTime, riskBadge, statusBadge, priorityBadge, unitName, regionText, countdown,
   toast, clearErrors, showError, formError, keepDraft, debounce, loadUnits,
 } from '../util.js';
-import { escalationCard } from './escalation-card.js';
+import { escalationCard, reasonText } from './escalation-card.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
@@ -111,7 +111,9 @@ export function renderCase(container, ctx, caseId) {
     if (d.urgency) bits.push(label('esc.urgency', d.urgency));
     if (d.level) bits.push(label('esc.level', d.level));
     if (d.risk_level) bits.push(label('risk', d.risk_level));
-    for (const k of ['body', 'reason', 'details', 'follow_up', 'notes', 'summary']) if (d[k] && typeof d[k] === 'string') bits.push(d[k]);
+    for (const k of ['body', 'reason', 'details', 'follow_up', 'notes', 'summary']) {
+      if (d[k] && typeof d[k] === 'string') bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
+    }
     if (d.agreement_date) bits.push(`${t('case.agreement_date')}: ${d.agreement_date}`);
     return bits;
   }

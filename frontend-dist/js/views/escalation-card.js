@@ -6,8 +6,16 @@ import { t, label } from '../i18n.js';
 import { post, errorText } from '../api.js';
 import {
   ACTION_KINDS, fmtTime, countdown, urgencyBadge, escStatusBadge, unitName, toast,
-  clearErrors, showError, formError, keepDraft,
+  clearErrors, showError, formError, keepDraft, regionText,
 } from '../util.js';
+
+/** The server writes automatic reasons in English ("danger screen: high"). */
+export function reasonText(reason) {
+  if (!reason) return '—';
+  const m = /^danger screen: (\w+)$/.exec(reason);
+  if (m) return t('esc.reason.screen', { risk: label('risk', m[1]) });
+  return reason;
+}
 
 export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3' } = {}) {
   let esc = initial;
@@ -93,6 +101,9 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     controls.append(h('div', { class: 'ack-row' }, ackBtn, ackError), actionForm, resolveForm);
   }
 
+  let caseInfo = null;
+  function setCase(c) { caseInfo = c; update(esc); }
+
   function update(next) {
     esc = next;
     card.dataset.status = esc.status;
@@ -107,7 +118,9 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
       h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.action')),
         countdown(esc.action_due_at, { startIso: esc.acknowledged_at || esc.created_at, doneAt: esc.first_action_at || (actions.length ? actions[0].at : null) || esc.resolved_at || null })));
     replace(info,
-      h('dt', null, t('board.reason')), h('dd', null, esc.reason || '—'),
+      h('dt', null, t('board.reason')), h('dd', null, reasonText(esc.reason)),
+      caseInfo ? [h('dt', null, t('case.place')), h('dd', null, regionText(caseInfo.region_code)),
+        h('dt', null, t('case.summary')), h('dd', null, caseInfo.summary || '—')] : null,
       h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
       esc.police_unit_id ? [h('dt', null, t('case.unit')), h('dd', null, unitName(esc.police_unit_id))] : null,
       esc.acknowledged_at ? [h('dt', null, t('board.acked_at')), h('dd', null, fmtTime(esc.acknowledged_at))] : null,
@@ -122,5 +135,5 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     resolveForm.hidden = !open || esc.status === 'pending';
   }
   update(esc);
-  return { el: card, update, get value() { return esc; } };
+  return { el: card, update, setCase, get value() { return esc; } };
 }

@@ -133,6 +133,7 @@ export function renderOperator(container, ctx) {
   const riskOut = h('output', { class: 'risk-out', id: 'risk-out', for: 'ds-in-progress' });
   const riskCounts = h('p', { class: 'muted risk-counts' });
   const riskWarn = h('p', { class: 'risk-warn', hidden: true }, t('op.risk_escalates'));
+  const riskEcho = h('span', { class: 'risk-echo', 'aria-hidden': 'true' });
 
   function screen() {
     return { in_progress: inProgress.checked, answers: answers.map((a) => a.checked), screener_concern: concern.checked };
@@ -143,6 +144,7 @@ export function renderOperator(container, ctx) {
     riskOut.dataset.level = r.level;
     riskCounts.textContent = t('op.yes_count', { a: r.first, b: r.rest });
     riskWarn.hidden = !escalates(r.level);
+    replace(riskEcho, t('op.risk_now'), riskBadge(r.level));
   }
 
   const dangerSet = h('fieldset', { class: 'danger', dataset: { field: 'danger_screen' } },
@@ -178,7 +180,7 @@ export function renderOperator(container, ctx) {
     dangerSet,
     field(t('op.priority'), priority, { name: 'priority' }),
     formError(),
-    h('div', { class: 'form-actions sticky-actions' }, submitBtn, clearBtn, h('span', { class: 'muted' }, t('op.shortcut'))),
+    h('div', { class: 'form-actions sticky-actions' }, submitBtn, clearBtn, h('span', { class: 'muted' }, t('op.shortcut')), riskEcho),
     result);
 
   form.addEventListener('change', updateRisk);
