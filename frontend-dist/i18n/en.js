@@ -249,6 +249,7 @@ export default {
   'board.none': 'No escalations right now.',
   'board.ack': 'Acknowledge',
   'board.acked': 'Acknowledged: {number}',
+  'board.police_unit': 'Police unit',
   'board.reason': 'Reason',
   'board.raised_at': 'Raised',
   'board.acked_at': 'Acknowledged',

@@ -249,6 +249,7 @@ export default {
   'board.none': '目前没有安全预警。',
   'board.ack': '确认接警',
   'board.acked': '已确认接警：{number}',
+  'board.police_unit': '公安单位',
   'board.reason': '预警原因',
   'board.raised_at': '发起时间',
   'board.acked_at': '确认时间',

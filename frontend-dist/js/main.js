@@ -179,6 +179,7 @@ async function route() {
 window.addEventListener('hashchange', () => { currentRoute = null; route(); });
 onLangChange(() => {
   route();
+  renderBanner(live.state === 'offline' ? 'offline' : 'idle', {});
   const b = document.getElementById('lang-switch');
   if (b) b.focus();
 });

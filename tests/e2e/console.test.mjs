@@ -330,6 +330,16 @@ test('supervisor and the other roles have their main screens', async () => {
   const sup = pages.supervisor;
   await sup.reload();
   await sup.waitForSelector('#figures .stats, #figures .error');
+  const token = await apiLogin('supervisor');
+  const summary = await fetch(`${BASE}/api/v1/reports/summary`, { headers: { Authorization: `Bearer ${token}` } });
+  if (summary.ok) {
+    // Figures drawn as SVG bars, and the CSV link carries the same range.
+    await sup.waitForSelector('#figures svg.bars rect.bar', { state: 'attached' });
+    assert.match(await sup.getAttribute('#csv-link', 'href'), /\/api\/v1\/reports\/cases\.csv\?from=/);
+  } else {
+    console.log(`# reports/summary answered ${summary.status}: figures not checked`);
+  }
+  await sup.locator('#figures').scrollIntoViewIfNeeded();
   await shot(sup, '11-supervisor');
   for (const [user, hash, sel] of [['mediator', '#/queue', '#queue-list table'], ['legalaid', '#/queue', '#queue-list table'],
     ['command', '#/board', '#esc-board'], ['admin', '#/admin', 'table']]) {

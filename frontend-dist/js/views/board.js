@@ -8,6 +8,8 @@ import { escalationCard } from './escalation-card.js';
 
 export function renderBoard(container, ctx, { readOnly = false } = {}) {
   const disposers = [];
+  let alive = true;
+  disposers.push(() => { alive = false; });
   const cards = new Map();
   let known = null;
   const grid = h('div', { class: 'esc-grid', id: 'esc-board', 'aria-live': 'off' });
@@ -21,6 +23,7 @@ export function renderBoard(container, ctx, { readOnly = false } = {}) {
   const dueOf = (e) => (e.status === 'pending' ? e.ack_due_at : e.action_due_at) || e.created_at || '';
 
   async function refresh() {
+    if (!alive) return;
     let items;
     try {
       const r = await get(`/escalations${qs({ limit: 200 })}`);
@@ -30,6 +33,7 @@ export function renderBoard(container, ctx, { readOnly = false } = {}) {
       cards.clear();
       return;
     }
+    if (!alive) return;
     const arrived = known ? items.filter((e) => !known.has(e.id)) : [];
     known = new Set(items.map((e) => e.id));
     const visible = items.filter((e) => showResolved.checked || e.status !== 'resolved');

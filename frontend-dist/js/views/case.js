@@ -12,6 +12,8 @@ import { escalationCard, reasonText } from './escalation-card.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
+  let alive = true;
+  disposers.push(() => { alive = false; });
   const me = ctx.me;
   let kase = null;
   let revealed = null; // subject with full numbers, once the user asked
@@ -299,9 +301,10 @@ export function renderCase(container, ctx, caseId) {
   for (const f of Object.values(forms)) f.draft.restore();
 
   const reloadSoon = debounce(async () => {
+    if (!alive) return;
     const before = kase && kase.version;
     const c = await load({ quiet: true });
-    if (c && before !== undefined && c.version !== before) toast(t('case.updated_live', { number: c.number }));
+    if (alive && c && before !== undefined && c.version !== before) toast(t('case.updated_live', { number: c.number }));
   }, 250);
   disposers.push(ctx.live.onEvent((ev) => { if (ev.case_id === caseId) reloadSoon(); }));
   disposers.push(ctx.live.onFrame((f) => { if (f.type === 'hello' && kase) reloadSoon(); }));

@@ -7,6 +7,8 @@ import { caseTable } from './caselist.js';
 
 export function renderCases(container, ctx) {
   const disposers = [];
+  let alive = true;
+  disposers.push(() => { alive = false; });
   const status = options(h('select', { name: 'status' }), ['new', 'assigned', 'in_progress', 'resolved', 'closed'].map((s) => [s, t(`status.${s}`)]), { placeholder: '—' });
   const category = options(h('select', { name: 'category' }), CATEGORIES.map((c) => [c, t(`category.${c}`)]), { placeholder: '—' });
   const q = h('input', { name: 'q', type: 'search' });
@@ -21,7 +23,7 @@ export function renderCases(container, ctx) {
     } catch (err) { replace(listBox, h('p', { class: 'error' }, errorText(err))); }
   }
   form.addEventListener('submit', (ev) => { ev.preventDefault(); refresh(); });
-  const soon = debounce(refresh, 300);
+  const soon = debounce(() => { if (alive) refresh(); }, 300);
   disposers.push(ctx.live.onEvent(() => soon()));
   container.append(h('h1', null, t('nav.cases')), section(t('nav.cases'), form, listBox));
   refresh();

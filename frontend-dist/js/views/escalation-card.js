@@ -122,7 +122,7 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
       caseInfo ? [h('dt', null, t('case.place')), h('dd', null, regionText(caseInfo.region_code)),
         h('dt', null, t('case.summary')), h('dd', null, caseInfo.summary || '—')] : null,
       h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
-      esc.police_unit_id ? [h('dt', null, t('case.unit')), h('dd', null, unitName(esc.police_unit_id))] : null,
+      esc.police_unit_id ? [h('dt', null, t('board.police_unit')), h('dd', null, unitName(esc.police_unit_id))] : null,
       esc.acknowledged_at ? [h('dt', null, t('board.acked_at')), h('dd', null, fmtTime(esc.acknowledged_at))] : null,
       esc.resolution ? [h('dt', null, t('board.summary')), h('dd', null, esc.resolution)] : null);
     replace(actionsList, h('h4', null, t('board.actions')),

@@ -15,6 +15,8 @@ const SCREEN_CATEGORIES = ['domestic_violence', 'safety_threat'];
 
 export function renderOperator(container, ctx) {
   const disposers = [];
+  let alive = true;
+  disposers.push(() => { alive = false; });
   let callId = null; // the call record, reused if case creation must be retried
   let callPhone = null;
   let ringingRef = null;
@@ -277,7 +279,7 @@ export function renderOperator(container, ctx) {
       replace(listBox, h('p', { class: 'error' }, errorText(err)));
     }
   }
-  const refreshSoon = debounce(refreshList, 300);
+  const refreshSoon = debounce(() => { if (alive) refreshList(); }, 300);
   disposers.push(ctx.live.onEvent(() => refreshSoon()));
   disposers.push(ctx.live.onFrame((f) => { if (f.type === 'hello') refreshSoon(); }));
 

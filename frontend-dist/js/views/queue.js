@@ -10,6 +10,8 @@ const ARRIVALS = ['case.opened', 'case.assigned', 'case.transferred', 'case.reop
 
 export function renderQueue(container, ctx) {
   const disposers = [];
+  let alive = true;
+  disposers.push(() => { alive = false; });
   const me = ctx.me;
   let known = null; // ids seen so far; null until the first load
   const newIds = new Set();
@@ -53,12 +55,14 @@ export function renderQueue(container, ctx) {
   }
 
   async function refresh() {
+    if (!alive) return;
     try {
       const r = await get(`/cases${qs({ limit: 200, unit_id: me.unit_id || undefined })}`);
       items = (r && r.items) || [];
       const arrived = [];
       if (known) for (const c of items) if (!known.has(c.id)) arrived.push(c);
       known = new Set(items.map((c) => c.id));
+      if (!alive) return;
       for (const c of arrived) newIds.add(c.id);
       paint();
       if (arrived.length) cue(arrived);

@@ -53,6 +53,8 @@ function isoDay(d) { return `${d.getFullYear()}-${String(d.getMonth() + 1).padSt
 
 export function renderSupervisor(container, ctx) {
   const disposers = [];
+  let alive = true;
+  disposers.push(() => { alive = false; });
   const overdueBox = h('div', { id: 'overdue-list' }, h('p', { class: 'muted' }, t('app.loading')));
   const today = new Date();
   const monthAgo = new Date(today.getTime() - 30 * 86400000);
@@ -114,7 +116,7 @@ export function renderSupervisor(container, ctx) {
   const boardCleanup = renderBoard(boardBox, ctx, { readOnly: true });
   container.append(section(t('sup.reports'), reportForm, figures));
 
-  const soon = debounce(loadOverdue, 500);
+  const soon = debounce(() => { if (alive) loadOverdue(); }, 500);
   disposers.push(ctx.live.onEvent(() => soon()));
   loadOverdue();
   loadFigures();
