@@ -149,6 +149,7 @@ export default {
   'cd.warn': 'Due soon',
   'cd.overdue': 'Overdue',
   'cd.done': 'Done',
+  'cd.due_at': 'was due {t}',
   'cd.days': '{d} d {h} h',
 
   'op.title': 'Take calls',

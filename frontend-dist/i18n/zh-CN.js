@@ -149,6 +149,7 @@ export default {
   'cd.warn': '即将到期',
   'cd.overdue': '已超时',
   'cd.done': '已完成',
+  'cd.due_at': '时限 {t}',
   'cd.days': '{d}天{h}小时',
 
   'op.title': '接听受理',

@@ -79,7 +79,7 @@ export function renderCase(container, ctx, caseId) {
       revealed ? h('p', { class: 'muted', role: 'status' }, t('case.revealed')) : null,
       dl.length ? [h('h3', null, t('case.deadlines')), h('dl', { class: 'kv' }, dl.flatMap(([k, due, done]) => [
         h('dt', null, t(`deadline.${k}`)),
-        h('dd', null, done ? h('span', { class: 'countdown cd-done' }, `${t('cd.done')} · ${fmtTime(due)}`) : countdown(due, { startIso: c.created_at })),
+        h('dd', null, done ? h('span', { class: 'countdown cd-done' }, `${t('cd.done')}（${t('cd.due_at', { t: fmtTime(due) })}）`) : countdown(due, { startIso: c.created_at })),
       ]))] : null);
 
     // Escalation: keep the card (and any typing in it) across reloads.

@@ -167,6 +167,7 @@ export function renderOperator(container, ctx) {
   const result = h('div', { class: 'result', role: 'status', 'aria-live': 'polite', id: 'intake-result' });
 
   const form = h('form', { class: 'intake', novalidate: true, id: 'intake-form' },
+    result,
     h('div', { class: 'grid-2' },
       field(t('op.channel'), channel, { name: 'channel' }),
       field(t('op.category'), category, { name: 'category', required: true })),
@@ -182,8 +183,7 @@ export function renderOperator(container, ctx) {
     dangerSet,
     field(t('op.priority'), priority, { name: 'priority' }),
     formError(),
-    h('div', { class: 'form-actions sticky-actions' }, submitBtn, clearBtn, h('span', { class: 'muted' }, t('op.shortcut')), riskEcho),
-    result);
+    h('div', { class: 'form-actions sticky-actions' }, submitBtn, clearBtn, h('span', { class: 'muted' }, t('op.shortcut')), riskEcho));
 
   form.addEventListener('change', updateRisk);
   form.addEventListener('keydown', (ev) => {
@@ -260,6 +260,7 @@ export function renderOperator(container, ctx) {
         riskBadge(created.risk_level), ' ', h('a', { href: `#/case/${created.id}` }, t('op.open_case'))));
       toast(t('op.created', { number: created.number }), 'success');
       refreshList();
+      window.scrollTo(0, 0);
       phone.focus();
     } catch (err) {
       showError(form, err, errorText(err));
