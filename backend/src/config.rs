@@ -80,7 +80,7 @@ pub struct SmtpSettings {
     pub retry_base_s: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CtiSettings {
     /// Shared secret for `POST /api/v1/cti/events` (`LIANXIN_CTI_SECRET`);
@@ -191,14 +191,6 @@ impl Default for SmtpSettings {
             from: "Lianxin 12338 <noreply@lianxin.local>".into(),
             max_attempts: 8,
             retry_base_s: 30,
-        }
-    }
-}
-
-impl Default for CtiSettings {
-    fn default() -> Self {
-        CtiSettings {
-            secret: String::new(),
         }
     }
 }
