@@ -33,6 +33,7 @@ export default {
   'login.busy': 'Signing in…',
   'login.failed': 'Wrong username or password.',
   'login.locked': 'Too many failed attempts. Please wait and try again.',
+  'login.expired': 'Your session has ended. Please sign in again; what you typed is kept.',
   'login.intro': 'Sign in with the account your unit gave you.',
 
   'err.network': 'Cannot reach the server. Check the connection.',

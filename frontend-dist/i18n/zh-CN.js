@@ -33,6 +33,7 @@ export default {
   'login.busy': '正在登录…',
   'login.failed': '用户名或密码不正确。',
   'login.locked': '登录失败次数过多，请稍后再试。',
+  'login.expired': '登录已过期，请重新登录。已填写的内容已保留。',
   'login.intro': '请使用单位分配的账号登录。',
 
   'err.network': '无法连接服务器，请检查网络。',

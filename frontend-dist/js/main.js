@@ -75,11 +75,13 @@ async function doLogout() {
   signedOut();
 }
 
-function signedOut() {
+// An explicit sign-out forgets drafts (they hold victims' details); an
+// expired session keeps them, so nothing typed is lost by signing in again.
+function signedOut({ keepDrafts = false } = {}) {
   ctx.me = null;
   live.stop();
   resetCaches();
-  try { sessionStorage.clear(); } catch (_) { /* ignore */ }
+  if (!keepDrafts) { try { sessionStorage.clear(); } catch (_) { /* ignore */ } }
   renderTopbar();
   navigate('#/login');
 }
@@ -183,7 +185,7 @@ onLangChange(() => {
   const b = document.getElementById('lang-switch');
   if (b) b.focus();
 });
-onUnauthorized(() => { if (ctx.me) { toast(t('login.title')); signedOut(); } });
+onUnauthorized(() => { if (ctx.me) { toast(t('login.expired')); signedOut({ keepDrafts: true }); } });
 
 async function boot() {
   document.documentElement.lang = getLang();

@@ -278,6 +278,30 @@ test('the station accepts the case and the masked numbers can be shown', async (
   await shot(st, '07-station-case');
 });
 
+test('a stale version gets 409: the page reloads and says so', async () => {
+  const st = pages.station;
+  await st.waitForSelector('#form-outcome:not([hidden])');
+  await st.selectOption('#form-outcome select[name=result]', 'resolved');
+  await st.fill('#form-outcome textarea[name=details]', '当事人已搬到娘家居住，对方写下保证书。');
+  // Pretend someone else changed the case first: send an old version once.
+  let tampered = false;
+  await st.route('**/api/v1/cases/*/outcome', async (route) => {
+    if (tampered) return route.continue();
+    tampered = true;
+    const body = JSON.parse(route.request().postData() || '{}');
+    body.version = 0;
+    return route.continue({ postData: JSON.stringify(body) });
+  });
+  await st.click('#form-outcome button[type=submit]');
+  const err = st.locator('#form-outcome .form-error');
+  await err.waitFor({ state: 'visible' });
+  assert.match(await err.textContent(), /已被他人更新/);
+  assert.equal(await st.inputValue('#form-outcome textarea[name=details]'), '当事人已搬到娘家居住，对方写下保证书。', 'typing kept');
+  await st.click('#form-outcome button[type=submit]');
+  await st.waitForSelector('#timeline [data-event="case.outcome_recorded"]');
+  await st.unroute('**/api/v1/cases/*/outcome');
+});
+
 test('offline banner, then catch-up after the server restarts; typed text is kept', async () => {
   const st = pages.station;
   const op = pages.operator;

@@ -14,7 +14,7 @@ log() { printf '[e2e] %s\n' "$*"; }
 # --- system packages: Chromium, CJK fonts, Node ---------------------------
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-if ! fc-list 2>/dev/null | grep -qi 'Noto Sans CJK'; then missing+=(fonts-noto-cjk); fi
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 command -v node >/dev/null 2>&1 || missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -105,7 +105,13 @@ export function renderOperator(container, ctx) {
   const channel = options(h('select', { name: 'channel' }), ['hotline', 'walk_in', 'online', 'referral'].map((c) => [c, t(`channel.${c}`)]));
   const category = options(h('select', { name: 'category', id: 'intake-category' }),
     CATEGORIES.map((c) => [c, t(`category.${c}`)]), { placeholder: t('op.choose') });
-  const picker = regionPicker();
+  let restoringRegion = true; // don't overwrite the saved place while restoring it
+  const picker = regionPicker({
+    onChange: (code) => {
+      if (restoringRegion) return;
+      try { sessionStorage.setItem('lianxin.draft.intake.region', code || ''); } catch (_) { /* ignore */ }
+    },
+  });
   const summary = h('input', { name: 'summary', maxlength: 200, autocomplete: 'off', id: 'intake-summary' });
   const description = h('textarea', { name: 'description', rows: 4 });
   const subjName = h('input', { name: 'subject_name', autocomplete: 'off' });
@@ -191,18 +197,15 @@ export function renderOperator(container, ctx) {
   });
 
   const draft = keepDraft(form, 'intake');
-  const saveRegion = () => { try { sessionStorage.setItem('lianxin.draft.intake.region', picker.value()); } catch (_) { /* ignore */ } };
-  picker.el.addEventListener('change', () => setTimeout(saveRegion, 0));
   const phoneDraft = keepDraft(callerForm, 'caller');
-  form.addEventListener('change', (ev) => { if (ev.target.closest('.region-picker')) setTimeout(saveRegion, 300); });
 
   function resetForm() {
     form.reset();
     callerForm.reset();
     draft.drop();
     phoneDraft.drop();
-    try { sessionStorage.removeItem('lianxin.draft.intake.region'); } catch (_) { /* ignore */ }
     picker.setValue('');
+    try { sessionStorage.removeItem('lianxin.draft.intake.region'); } catch (_) { /* ignore */ }
     subjPhone.readOnly = false;
     callId = null; callPhone = null; ringingRef = null;
     ringing.hidden = true;
@@ -299,7 +302,10 @@ export function renderOperator(container, ctx) {
   if (restored) subjPhone.readOnly = sameAsCaller.checked;
   let savedRegion = null;
   try { savedRegion = sessionStorage.getItem('lianxin.draft.intake.region'); } catch (_) { /* ignore */ }
-  picker.ready.then(() => { if (savedRegion) picker.setValue(savedRegion); });
+  picker.ready.then(async () => {
+    if (savedRegion) await picker.setValue(savedRegion);
+    restoringRegion = false;
+  });
   if (phone.value.replace(/\D/g, '').length >= 7) lookup(phone.value);
   updateRisk();
   refreshList();
