@@ -346,7 +346,7 @@ export default {
   'admin.users': 'Users',
   'admin.name': 'Name',
   'admin.kind': 'Kind',
-  'admin.region': 'Region code',
+  'admin.region': 'Region',
   'admin.email': 'Email',
   'admin.username': 'Username',
   'admin.display_name': 'Name',

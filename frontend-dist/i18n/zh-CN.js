@@ -346,7 +346,7 @@ export default {
   'admin.users': '用户',
   'admin.name': '名称',
   'admin.kind': '类型',
-  'admin.region': '区划代码',
+  'admin.region': '所在地区',
   'admin.email': '邮箱',
   'admin.username': '用户名',
   'admin.display_name': '姓名',

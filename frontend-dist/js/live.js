@@ -114,6 +114,8 @@ export class LiveFeed {
       if (typeof f.seq === 'number') {
         if (this.lastSeq !== null && f.seq <= this.lastSeq) return; // already seen
         this.lastSeq = f.seq;
+        // Visible to tests and to anyone debugging a station's feed.
+        document.documentElement.dataset.liveSeq = String(f.seq);
       }
       for (const fn of this.eventListeners) {
         try { fn(f); } catch (e) { console.error(e); }

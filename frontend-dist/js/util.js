@@ -159,6 +159,7 @@ export function toast(message, kind = 'info') {
   if (!region) return;
   const el = h('div', { class: `toast toast-${kind}` }, message);
   region.append(el);
+  while (region.children.length > 3) region.firstElementChild.remove();
   setTimeout(() => el.remove(), 8000);
 }
 

@@ -314,7 +314,11 @@ test('offline banner, then catch-up after the server restarts; typed text is kep
   }
   await op.fill('#intake-summary', '断线期间正在填写的内容');
   const wsBefore = st.wsUrls.length;
+  const seqBefore = Number(await st.evaluate(() => document.documentElement.dataset.liveSeq || '0'));
 
+  // The station's network drops (and stays down past the server restart),
+  // so what happens meanwhile can only reach it by resuming from its seq.
+  await st.context().setOffline(true);
   await stopServer();
   await st.waitForSelector('#net-banner[data-state="offline"]:not([hidden])', { timeout: 20000 });
   const banner = await st.textContent('#net-banner');
@@ -329,11 +333,17 @@ test('offline banner, then catch-up after the server restarts; typed text is kep
   const c = await apiPost(token, '/cases', {
     category: 'domestic_violence', region_code: VILLAGE, summary: '断线期间新开的案件', subject: { name: '蒙某' },
   });
+  await sleep(500);
+  const blockedUrls = st.wsUrls.length - wsBefore;
+  await st.context().setOffline(false);
   const row = st.locator(`#queue-list tr[data-number="${c.number}"]`);
   await row.waitFor({ timeout: 45000 });
   await st.waitForSelector('#net-banner[data-state="online"]', { state: 'attached', timeout: 45000 });
   const resumed = st.wsUrls.slice(wsBefore).some((u) => /[?&]since=\d+/.test(u));
   assert.ok(resumed, `reconnected with ?since=: ${st.wsUrls.join(' ')}`);
+  console.log(`# station feed: ${blockedUrls} attempt(s) while offline, then ${st.wsUrls.slice(wsBefore + blockedUrls).join(' ')}`);
+  // The events of the case opened while offline came through the feed.
+  await st.waitForFunction((n) => Number(document.documentElement.dataset.liveSeq || 0) > n, seqBefore, { timeout: 15000 });
   assert.equal(await op.inputValue('#intake-summary'), '断线期间正在填写的内容', 'typed text survived');
   await shot(st, '09-station-caught-up');
 });
