@@ -58,6 +58,13 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
 }
 
+/** Form controls without an accessible name (WCAG 1.3.1 / 4.1.2). */
+async function unlabeled(page) {
+  return page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+    .map((el) => el.name || el.id || el.outerHTML.slice(0, 80)));
+}
+
 async function apiLogin(username) {
   const r = await fetch(`${BASE}/api/v1/auth/login`, {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
@@ -199,6 +206,7 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
   assert.equal(await op.getAttribute('#risk-out', 'data-level'), 'high');
   assert.match(await op.textContent('#risk-out'), /高危/);
   await shot(op, '01-operator-intake');
+  assert.deepEqual(await unlabeled(op), [], 'every intake control has a label');
 
   // A server-side validation error is shown next to the field it names.
   await op.fill('input[name=subject_id]', '450321199001011234'); // bad checksum
@@ -247,6 +255,7 @@ test('the police board shows the escalation with a running countdown', async () 
   assert.match(b, /剩余|已超时/);
   assert.match(b, /时间充足|即将到期|已超时/, 'state is written out, not colour alone');
   await shot(po, '04-police-board');
+  assert.deepEqual(await unlabeled(po), [], 'every board control has a label');
 });
 
 test('acknowledging in one click reaches the operator live', async () => {
@@ -276,6 +285,7 @@ test('the station accepts the case and the masked numbers can be shown', async (
   await st.click('#form-note button[type=submit]');
   await st.waitForSelector('#timeline [data-event="case.note_added"]');
   await shot(st, '07-station-case');
+  assert.deepEqual(await unlabeled(st), [], 'every case-page control has a label');
 });
 
 test('a stale version gets 409: the page reloads and says so', async () => {
@@ -375,6 +385,7 @@ test('supervisor and the other roles have their main screens', async () => {
   }
   await sup.locator('#figures').scrollIntoViewIfNeeded();
   await shot(sup, '11-supervisor');
+  assert.deepEqual(await unlabeled(sup), [], 'every supervisor control has a label');
   for (const [user, hash, sel] of [['mediator', '#/queue', '#queue-list table'], ['legalaid', '#/queue', '#queue-list table'],
     ['command', '#/board', '#esc-board'], ['admin', '#/admin', 'table']]) {
     const p = await newRolePage(user);

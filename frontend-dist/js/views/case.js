@@ -114,7 +114,10 @@ export function renderCase(container, ctx, caseId) {
     if (d.level) bits.push(label('esc.level', d.level));
     if (d.risk_level) bits.push(label('risk', d.risk_level));
     for (const k of ['body', 'reason', 'details', 'follow_up', 'notes', 'summary']) {
-      if (d[k] && typeof d[k] === 'string') bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
+      if (!d[k] || typeof d[k] !== 'string') continue;
+      // Routing explains itself in the server's words: keep it, quietly.
+      if (k === 'reason' && ev.event === 'case.assigned') bits.push(h('span', { class: 'muted small' }, d[k]));
+      else bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
     }
     if (d.agreement_date) bits.push(`${t('case.agreement_date')}: ${d.agreement_date}`);
     return bits;
@@ -284,7 +287,7 @@ export function renderCase(container, ctx, caseId) {
       close: handles && c.status === 'resolved',
       reopen: handles && ['resolved', 'closed'].includes(c.status),
       note: true,
-      escalations: role !== 'police_liaison' && open && !escOpen,
+      escalations: role !== 'police_liaison' && open && c.status !== 'resolved' && !escOpen,
     };
     const resultKeep = result.value;
     const results = MEDIATION.includes(c.category) ? ['agreement', 'no_agreement', 'referred', 'withdrawn'] : ['resolved', 'referred', 'withdrawn'];
