@@ -5,10 +5,20 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::{fmt, EnvFilter};
 
 /// sqlx logs every statement at INFO; keep it quiet unless asked.
+///
+/// Logs go to stderr so that standard output carries only what a command
+/// prints (`ID=$(lianxin user add ...)`), and colour codes only reach a
+/// terminal, not the journal or a log file.
 pub fn init_logging() {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
-    let _ = fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();

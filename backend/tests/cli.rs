@@ -277,3 +277,95 @@ async fn regions_import_reads_the_official_list_and_is_idempotent() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("cannot read"), "{}", stderr(&out));
 }
+
+/// `lianxin serve` as systemd runs it: logs on stderr without colour codes,
+/// answers `/readyz`, and on SIGTERM finishes and exits 0.
+#[test]
+fn serve_answers_and_stops_cleanly_on_sigterm() {
+    use std::{
+        io::{BufRead, BufReader, Read},
+        net::TcpStream,
+        sync::mpsc,
+        time::{Duration, Instant},
+    };
+    let dir = TempDir::new();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lianxin"))
+        .arg("serve")
+        .current_dir(&dir.0)
+        .env("LIANXIN_DATABASE_URL", dir.db_url())
+        .env("LIANXIN_LISTEN", "127.0.0.1:0")
+        .env_remove("LIANXIN_CONFIG")
+        .env_remove("LIANXIN_SMTP_URL")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("no 'lianxin listening' line; stderr so far:\n{seen:#?}")
+            });
+        assert!(
+            !line.contains('\u{1b}'),
+            "colour codes in the log: {line:?}"
+        );
+        if line.contains("lianxin listening") {
+            let addr = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("addr="))
+                .unwrap()
+                .to_string();
+            break addr;
+        }
+        seen.push(line);
+    };
+
+    let mut stream = TcpStream::connect(&addr).unwrap();
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("lianxin did not stop within 20 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit after SIGTERM: {status:?}");
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(out.trim().is_empty(), "serve printed to stdout: {out}");
+    reader.join().unwrap();
+}
