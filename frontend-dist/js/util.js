@@ -31,6 +31,17 @@ export function fmtDuration(ms) {
   return hh > 0 ? `${hh}:${p(mm)}:${p(ss)}` : `${p(mm)}:${p(ss)}`;
 }
 
+/** "5 分 12 秒" — for figures, where a clock-like 05:12 would be ambiguous. */
+export function fmtSeconds(total) {
+  const s = Math.max(0, Math.round(total));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  if (hh > 0) return t('dur.hm', { h: hh, m: mm });
+  if (mm > 0) return t('dur.ms', { m: mm, s: ss });
+  return t('dur.s', { s: ss });
+}
+
 /** Badge with text (never colour alone). */
 export function badge(kind, value, text) {
   return h('span', { class: `badge badge-${kind}-${value}` }, text || label(kind === 'esc' ? 'esc.status' : kind, value));

@@ -3,7 +3,7 @@
 import { h, svg, replace, field } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { get, errorText, qs } from '../api.js';
-import { debounce, section, unitName, loadUnits, fmtDuration } from '../util.js';
+import { debounce, section, unitName, loadUnits, fmtSeconds } from '../util.js';
 import { caseTable } from './caselist.js';
 import { renderBoard } from './board.js';
 
@@ -89,18 +89,27 @@ export function renderSupervisor(container, ctx) {
       const s = await get(`/reports/summary${q}`) || {};
       const cat = pairs(pick(s, ['by_category', 'counts_by_category', 'categories', 'category'])).map(([k, n]) => [label('category', k), n]);
       const st = pairs(pick(s, ['by_status', 'counts_by_status', 'statuses', 'status'])).map(([k, n]) => [label('status', k), n]);
-      const un = pairs(pick(s, ['by_unit', 'counts_by_unit', 'units', 'unit'])).map(([k, n]) => [unitName(k) === k.slice(0, 8) ? k : unitName(k), n]);
-      let met = pick(s, ['deadlines_met_share', 'deadline_met_share', 'share_deadlines_met', 'deadlines_met', 'on_time_share']);
-      if (met && typeof met === 'object') met = pick(met, ['share', 'ratio', 'value']);
-      let med = pick(s, ['median_ack_seconds', 'median_time_to_acknowledge_s', 'median_ack_s', 'median_time_to_acknowledge_seconds', 'median_time_to_acknowledge']);
+      const un = pairs(pick(s, ['by_unit', 'counts_by_unit', 'units', 'unit']), ['unit_name', 'name', 'unit_id', 'key'])
+        .map(([k, n]) => [/^[0-9a-f-]{36}$/.test(k) ? unitName(k) : k, n]);
+      let met = pick(s, ['deadlines', 'deadlines_met_share', 'deadline_met_share', 'share_deadlines_met', 'deadlines_met', 'on_time_share']);
+      let metDetail = '';
+      if (met && typeof met === 'object') {
+        if (typeof met.met === 'number') metDetail = t('sup.met_detail', { met: met.met, missed: met.missed ?? 0 });
+        met = pick(met, ['share_met', 'share', 'ratio', 'value']);
+      }
+      let med = pick(s, ['median_seconds_to_acknowledge', 'median_ack_seconds', 'median_time_to_acknowledge_s', 'median_ack_s', 'median_time_to_acknowledge_seconds', 'median_time_to_acknowledge']);
       if (med && typeof med === 'object') med = pick(med, ['seconds', 'value']);
       const total = pick(s, ['total', 'total_cases', 'cases']);
-      const figure = (title, value, id) => h('div', { class: 'stat', id }, h('span', { class: 'stat-label' }, title), h('span', { class: 'stat-value' }, value));
+      const figure = (title, value, id, note) => h('div', { class: 'stat', id }, h('span', { class: 'stat-label' }, title),
+        h('span', { class: 'stat-value' }, value), note ? h('span', { class: 'stat-note' }, note) : null);
       const metText = typeof met === 'number' ? `${Math.round((met <= 1 ? met * 100 : met) * 10) / 10}%` : t('sup.none');
-      const medText = typeof med === 'number' ? fmtDuration(med * 1000) : (typeof med === 'string' ? med : t('sup.none'));
+      const medText = typeof med === 'number' ? fmtSeconds(med) : (typeof med === 'string' ? med : t('sup.none'));
       const totalN = typeof total === 'number' ? total : cat.reduce((a, [, n]) => a + n, 0);
       replace(figures,
-        h('div', { class: 'stats' }, figure(t('sup.total'), String(totalN), 'stat-total'), figure(t('sup.met'), metText, 'stat-met'),
+        h('div', { class: 'stats' }, figure(t('sup.total'), String(totalN), 'stat-total'),
+          typeof s.overdue === 'number' ? figure(t('sup.overdue_n'), String(s.overdue), 'stat-overdue') : null,
+          typeof s.escalations === 'number' ? figure(t('sup.escalations_n'), String(s.escalations), 'stat-escalations') : null,
+          figure(t('sup.met'), metText, 'stat-met', metDetail),
           figure(t('sup.median_ack'), medText, 'stat-median')),
         h('div', { class: 'charts' }, barChart(t('sup.by_category'), cat), barChart(t('sup.by_status'), st),
           un.length ? barChart(t('sup.by_unit'), un) : null));
