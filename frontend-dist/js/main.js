@@ -136,6 +136,15 @@ live.onState((state) => {
   if (state === 'offline' && live.attempt % 4 === 0) get('/me').catch(() => {});
 });
 
+// A ringing call takes the operator to the intake page wherever they are
+// (drafts elsewhere are kept in sessionStorage); the intake view picks it up.
+live.onFrame((f) => {
+  if (f.type !== 'call.ringing' || !ctx.me || ctx.me.role !== 'operator') return;
+  if (parseRoute().name === 'intake') return; // the view handles it
+  ctx.pendingRing = f;
+  navigate('#/intake');
+});
+
 // ---- router ----
 function parseRoute() {
   const hash = location.hash.replace(/^#/, '') || '/';

@@ -317,8 +317,19 @@ test('offline banner, then catch-up after the server restarts; typed text is kep
   const op = pages.operator;
   await st.goto(`${BASE}/#/queue`);
   await st.waitForSelector('#queue-list table');
-  await op.goto(`${BASE}/#/intake`);
+  // A call rings while the operator is on the case page: it brings her to intake.
+  assert.match(op.url(), /#\/case\//);
+  const ring = await fetch(`${BASE}/api/v1/cti/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CTI-Secret': process.env.LIANXIN_CTI_SECRET || '' },
+    body: JSON.stringify({ event: 'ringing', call_ref: 'e2e-ring-2', from: CALLER, to: '12338', operator: 'operator' }),
+  });
+  assert.equal(ring.status, 202);
+  await op.waitForURL(/#\/intake/);
   await op.waitForSelector('#intake-form');
+  await op.waitForSelector('.ringing:not([hidden])');
+  // The caller's history now lists the case opened earlier.
+  await op.waitForSelector(`#caller-history a:text("${state.number}")`);
   for (const p of [st, op]) {
     await p.waitForFunction(() => document.getElementById('net-banner').dataset.state === 'online', null, { timeout: 15000 });
   }

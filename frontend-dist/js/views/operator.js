@@ -87,8 +87,7 @@ export function renderOperator(container, ctx) {
   });
 
   // Screen pop pushed by the telephone exchange.
-  disposers.push(ctx.live.onFrame((f) => {
-    if (f.type !== 'call.ringing') return;
+  function onRing(f) {
     ringingRef = f.call_ref || null;
     replace(ringing, t('op.ringing', { phone: f.phone || '' }));
     ringing.hidden = false;
@@ -99,7 +98,8 @@ export function renderOperator(container, ctx) {
       lookup(f.phone, { preloaded: f.history || null });
     }
     phone.focus();
-  }));
+  }
+  disposers.push(ctx.live.onFrame((f) => { if (f.type === 'call.ringing') onRing(f); }));
 
   // ---------- intake form ----------
   const channel = options(h('select', { name: 'channel' }), ['hotline', 'walk_in', 'online', 'referral'].map((c) => [c, t(`channel.${c}`)]));
@@ -310,6 +310,7 @@ export function renderOperator(container, ctx) {
   updateRisk();
   refreshList();
   phone.focus();
+  if (ctx.pendingRing) { const f = ctx.pendingRing; ctx.pendingRing = null; onRing(f); }
 
   return () => disposers.forEach((d) => d());
 }
