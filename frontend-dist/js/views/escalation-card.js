@@ -25,7 +25,9 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
   const clocks = h('div', { class: 'esc-clocks' });
   const actionsList = h('div', { class: 'esc-actions' });
   const controls = h('div', { class: 'esc-controls' });
-  const card = h('article', { class: 'esc-card', dataset: { escId: esc.id } }, head, badges, clocks, info, actionsList, controls);
+  const ackSlot = h('div', { class: 'ack-slot' });
+  // The acknowledge button sits right under the clocks: one click, first thing.
+  const card = h('article', { class: 'esc-card', dataset: { escId: esc.id } }, head, badges, clocks, ackSlot, info, actionsList, controls);
 
   // --- acknowledge: one click ---
   const ackBtn = h('button', { type: 'button', class: 'btn btn-primary btn-ack', dataset: { escId: esc.id } }, t('board.ack'));
@@ -98,7 +100,8 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
   });
 
   if (canAct) {
-    controls.append(h('div', { class: 'ack-row' }, ackBtn, ackError), actionForm, resolveForm);
+    ackSlot.append(h('div', { class: 'ack-row' }, ackBtn, ackError));
+    controls.append(actionForm, resolveForm);
   }
 
   let caseInfo = null;
