@@ -168,6 +168,7 @@ setInterval(() => {
 export function toast(message, kind = 'info') {
   const region = document.getElementById('toasts');
   if (!region) return;
+  for (const old of [...region.children]) if (old.textContent === message) old.remove();
   const el = h('div', { class: `toast toast-${kind}` }, message);
   region.append(el);
   while (region.children.length > 3) region.firstElementChild.remove();
