@@ -33,6 +33,7 @@ pub mod http;
 pub mod notify;
 pub mod realtime;
 pub mod regions;
+pub mod reports;
 pub mod scheduler;
 pub mod shutdown;
 pub mod state;

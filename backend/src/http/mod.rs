@@ -12,6 +12,7 @@ pub mod extract;
 pub mod live;
 pub mod operations;
 pub mod ops;
+pub mod reports;
 pub mod session;
 
 use std::time::Instant;
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::router())
         .merge(escalations::router())
         .merge(live::router())
+        .merge(reports::router())
         .merge(ops::api_router())
         .merge(operations::router())
         .fallback(api_not_found)

@@ -63,6 +63,14 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         super::admin::list_rules, super::admin::set_rule,
         super::admin::list_regions, super::admin::import_regions,
         super::operations::list_outbox, super::operations::retry_mail, super::operations::list_jobs,
+        super::calls::record, super::calls::caller, super::calls::cti_event,
+        super::cases::open, super::cases::list, super::cases::detail, super::cases::accept,
+        super::cases::transfer, super::cases::decline, super::cases::note, super::cases::outcome,
+        super::cases::close, super::cases::reopen, super::cases::risk, super::cases::escalate,
+        super::escalations::list, super::escalations::detail, super::escalations::acknowledge,
+        super::escalations::action, super::escalations::resolve,
+        super::live::live,
+        super::reports::summary, super::reports::cases_csv,
     ),
     modifiers(&BearerAuth)
 )]
