@@ -390,7 +390,12 @@ test('supervisor and the other roles have their main screens', async () => {
   if (summary.ok) {
     // Figures drawn as SVG bars, and the CSV link carries the same range.
     await sup.waitForSelector('#figures svg.bars rect.bar', { state: 'attached' });
-    assert.match(await sup.getAttribute('#csv-link', 'href'), /\/api\/v1\/reports\/cases\.csv\?from=/);
+    const href = await sup.getAttribute('#csv-link', 'href');
+    assert.match(href, /\/api\/v1\/reports\/cases\.csv\?from=/);
+    const csv = await sup.evaluate(async (u) => { const r = await fetch(u); return [r.status, r.headers.get('content-type'), await r.text()]; }, href);
+    assert.equal(csv[0], 200, 'CSV export downloads with the session cookie');
+    assert.match(csv[1], /text\/csv/);
+    assert.ok(csv[2].includes(state.number), 'CSV lists the case');
   } else {
     console.log(`# reports/summary answered ${summary.status}: figures not checked`);
   }

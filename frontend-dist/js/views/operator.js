@@ -56,7 +56,8 @@ export function renderOperator(container, ctx) {
       parts.push(h('div', { class: 'ledger' }, h('h4', null, t('op.ledger')),
         h('dl', { class: 'kv' }, Object.entries(ledger).filter(([k]) => k !== 'id' && k !== 'phone').flatMap(([k, v]) => [
           h('dt', null, t(`ledger.${k}`, { fallback: k })),
-          h('dd', null, typeof v === 'boolean' ? t(v ? 'op.yes' : 'op.no') : (v === null || v === undefined ? '—' : String(v))),
+          h('dd', null, typeof v === 'boolean' ? t(v ? 'op.yes' : 'op.no')
+            : (v === null || v === undefined ? '—' : (typeof v === 'object' ? JSON.stringify(v) : String(v)))),
         ]))));
     } else if (calls.length || cases.length) {
       parts.push(h('p', { class: 'muted' }, t('op.ledger_none')));
