@@ -194,7 +194,17 @@ export function renderOperator(container, ctx) {
 
   form.addEventListener('change', updateRisk);
   form.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
+    if (ev.key !== 'Enter' || ev.isComposing) return;
+    if (ev.ctrlKey || ev.metaKey) { ev.preventDefault(); form.requestSubmit(); return; }
+    // Enter in a one-line field moves on instead of submitting half a form
+    // (a call taker types fast; only Ctrl+Enter or the button submits).
+    if (ev.target.tagName === 'INPUT') {
+      ev.preventDefault();
+      const order = [...form.querySelectorAll('input:not([type=hidden]), select, textarea, button')]
+        .filter((el) => !el.disabled && !el.readOnly && el.offsetParent !== null);
+      const next = order[order.indexOf(ev.target) + 1];
+      if (next) next.focus();
+    }
   });
 
   const draft = keepDraft(form, 'intake');
