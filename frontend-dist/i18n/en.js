@@ -251,6 +251,8 @@ export default {
   'queue.live_note': 'New cases appear here by themselves, with a sound.',
 
   'board.title': 'Escalation board',
+  'board.list': 'Escalations, soonest deadline first',
+  'queue.list': 'Cases, newest arrivals first, then by risk',
   'board.none': 'No escalations right now.',
   'board.ack': 'Acknowledge',
   'board.acked': 'Acknowledged: {number}',

@@ -251,6 +251,8 @@ export default {
   'queue.live_note': '新案件会自动出现在此处，并有提示音。',
 
   'board.title': '安全预警看板',
+  'board.list': '预警列表（按时限排序）',
+  'queue.list': '案件（新到的在前，其次按风险）',
   'board.none': '目前没有安全预警。',
   'board.ack': '确认接警',
   'board.acked': '已确认接警：{number}',

@@ -69,7 +69,7 @@ export function renderBoard(container, ctx, { readOnly = false } = {}) {
   if (!readOnly) {
     container.append(h('div', { class: 'page-head' }, h('h1', null, t('board.title')), unitLine));
   }
-  container.append(section(readOnly ? t('sup.escalations') : t('board.title'),
+  container.append(section(readOnly ? t('sup.escalations') : t('board.list'),
     h('div', { class: 'toolbar' }, count, checkbox(t('board.show_resolved'), showResolved)), empty, grid));
   refresh();
   return () => disposers.forEach((d) => d());

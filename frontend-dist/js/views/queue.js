@@ -91,7 +91,7 @@ export function renderQueue(container, ctx) {
 
   container.append(
     h('div', { class: 'page-head' }, heading, unitLine),
-    section(t('queue.title'),
+    section(t('queue.list'),
       h('div', { class: 'toolbar' }, h('p', { class: 'muted' }, t('queue.live_note')), checkbox(t('list.show_closed'), showClosed), count),
       listBox));
   refresh();
