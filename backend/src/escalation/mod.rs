@@ -433,14 +433,24 @@ pub async fn raise(
     let Some(c) = case::Entity::find_by_id(e.case_id).one(conn).await? else {
         return Ok(false);
     };
+    let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
     let policy: EscalationPolicy = serde_json::from_value(e.policy.clone()).unwrap_or_else(|_| {
         policy_for(
             &state.settings.deadlines,
             Urgency::parse(&e.urgency).unwrap_or(Urgency::High),
         )
     });
-    let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
-    let mut earlier = recipients_for_level(conn, &c, &e, e.level).await?;
+    // Everyone told so far: each police level reached, and level 3 once
+    // it has been reached.
+    let mut earlier = Vec::new();
+    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
+        if let Some(p) = police_unit_for(conn, &place, level).await? {
+            earlier.extend(unit_addresses(conn, p).await?);
+        }
+    }
+    if e.level >= TOP_LEVEL {
+        earlier.extend(recipients_for_level(conn, &c, &e, TOP_LEVEL).await?);
+    }
     let mut new_level = e.level;
     let mut new_police = e.police_unit_id;
     while new_level < TOP_LEVEL {
