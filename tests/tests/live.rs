@@ -665,9 +665,11 @@ async fn garbage_and_oversized_frames_close_only_that_connection() {
     // Far beyond the limit, the protocol layer refuses the frame; the
     // connection still ends with the documented code.
     let (mut ws, _) = connect(&app, &op, None).await;
+    // (The server closes with the rest of the frame unread, so TCP may
+    // reset the connection before the client reads the close frame.)
     let _ = ws.send(Message::text("x".repeat(1024 * 1024))).await;
     let (_, got) = read_to_close(&mut ws, WAIT).await;
-    assert_eq!(got, Some(4413));
+    assert!(matches!(got, Some(4413) | None), "{got:?}");
 
     // The bystander is untouched.
     wait_connections(&app, 1, WAIT).await;
@@ -726,7 +728,13 @@ async fn ping_pong_and_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_slow_client_is_cut_off_with_4408_and_resumes_while_others_get_everything() {
-    let app = spawn_app_with(TestOptions::default().settings(|s| s.live.queue_capacity = 8)).await;
+    // A long idle timeout: the server's writes to the slow client block for
+    // as long as the test writes, and must not time out (see below).
+    let app = spawn_app_with(TestOptions::default().settings(|s| {
+        s.live.queue_capacity = 8;
+        s.live.idle_timeout_s = 600;
+    }))
+    .await;
     let op = app.login("operator").await;
     let station = app.login("station").await;
     let head0 = log_head(&app).await;
@@ -736,7 +744,9 @@ async fn a_slow_client_is_cut_off_with_4408_and_resumes_while_others_get_everyth
     wait_connections(&app, 3, WAIT).await;
 
     let a = open_case(&app, &op, "domestic_violence", BAISHA_VILLAGE).await;
-    let big = "很长的回访记录。".repeat(300); // ~7 KB per frame
+    // ~27 KB per frame: the server's socket send buffer grows to a few MB
+    // before its writes block and the queue starts to fill.
+    let big = "很长的回访记录。".repeat(1100);
     let mut notes = 0;
     // Write until the hub gives up on the slow client (its socket buffer
     // and its queue of 8 are full).
@@ -797,17 +807,35 @@ async fn a_client_that_stops_reading_is_dropped_after_the_idle_timeout() {
     let mut stuck = connect_narrow(&app, &op).await;
     let (mut fine, _) = connect(&app, &op, None).await;
     wait_connections(&app, 2, WAIT).await;
+    // The fine client reads all along (so it answers the server's pings).
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let fine_reader = tokio::spawn(async move {
+        let mut events = 0;
+        loop {
+            tokio::select! {
+                f = try_next(&mut fine, Duration::from_millis(100)) => match f {
+                    Some(Frame::Json(v)) if v["type"] == "event" => events += 1,
+                    Some(other) => panic!("the fine client got {other:?}"),
+                    None => {}
+                },
+                _ = &mut stopped => return (fine, events),
+            }
+        }
+    });
     let a = open_case(&app, &op, "domestic_violence", BAISHA_VILLAGE).await;
     let big = "x".repeat(9000);
     for n in 0..60 {
         add_note(&app, &op, &id(&a), &format!("{n} {big}")).await;
     }
-    let _ = take_events(&mut fine, 62).await;
     // Well under the default queue of 1024: only the stuck writes can end it.
     let started = Instant::now();
     wait_connections(&app, 1, Duration::from_secs(8)).await;
     println!("the stuck client was dropped after {:?}", started.elapsed());
-    // The fine one is still served.
+    // The fine one is still served, and got everything.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.send(()).unwrap();
+    let (mut fine, events) = fine_reader.await.unwrap();
+    assert_eq!(events, 62);
     fine.send(Message::text(r#"{"type":"ping"}"#))
         .await
         .unwrap();
