@@ -112,8 +112,7 @@ async fn unanswered_escalation_climbs_three_levels_with_email_and_survives_a_res
     .await;
     let raised = tl
         .iter()
-        .filter(|e| e["event"] == "escalation.raised")
-        .last()
+        .rfind(|e| e["event"] == "escalation.raised")
         .unwrap();
     assert_eq!(raised["data"]["level"], 2);
     assert_eq!(
@@ -139,8 +138,7 @@ async fn unanswered_escalation_climbs_three_levels_with_email_and_survives_a_res
     .await;
     assert_eq!(
         tl.iter()
-            .filter(|e| e["event"] == "escalation.raised")
-            .last()
+            .rfind(|e| e["event"] == "escalation.raised")
             .unwrap()["data"]["level"],
         3
     );
