@@ -108,7 +108,9 @@ pub struct LiveSettings {
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeadlinePolicy {
+    #[serde(deserialize_with = "imminent_policy")]
     pub imminent: EscalationPolicy,
+    #[serde(deserialize_with = "high_policy")]
     pub high: EscalationPolicy,
     pub accept_urgent_s: i64,
     pub accept_high_s: i64,
@@ -211,6 +213,35 @@ impl Default for EscalationPolicy {
     fn default() -> Self {
         EscalationPolicy::HIGH
     }
+}
+
+/// An escalation table as written: keys left out keep the defaults of
+/// *that* urgency (a partial `[deadlines.imminent]` must not borrow the
+/// `high` figures).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialPolicy {
+    acknowledge_s: Option<i64>,
+    first_action_s: Option<i64>,
+    raise_every_s: Option<i64>,
+}
+
+impl PartialPolicy {
+    fn over(self, base: EscalationPolicy) -> EscalationPolicy {
+        EscalationPolicy {
+            acknowledge_s: self.acknowledge_s.unwrap_or(base.acknowledge_s),
+            first_action_s: self.first_action_s.unwrap_or(base.first_action_s),
+            raise_every_s: self.raise_every_s.unwrap_or(base.raise_every_s),
+        }
+    }
+}
+
+fn imminent_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<EscalationPolicy, D::Error> {
+    Ok(PartialPolicy::deserialize(d)?.over(EscalationPolicy::IMMINENT))
+}
+
+fn high_policy<'de, D: serde::Deserializer<'de>>(d: D) -> Result<EscalationPolicy, D::Error> {
+    Ok(PartialPolicy::deserialize(d)?.over(EscalationPolicy::HIGH))
 }
 
 impl EscalationPolicy {
@@ -351,6 +382,16 @@ mod tests {
         s.apply_env(|k| (k == "LIANXIN_LISTEN").then(|| "127.0.0.1:1".to_string()));
         assert_eq!(s.listen, "127.0.0.1:1");
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn a_partial_escalation_table_keeps_its_own_defaults() {
+        let s: Settings = toml::from_str("[deadlines.imminent]\nacknowledge_s = 60\n").unwrap();
+        assert_eq!(s.deadlines.imminent.acknowledge_s, 60);
+        assert_eq!(s.deadlines.imminent.first_action_s, 30 * 60);
+        assert_eq!(s.deadlines.imminent.raise_every_s, 5 * 60);
+        assert_eq!(s.deadlines.high, EscalationPolicy::HIGH);
+        assert!(toml::from_str::<Settings>("[deadlines.high]\nack = 1\n").is_err());
     }
 
     #[test]
