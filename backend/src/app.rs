@@ -68,6 +68,7 @@ impl App {
             deadline_wake: Arc::new(Notify::new()),
             mail_wake: Arc::new(Notify::new()),
             node_id,
+            shutdown: shutdown.clone(),
         };
         Ok(App {
             state,
