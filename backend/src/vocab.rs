@@ -107,6 +107,46 @@ impl Category {
     }
 }
 
+impl Category {
+    /// The name staff read, for texts the server writes (routing reasons).
+    pub fn zh(self) -> &'static str {
+        use Category::*;
+        match self {
+            DomesticViolence => "家庭暴力",
+            SafetyThreat => "人身安全威胁",
+            MarriageFamily => "婚姻家庭纠纷",
+            NeighborDispute => "邻里纠纷",
+            LandRights => "土地权益",
+            Property => "财产纠纷",
+            LegalAid => "法律援助",
+            SocialAssistance => "社会救助",
+            Counselling => "心理疏导",
+            Health => "卫生健康",
+            Employment => "就业培训",
+            FamilyEducation => "家庭教育",
+            Other => "其他",
+        }
+    }
+}
+
+impl UnitKind {
+    pub fn zh(self) -> &'static str {
+        use UnitKind::*;
+        match self {
+            HotlineCenter => "热线中心",
+            RightsStation => "妇女维权站",
+            WomensHome => "妇女之家",
+            MediationCommittee => "人民调解委员会",
+            Police => "公安",
+            LegalAid => "法律援助",
+            CivilAffairs => "民政",
+            Health => "卫生健康",
+            HumanResources => "人力资源和社会保障",
+            WomensFederation => "妇联",
+        }
+    }
+}
+
 string_enum!(CaseStatus {
     New => "new",
     Assigned => "assigned",

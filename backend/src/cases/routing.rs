@@ -29,6 +29,7 @@ pub struct Decision {
 }
 
 const LEVEL_NAMES: [&str; 5] = ["province", "city", "county", "township", "village"];
+const LEVEL_NAMES_ZH: [&str; 5] = ["省", "市", "县", "乡镇", "村"];
 
 /// The nearest unit of `kind` at or above `place`, with the level it sits at.
 /// Ties at one level go to the unit whose name sorts first, so the choice is
@@ -62,8 +63,15 @@ pub fn route(
             unit_id: Some(unit.id),
             dispatched: true,
             unit_kind: kind,
+            // Chinese for the staff who read the timeline, English for logs
+            // and outside systems.
             reason: format!(
-                "{category} → {kind}; nearest {kind} containing {place}: {} ({} {})",
+                "{} → {}；覆盖事发地的最近单位：{}（{}级 {}） / {category} → {kind}; nearest {kind} containing {place}: {} ({} {})",
+                category.zh(),
+                kind.zh(),
+                unit.name,
+                LEVEL_NAMES_ZH[(level.level() - 1) as usize],
+                level,
                 unit.name,
                 LEVEL_NAMES[(level.level() - 1) as usize],
                 level
@@ -76,7 +84,9 @@ pub fn route(
         dispatched: false,
         unit_kind: kind,
         reason: format!(
-            "{category} → {kind}; no {kind} covers {place}: left with the hotline centre for manual dispatch"
+            "{} → {}；事发地 {place} 无此类单位，留热线中心人工派单 / {category} → {kind}; no {kind} covers {place}: left with the hotline centre for manual dispatch",
+            category.zh(),
+            kind.zh()
         ),
     }
 }
