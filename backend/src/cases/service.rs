@@ -170,16 +170,16 @@ fn event(
     }
 }
 
-/// Take the next case number of `year`. On PostgreSQL this runs outside
-/// the case transaction (autocommit), so the counter row is not locked for
-/// the whole intake; a rolled-back intake leaves a gap, never a duplicate.
-async fn next_number(state: &AppState, txn: &impl ConnectionTrait, year: i32) -> Result<String> {
-    let name = format!("case_number:{year}");
-    let n = if state.db.is_postgres() {
-        events::bump_counter(&state.db.conn, &name, 1).await?
-    } else {
-        events::bump_counter(txn, &name, 1).await?
-    };
+/// Take the next case number of `year` on `conn`. On PostgreSQL the caller
+/// passes the pool (autocommit) and calls this *before* opening the case
+/// transaction, so the counter row is not locked for the whole intake; a
+/// failed intake leaves a gap, never a duplicate. (Taking it on a second
+/// pool connection while the transaction holds one deadlocks the pool when
+/// every connection is held by an intake waiting for another: at 32
+/// concurrent intakes and 16 connections, nothing moved until the acquire
+/// timeout.) On SQLite it runs inside the transaction.
+async fn next_number(conn: &impl ConnectionTrait, year: i32) -> Result<String> {
+    let n = events::bump_counter(conn, &format!("case_number:{year}"), 1).await?;
     Ok(format!("{year}-{n:06}"))
 }
 
@@ -261,6 +261,11 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         _ => Priority::Normal,
     });
 
+    let early_number = if state.db.is_postgres() {
+        Some(next_number(&state.db.conn, now.year()).await?)
+    } else {
+        None
+    };
     let txn = state.db.begin_write().await?;
     let place = regions::require_known(&*txn, "region_code", &input.region_code).await?;
     let linked_call = match input.call_id {
@@ -296,7 +301,10 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .dispatched
         .then(|| now + accept_window(policy, priority));
     let resolve_due = now + resolve_window(policy, input.category);
-    let number = next_number(state, &*txn, now.year()).await?;
+    let number = match early_number {
+        Some(n) => n,
+        None => next_number(&*txn, now.year()).await?,
+    };
     let subject_phone_for_call = subject_phone
         .clone()
         .or_else(|| linked_call.as_ref().map(|c| c.phone.clone()));
