@@ -62,12 +62,14 @@ impl CtiPayload {
             Some("ringing" | "newCall") => CtiKind::Ringing,
             Some("answered" | "answer") => CtiKind::Answered,
             Some("hangup") => CtiKind::Hangup,
-            Some(other) => return Err(Error::validation(
-                "event",
-                format!(
+            Some(other) => {
+                return Err(Error::validation(
+                    "event",
+                    format!(
                     "unknown event {other:?}; use ringing, answered, hangup (or newCall, answer)"
                 ),
-            )),
+                ))
+            }
             None => return Err(Error::validation("event", "is required")),
         };
         let call_ref = self
