@@ -22,7 +22,7 @@ use crate::{
     audit,
     auth::Principal,
     config::DeadlinePolicy,
-    db::entities::{call, case, unit},
+    db::entities::{call, case, case_handler, unit},
     deadlines,
     error::{Error, Result},
     escalation::{self, Produced},
@@ -137,16 +137,6 @@ async fn unit_kind_for(conn: &impl ConnectionTrait, category: Category) -> Resul
         .find(|r| r.category == category)
         .map(|r| r.unit_kind)
         .unwrap_or_else(|| category.default_unit_kind()))
-}
-
-async fn unit_name(conn: &impl ConnectionTrait, id: Option<Uuid>) -> Result<Option<String>> {
-    match id {
-        Some(id) => Ok(unit::Entity::find_by_id(id)
-            .one(conn)
-            .await?
-            .map(|u| u.name)),
-        None => Ok(None),
-    }
 }
 
 fn event(
@@ -285,12 +275,13 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         None => None,
     };
     let kind = unit_kind_for(&*txn, input.category).await?;
-    let decision = routing::route(
-        input.category,
-        kind,
-        &place,
-        &candidates(&*txn, kind, &place).await?,
-    );
+    let candidates = candidates(&*txn, kind, &place).await?;
+    let decision = routing::route(input.category, kind, &place, &candidates);
+    // The chosen unit is one of the candidates: its name needs no query.
+    let chosen_name = decision
+        .unit_id
+        .and_then(|id| candidates.iter().find(|u| u.id == id))
+        .map(|u| u.name.clone());
     let policy = &state.settings.deadlines;
     let status = if decision.dispatched {
         CaseStatus::Assigned
@@ -339,7 +330,13 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
     .insert(&*txn)
     .await?;
     if let Some(u) = decision.unit_id {
-        escalation::add_handler(&*txn, c.id, u).await?;
+        // A brand-new case has no handlers yet: insert without looking.
+        case_handler::Entity::insert(case_handler::ActiveModel {
+            case_id: Set(c.id),
+            unit_id: Set(u),
+        })
+        .exec_without_returning(&*txn)
+        .await?;
     }
     if let Some(call) = &linked_call {
         call::Entity::update_many()
@@ -381,7 +378,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         now,
         json!({
             "unit_id": decision.unit_id,
-            "unit_name": unit_name(&*txn, decision.unit_id).await?,
+            "unit_name": chosen_name,
             "unit_kind": decision.unit_kind,
             "dispatched": decision.dispatched,
             "reason": decision.reason,
@@ -410,7 +407,12 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .await?;
     }
     finish(state, txn, now, out, true).await?;
-    let esc = escalation::latest_for_case(&state.db.conn, &c, now).await?;
+    // Only a dangerous screen opens an escalation; otherwise there is none
+    // to show and no need to ask.
+    let esc = match urgency {
+        Some(_) => escalation::latest_for_case(&state.db.conn, &c, now).await?,
+        None => None,
+    };
     Ok(CaseView::build(&c, true, esc))
 }
 
