@@ -102,6 +102,8 @@ struct Args {
     pg_url: String,
     dir: Option<PathBuf>,
     client_threads: usize,
+    /// A server binary to run instead of target/release/lianxin (A/B runs).
+    server: Option<PathBuf>,
     build: bool,
     keep: bool,
 }
@@ -110,7 +112,7 @@ const USAGE: &str =
     "usage: bench_intake [--db sqlite|postgres] [--concurrency 32] [--cases 10000] \
 [--warmup 300] [--calls 1000000] [--phones 200000] [--lookups 3000] [--raw-secs 5] \
 [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--dir PATH] [--client-threads 1] \
-[--no-build] [--keep]";
+[--server PATH] [--no-build] [--keep]";
 
 impl Args {
     fn parse() -> Result<Args> {
@@ -126,6 +128,7 @@ impl Args {
             pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
             dir: None,
             client_threads: 1,
+            server: None,
             build: true,
             keep: false,
         };
@@ -153,6 +156,7 @@ impl Args {
                 "--pg-url" => a.pg_url = value()?,
                 "--dir" => a.dir = Some(PathBuf::from(value()?)),
                 "--client-threads" => a.client_threads = value()?.parse()?,
+                "--server" => a.server = Some(PathBuf::from(value()?)),
                 "--no-build" => a.build = false,
                 "--keep" => a.keep = true,
                 "-h" | "--help" => {
@@ -210,6 +214,41 @@ fn say(what: &str) {
     println!("[load {}] {what}", loadavg());
 }
 
+/// CPU seconds used so far by process `pid` (user + system), from
+/// `/proc/<pid>/stat` (Linux; 100 ticks a second).
+fn process_cpu_s(pid: Option<u32>) -> f64 {
+    let Some(pid) = pid else { return 0.0 };
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            // Fields after the command name, which is in parentheses.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let utime: f64 = f.get(11)?.parse().ok()?;
+            let stime: f64 = f.get(12)?.parse().ok()?;
+            Some((utime + stime) / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
+/// (busy, total) jiffies of the whole machine, from `/proc/stat`.
+fn machine_cpu() -> (f64, f64) {
+    std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?;
+            let v: Vec<f64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|x| x.parse().ok())
+                .collect();
+            let total: f64 = v.iter().take(8).sum();
+            let idle = v.get(3)? + v.get(4)?;
+            Some((total - idle, total))
+        })
+        .unwrap_or((0.0, 0.0))
+}
+
 struct Latencies(Vec<u32>);
 
 impl Latencies {
@@ -260,7 +299,10 @@ async fn run(args: Args) -> Result<()> {
             bail!("cargo build --release -p lianxin failed");
         }
     }
-    let server_bin = server_binary(&root)?;
+    let server_bin = match &args.server {
+        Some(p) => p.clone(),
+        None => server_binary(&root)?,
+    };
 
     let id = Uuid::new_v4().simple().to_string();
     let dir = match &args.dir {
@@ -396,8 +438,13 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
         "intake: {} cases, concurrency {}",
         args.cases, args.concurrency
     ));
+    let server_pid = fx.server.as_ref().and_then(|c| c.id());
+    let (cpu0, m0) = (process_cpu_s(server_pid), machine_cpu());
     let (rate, lat, errors) =
         open_cases(args, &client, &fx.base, &token, args.cases, &mut rng).await?;
+    let (cpu1, m1) = (process_cpu_s(server_pid), machine_cpu());
+    let server_ms_per_case = 1000.0 * (cpu1 - cpu0) / args.cases.max(1) as f64;
+    let machine_busy = 100.0 * (m1.0 - m0.0) / (m1.1 - m0.1).max(1.0);
     let (p50, p99, mean, max) = lat.summary();
     say("raw commit rate (after)");
     let raw_after = raw_commit_rate(args, fx).await?;
@@ -411,6 +458,9 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     );
     println!(
         "  cases/s {rate:.0}   p50 {p50:.1} ms   p99 {p99:.1} ms   mean {mean:.1} ms   max {max:.1} ms   errors {errors}"
+    );
+    println!(
+        "  server CPU {server_ms_per_case:.2} ms per case; whole machine {machine_busy:.0}% busy during the load"
     );
     match args.db {
         Engine::Sqlite => println!(
