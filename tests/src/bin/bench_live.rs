@@ -183,6 +183,10 @@ struct Delivered {
     ended: Option<String>,
 }
 
+/// Case number → (µs when its POST was sent, µs when it returned, the
+/// bench unit it was routed to).
+type Commits = Arc<Mutex<HashMap<u32, (u64, u64, Option<usize>)>>>;
+
 struct Server {
     child: tokio::process::Child,
     pid: u32,
@@ -565,8 +569,7 @@ async fn bench(args: &Args, dir: &std::path::Path, db_url: &str) -> Result<()> {
     println!("load average before the load: {}", load());
     let cases_per_s = args.rate / 2.0;
     let total = (cases_per_s * args.duration as f64).round() as usize;
-    let commits: Arc<Mutex<HashMap<u32, (u64, u64, Option<usize>)>>> =
-        Arc::new(Mutex::new(HashMap::new()));
+    let commits: Commits = Arc::new(Mutex::new(HashMap::new()));
     let post_lat: Arc<Mutex<Vec<u64>>> = Arc::new(Mutex::new(Vec::new()));
     let errors = Arc::new(AtomicUsize::new(0));
     let inflight = Arc::new(Semaphore::new(64));
