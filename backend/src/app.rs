@@ -67,6 +67,7 @@ impl App {
             metrics: Metrics::install(),
             deadline_wake: Arc::new(Notify::new()),
             mail_wake: Arc::new(Notify::new()),
+            feed_announce: Arc::new(Notify::new()),
             node_id,
             shutdown: shutdown.clone(),
         };
@@ -134,6 +135,11 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
     )));
     tasks.extend(crate::scheduler::start(state, shutdown));
     if state.db.is_postgres() {
+        tasks.push(tokio::spawn(realtime::announce_postgres(
+            state.db.clone(),
+            state.feed_announce.clone(),
+            shutdown.clone(),
+        )));
         tasks.push(tokio::spawn(realtime::listen_postgres(
             state.db.clone(),
             state.hub.clone(),

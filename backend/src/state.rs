@@ -16,6 +16,9 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the deadline engine early when a nearer deadline is written.
     pub deadline_wake: Arc<Notify>,
+    /// Wakes the task that tells other processes (PostgreSQL NOTIFY) that
+    /// events were committed; many commits coalesce into one NOTIFY.
+    pub feed_announce: Arc<Notify>,
     /// Wakes the mail sender when a message is queued.
     pub mail_wake: Arc<Notify>,
     /// Identifies this process in deadline claims and logs.
@@ -35,6 +38,7 @@ impl AppState {
     pub fn after_commit(&self, effects: crate::events::Effects) {
         if effects.events {
             self.hub.wake();
+            self.feed_announce.notify_one();
         }
         if effects.deadlines {
             self.deadline_wake.notify_one();

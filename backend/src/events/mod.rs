@@ -171,11 +171,10 @@ pub async fn append(
     case_event::Entity::insert_many(models)
         .exec_without_returning(conn)
         .await?;
-    if conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        // Delivered at commit, to every process listening (ourselves too).
-        conn.execute_unprepared(&format!("NOTIFY {NOTIFY_CHANNEL}"))
-            .await?;
-    }
+    // Other processes are told after the commit (`realtime::announce`), not
+    // with a NOTIFY inside this transaction: PostgreSQL serialises commits
+    // that carry notifications on a database-wide lock, which would stack
+    // on top of the counter row above.
     Ok(stored)
 }
 

@@ -22,6 +22,7 @@ use std::{
     time::Duration,
 };
 
+use sea_orm::ConnectionTrait;
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
@@ -259,6 +260,28 @@ impl Hub {
             self.fan_out(&events);
         }
         Ok(full)
+    }
+}
+
+/// On PostgreSQL: after local commits that appended events, tell every
+/// process (`NOTIFY`). Wake-ups that arrive while a NOTIFY is in flight
+/// coalesce into the next one, so a burst of commits costs a few NOTIFYs.
+/// If this process dies between a commit and its NOTIFY, the other hubs
+/// still find the events at their next poll (`live.poll_interval_ms`).
+pub async fn announce_postgres(db: Db, wake: Arc<Notify>, mut shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = shutdown.wait() => return,
+        }
+        if let Err(e) = db
+            .conn
+            .execute_unprepared(&format!("NOTIFY {}", events::NOTIFY_CHANNEL))
+            .await
+        {
+            tracing::warn!(error = %e, "NOTIFY failed; other processes will poll");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 }
 
