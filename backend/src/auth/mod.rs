@@ -6,7 +6,8 @@ pub mod password;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Statement,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{
-        entities::{login_failure, session, unit, user},
+        entities::{login_failure, session, user},
         Db,
     },
     error::{Error, Result},
@@ -184,40 +185,58 @@ pub async fn login(
 
 /// Resolve a bearer token to the signed-in user, or `Unauthorized`.
 pub async fn authenticate(db: &Db, now: DateTime<Utc>, token: &str) -> Result<Principal> {
-    let Some(sess) = session::Entity::find_by_id(hash_token(token))
-        .one(&db.conn)
+    // One round trip: every API request passes through here.
+    let backend = db.conn.get_database_backend();
+    let placeholder = if backend == sea_orm::DatabaseBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let sql = format!(
+        "SELECT s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.display_name, \
+         u.role, u.email, u.active, n.id AS unit_id, n.kind AS unit_kind, \
+         n.region_code AS unit_region \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         LEFT JOIN units n ON n.id = u.unit_id WHERE s.token_hash = {placeholder}"
+    );
+    let Some(row) = db
+        .conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [hash_token(token).into()],
+        ))
         .await?
     else {
         return Err(Error::Unauthorized);
     };
-    if sess.revoked_at.is_some() || sess.expires_at <= now {
+    let expires_at: DateTime<Utc> = row.try_get("", "expires_at")?;
+    let revoked_at: Option<DateTime<Utc>> = row.try_get("", "revoked_at")?;
+    let active: bool = row.try_get("", "active")?;
+    if revoked_at.is_some() || expires_at <= now || !active {
         return Err(Error::Unauthorized);
     }
-    let Some(u) = user::Entity::find_by_id(sess.user_id).one(&db.conn).await? else {
-        return Err(Error::Unauthorized);
-    };
-    if !u.active {
-        return Err(Error::Unauthorized);
-    }
-    let unit = match u.unit_id {
-        Some(id) => unit::Entity::find_by_id(id)
-            .one(&db.conn)
-            .await?
-            .map(|m| UnitRef {
-                id: m.id,
-                kind: UnitKind::parse(&m.kind).unwrap_or(UnitKind::HotlineCenter),
-                region_code: m.region_code,
-            }),
+    let unit_id: Option<Uuid> = row.try_get("", "unit_id")?;
+    let unit = match unit_id {
+        Some(id) => {
+            let kind: String = row.try_get("", "unit_kind")?;
+            Some(UnitRef {
+                id,
+                kind: UnitKind::parse(&kind).unwrap_or(UnitKind::HotlineCenter),
+                region_code: row.try_get("", "unit_region")?,
+            })
+        }
         None => None,
     };
+    let role: String = row.try_get("", "role")?;
     Ok(Principal {
-        user_id: u.id,
-        username: u.username,
-        display_name: u.display_name,
-        role: Role::parse(&u.role).unwrap_or(Role::Operator),
-        email: u.email,
+        user_id: row.try_get("", "user_id")?,
+        username: row.try_get("", "username")?,
+        display_name: row.try_get("", "display_name")?,
+        role: Role::parse(&role).unwrap_or(Role::Operator),
+        email: row.try_get("", "email")?,
         unit,
-        session_expires_at: sess.expires_at,
+        session_expires_at: expires_at,
     })
 }
 
