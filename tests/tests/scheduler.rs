@@ -361,3 +361,42 @@ async fn the_auditor_reports_a_raise_that_did_not_happen() {
         .unwrap_or_default()
         .contains("lianxin_escalation_missed_raises_total"));
 }
+
+#[tokio::test]
+async fn cleanup_runs_from_its_cron_expression_and_prunes_old_job_runs() {
+    let app =
+        spawn_app_with(TestOptions::default().settings(|s| s.jobs.cleanup = "0 5 9 * * *".into()))
+            .await;
+    let old = app.now() - chrono::Duration::days(40);
+    job_run::Entity::insert(job_run::ActiveModel {
+        id: sea_orm::ActiveValue::Set(Uuid::new_v4()),
+        job: sea_orm::ActiveValue::Set("auditor".into()),
+        started_at: sea_orm::ActiveValue::Set(old),
+        finished_at: sea_orm::ActiveValue::Set(old),
+        ok: sea_orm::ActiveValue::Set(true),
+        result: sea_orm::ActiveValue::Set("0 missed raise(s)".into()),
+    })
+    .exec_without_returning(&app.state.db.conn)
+    .await
+    .unwrap();
+
+    app.clock.advance(chrono::Duration::minutes(4));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let early = job_run::Entity::find()
+        .filter(job_run::Column::Job.eq("cleanup"))
+        .count(&app.state.db.conn)
+        .await
+        .unwrap();
+    assert_eq!(early, 0, "not before its time");
+
+    app.clock.advance(chrono::Duration::minutes(1));
+    let run = wait_job(&app, "cleanup", Duration::from_secs(5)).await;
+    assert!(run.ok, "{run:?}");
+    assert!(run.result.contains("1 old job run(s)"), "{}", run.result);
+    let left = job_run::Entity::find()
+        .filter(job_run::Column::StartedAt.lt(app.now() - chrono::Duration::days(30)))
+        .count(&app.state.db.conn)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}

@@ -465,13 +465,23 @@ pub async fn audit_escalations(state: &AppState, now: DateTime<Utc>) -> Result<S
     Ok(format!("{} missed raise(s)", missed.len()))
 }
 
+/// How long `job_runs` rows are kept (the auditor alone writes 1,440 a day).
+const JOB_RUNS_KEPT: chrono::Duration = chrono::Duration::days(30);
+
 async fn cleanup(state: &AppState, now: DateTime<Utc>) -> Result<String> {
     let window = chrono::Duration::seconds(
         i64::try_from(state.settings.auth.failure_window_s).unwrap_or(i64::MAX / 1000),
     );
     let n = crate::auth::purge_expired(&state.db, now, window).await?;
+    let txn = state.db.begin_write().await?;
+    let runs = job_run::Entity::delete_many()
+        .filter(job_run::Column::StartedAt.lt(now - JOB_RUNS_KEPT))
+        .exec(&*txn)
+        .await?
+        .rows_affected;
+    txn.commit().await?;
     Ok(format!(
-        "{n} expired session(s) and old login failure(s) purged"
+        "{n} expired session(s) and old login failure(s) purged, {runs} old job run(s)"
     ))
 }
 
