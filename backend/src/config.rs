@@ -345,6 +345,15 @@ impl Settings {
                     message: e.to_string(),
                 })?;
         }
+        if !self.smtp.url.is_empty()
+            && !(self.smtp.url.starts_with("smtp://") || self.smtp.url.starts_with("smtps://"))
+        {
+            return Err(ConfigError::Invalid {
+                key: "smtp.url",
+                message: "must start with smtp:// or smtps:// (or be empty to write .eml files)"
+                    .into(),
+            });
+        }
         if self.auth.session_ttl_s == 0 {
             return Err(ConfigError::Invalid {
                 key: "auth.session_ttl_s",
