@@ -345,9 +345,8 @@ impl Settings {
                     message: e.to_string(),
                 })?;
         }
-        if !self.smtp.url.is_empty()
-            && !(self.smtp.url.starts_with("smtp://") || self.smtp.url.starts_with("smtps://"))
-        {
+        let smtp = &self.smtp.url;
+        if !(smtp.is_empty() || smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
             return Err(ConfigError::Invalid {
                 key: "smtp.url",
                 message: "must start with smtp:// or smtps:// (or be empty to write .eml files)"
