@@ -26,8 +26,7 @@ use crate::{
     deadlines,
     error::{Error, Result},
     escalation::{self, Produced},
-    events::{self, Effects, NewEvent},
-    notify,
+    events::{self, NewEvent},
     regions::{self, RegionCode},
     state::AppState,
     vocab::{CaseStatus, Category, OutcomeResult, Priority, RiskLevel, Role, UnitKind, Urgency},
@@ -171,26 +170,6 @@ fn event(
 async fn next_number(conn: &impl ConnectionTrait, year: i32) -> Result<String> {
     let n = events::bump_counter(conn, &format!("case_number:{year}"), 1).await?;
     Ok(format!("{year}-{n:06}"))
-}
-
-/// Write the produced events and mail, commit, and wake what needs waking.
-async fn finish(
-    state: &AppState,
-    txn: crate::db::WriteTxn,
-    now: DateTime<Utc>,
-    out: Produced,
-    deadlines_changed: bool,
-) -> Result<()> {
-    let mail = !out.mails.is_empty();
-    notify::enqueue(&*txn, now, out.mails).await?;
-    events::append(&*txn, out.events).await?;
-    txn.commit().await?;
-    state.after_commit(Effects {
-        events: true,
-        deadlines: deadlines_changed,
-        mail,
-    });
-    Ok(())
 }
 
 pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
@@ -406,7 +385,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         )
         .await?;
     }
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     // Only a dangerous screen opens an escalation; otherwise there is none
     // to show and no need to ask.
     let esc = match urgency {
@@ -532,7 +511,7 @@ pub async fn accept(
             "late": ch.case.accept_due_at.is_some_and(|d| now > d),
         }),
     ));
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -613,7 +592,7 @@ pub async fn transfer(
     );
     e.prev_unit_id = ch.case.assigned_unit_id;
     out.events.push(e);
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -684,7 +663,7 @@ pub async fn decline(
     );
     e.prev_unit_id = ch.case.assigned_unit_id;
     out.events.push(e);
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -730,7 +709,7 @@ pub async fn add_note(
             "body": text, "by": p.user_id, "by_name": p.display_name,
         }),
     ));
-    finish(state, txn, now, out, false).await?;
+    out.commit(state, txn, now, false).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -832,7 +811,7 @@ pub async fn record_outcome(
             "status": c.status,
         }),
     ));
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -880,7 +859,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
             "follow_up": follow_up, "status": c.status,
         }),
     ));
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -929,7 +908,7 @@ pub async fn reopen(
             "reason": reason, "status": c.status, "resolve_due_at": resolve_due,
         }),
     ));
-    finish(state, txn, now, out, true).await?;
+    out.commit(state, txn, now, true).await?;
     respond(state, &c, ch.access).await
 }
 
@@ -991,7 +970,7 @@ pub async fn raise_risk(
             "from": current, "to": body.risk_level, "reason": reason,
         }),
     ));
-    finish(state, txn, now, out, false).await?;
+    out.commit(state, txn, now, false).await?;
     respond(state, &c, access).await
 }
 

@@ -659,22 +659,27 @@ async fn cas_update(
         .ok_or(Error::NotFound("escalation"))
 }
 
-async fn finish(
-    state: &AppState,
-    txn: crate::db::WriteTxn,
-    now: DateTime<Utc>,
-    out: Produced,
-) -> Result<()> {
-    let mail = !out.mails.is_empty();
-    notify::enqueue(&*txn, now, out.mails).await?;
-    events::append(&*txn, out.events).await?;
-    txn.commit().await?;
-    state.after_commit(Effects {
-        events: true,
-        deadlines: true,
-        mail,
-    });
-    Ok(())
+impl Produced {
+    /// Queue the mail, append the events (last: they take the feed-order
+    /// lock), commit, then wake the hub, the engine and the sender.
+    pub async fn commit(
+        self,
+        state: &AppState,
+        txn: crate::db::WriteTxn,
+        now: DateTime<Utc>,
+        deadlines_changed: bool,
+    ) -> Result<()> {
+        let mail = !self.mails.is_empty();
+        notify::enqueue(&*txn, now, self.mails).await?;
+        events::append(&*txn, self.events).await?;
+        txn.commit().await?;
+        state.after_commit(Effects {
+            events: true,
+            deadlines: deadlines_changed,
+            mail,
+        });
+        Ok(())
+    }
 }
 
 pub async fn acknowledge(
@@ -724,7 +729,7 @@ pub async fn acknowledge(
     ));
     metrics::histogram!("lianxin_escalation_time_to_acknowledge_seconds", "urgency" => e.urgency.clone())
         .record((now - e.created_at).num_milliseconds() as f64 / 1000.0);
-    finish(state, txn, now, out).await?;
+    out.commit(state, txn, now, true).await?;
     view(&state.db.conn, &updated, &c.number, now).await
 }
 
@@ -781,7 +786,7 @@ pub async fn record_action(
             "notes": body.notes.trim(),
         }),
     ));
-    finish(state, txn, now, out).await?;
+    out.commit(state, txn, now, true).await?;
     view(&state.db.conn, &updated, &c.number, now).await
 }
 
@@ -830,7 +835,7 @@ pub async fn resolve(
             "summary": summary,
         }),
     ));
-    finish(state, txn, now, out).await?;
+    out.commit(state, txn, now, true).await?;
     view(&state.db.conn, &updated, &c.number, now).await
 }
 
@@ -963,6 +968,6 @@ pub async fn escalate_by_hand(
             .exec(&*txn)
             .await?;
     }
-    finish(state, txn, now, out).await?;
+    out.commit(state, txn, now, true).await?;
     view(&state.db.conn, &e, &c.number, now).await
 }
