@@ -142,16 +142,19 @@ async fn unanswered_escalation_climbs_three_levels_with_email_and_survives_a_res
             .unwrap()["data"]["level"],
         3
     );
-    let mails = smtp.wait_for(6 + 4, Duration::from_secs(10)).await;
-    let l3 = recipients_of(&mails, 3);
-    assert!(
-        l3.contains(&"supervisor@demo.lianxin".to_string()),
-        "{l3:?}"
-    );
-    assert!(l3.contains(&"hotline@demo.lianxin".to_string()), "{l3:?}");
-    assert!(
-        l3.contains(&"ys-command@demo.lianxin".to_string()),
-        "earlier level informed: {l3:?}"
+    // Level 3: the region's supervisor and the hotline centre, with both
+    // police levels kept informed (2 + 4 + 6 messages so far).
+    let mails = smtp.wait_for(2 + 4 + 6, Duration::from_secs(10)).await;
+    assert_eq!(
+        recipients_of(&mails, 3),
+        [
+            "bs-police@demo.lianxin",
+            "command@demo.lianxin",
+            "hotline@demo.lianxin",
+            "police@demo.lianxin",
+            "supervisor@demo.lianxin",
+            "ys-command@demo.lianxin"
+        ]
     );
 
     // The county command acknowledges: the raising stops.
