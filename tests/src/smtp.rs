@@ -104,9 +104,29 @@ pub struct SmtpServer {
     child: Option<Child>,
 }
 
+/// Install aiosmtpd with pip once per test process when it is missing, so
+/// `cargo test --workspace` works on a fresh machine that has Python.
+fn ensure_aiosmtpd() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let present = Command::new("python3")
+            .args(["-c", "import aiosmtpd"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            let _ = Command::new("python3")
+                .args(["-m", "pip", "install", "--quiet", "aiosmtpd"])
+                .status();
+        }
+    });
+}
+
 impl SmtpServer {
     /// Start on a free port. Panics (failing the test) if it cannot.
     pub async fn start() -> SmtpServer {
+        ensure_aiosmtpd();
         let root =
             std::env::temp_dir().join(format!("lianxin-smtp-{}", uuid::Uuid::new_v4().simple()));
         let maildir = root.join("maildir");
