@@ -138,10 +138,11 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page>
         None
     };
     let now = state.now();
-    let mut items = Vec::with_capacity(rows.len());
-    for c in &rows {
-        let esc = escalation::latest_for_case(conn, c, now).await?;
-        items.push(CaseView::build(c, false, esc));
-    }
+    let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
+    let mut escalations = escalation::latest_for_cases(conn, &ids, now).await?;
+    let items = rows
+        .iter()
+        .map(|c| CaseView::build(c, false, escalations.remove(&c.id)))
+        .collect();
     Ok(Page { items, next_cursor })
 }

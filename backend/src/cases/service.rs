@@ -399,7 +399,6 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
 /// version and the transition.
 struct Change {
     case: case::Model,
-    access: Access,
     next: CaseStatus,
 }
 
@@ -426,11 +425,7 @@ async fn begin_change(
     }
     let from = CaseStatus::parse(&c.status).unwrap_or(CaseStatus::New);
     let next = transition(from, action).map_err(Error::InvalidTransition)?;
-    Ok(Change {
-        case: c,
-        access,
-        next,
-    })
+    Ok(Change { case: c, next })
 }
 
 /// Conditional update on version: the loser of a race gets 409.
@@ -457,10 +452,10 @@ async fn save(
         .ok_or(Error::NotFound("case"))
 }
 
-async fn respond(state: &AppState, c: &case::Model, access: Access) -> Result<CaseView> {
+/// The case after a change, masked (a reveal is always an explicit read).
+async fn respond(state: &AppState, c: &case::Model) -> Result<CaseView> {
     let now = state.now();
     let esc = escalation::latest_for_case(&state.db.conn, c, now).await?;
-    let _ = access;
     Ok(CaseView::build(c, false, esc))
 }
 
@@ -512,7 +507,7 @@ pub async fn accept(
         }),
     ));
     out.commit(state, txn, now, true).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -593,7 +588,7 @@ pub async fn transfer(
     e.prev_unit_id = ch.case.assigned_unit_id;
     out.events.push(e);
     out.commit(state, txn, now, true).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -664,7 +659,7 @@ pub async fn decline(
     e.prev_unit_id = ch.case.assigned_unit_id;
     out.events.push(e);
     out.commit(state, txn, now, true).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -710,7 +705,7 @@ pub async fn add_note(
         }),
     ));
     out.commit(state, txn, now, false).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -812,7 +807,7 @@ pub async fn record_outcome(
         }),
     ));
     out.commit(state, txn, now, true).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -860,7 +855,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
         }),
     ));
     out.commit(state, txn, now, true).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 pub async fn reopen(
@@ -909,7 +904,7 @@ pub async fn reopen(
         }),
     ));
     out.commit(state, txn, now, true).await?;
-    respond(state, &c, ch.access).await
+    respond(state, &c).await
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -971,7 +966,7 @@ pub async fn raise_risk(
         }),
     ));
     out.commit(state, txn, now, false).await?;
-    respond(state, &c, access).await
+    respond(state, &c).await
 }
 
 /// Record an unmasked read in the audit log (its own small transaction:

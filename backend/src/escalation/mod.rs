@@ -130,6 +130,80 @@ pub async fn view(
 }
 
 /// The most recent escalation of a case, for the case view.
+/// Views of many escalations with two queries in all (their actions and
+/// their case numbers), for lists.
+pub async fn views(
+    conn: &impl ConnectionTrait,
+    rows: Vec<escalation::Model>,
+    now: DateTime<Utc>,
+) -> Result<Vec<EscalationView>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|e| e.id).collect();
+    let mut actions: std::collections::HashMap<Uuid, Vec<ActionView>> = Default::default();
+    for a in escalation_action::Entity::find()
+        .filter(escalation_action::Column::EscalationId.is_in(ids))
+        .order_by_asc(escalation_action::Column::At)
+        .all(conn)
+        .await?
+    {
+        actions
+            .entry(a.escalation_id)
+            .or_default()
+            .push(ActionView {
+                kind: ActionKind::parse(&a.kind).unwrap_or(ActionKind::Other),
+                notes: a.notes,
+                at: a.at,
+                by: a.by_user,
+            });
+    }
+    let case_ids: Vec<Uuid> = rows.iter().map(|e| e.case_id).collect();
+    let numbers: std::collections::HashMap<Uuid, String> = case::Entity::find()
+        .filter(case::Column::Id.is_in(case_ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.number))
+        .collect();
+    Ok(rows
+        .iter()
+        .map(|e| {
+            let number = numbers
+                .get(&e.case_id)
+                .map(String::as_str)
+                .unwrap_or_default();
+            view_of(e, number, actions.remove(&e.id).unwrap_or_default(), now)
+        })
+        .collect())
+}
+
+/// The most recent escalation of each case, keyed by case id (for case
+/// lists: three queries whatever the page size).
+pub async fn latest_for_cases(
+    conn: &impl ConnectionTrait,
+    case_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashMap<Uuid, EscalationView>> {
+    if case_ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let mut latest: std::collections::HashMap<Uuid, escalation::Model> = Default::default();
+    for e in escalation::Entity::find()
+        .filter(escalation::Column::CaseId.is_in(case_ids.to_vec()))
+        .order_by_asc(escalation::Column::CreatedAt)
+        .all(conn)
+        .await?
+    {
+        latest.insert(e.case_id, e);
+    }
+    Ok(views(conn, latest.into_values().collect(), now)
+        .await?
+        .into_iter()
+        .map(|v| (v.case_id, v))
+        .collect())
+}
+
 pub async fn latest_for_case(
     conn: &impl ConnectionTrait,
     c: &case::Model,
@@ -892,16 +966,7 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Vec<E
     }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let rows = query.limit(limit).all(conn).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for e in rows {
-        let number = case::Entity::find_by_id(e.case_id)
-            .one(conn)
-            .await?
-            .map(|c| c.number)
-            .unwrap_or_default();
-        out.push(view(conn, &e, &number, now).await?);
-    }
-    Ok(out)
+    views(conn, rows, now).await
 }
 
 /// `POST /cases/{id}/escalations`: an operator, or the station worker or
