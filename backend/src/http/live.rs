@@ -131,18 +131,33 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal, since: Option<i
     let (mut sink, mut stream) = socket.split();
     let cfg = &state.settings.live;
     let idle = Duration::from_secs(cfg.idle_timeout_s.max(1));
+    // The hub's head trails the log by one pump round. A resuming client
+    // is told (and replayed up to) the log's own head, read after
+    // subscribing: whatever commits later reaches it through the hub, and
+    // events the hub delivers at or below `head` are skipped below.
+    let head = match since {
+        None => sub.head,
+        Some(_) => match events::head(&state.db.conn).await {
+            Ok(h) => h.max(sub.head),
+            Err(e) => {
+                tracing::warn!(error = %e, "live head read failed");
+                close_with(&mut sink, 1011, "replay failed; reconnect", idle).await;
+                return;
+            }
+        },
+    };
     let hello = wire::encode(&ServerFrame::Hello {
-        head: sub.head,
+        head,
         resumed_from: since,
     });
     if !send(&mut sink, Message::Text(hello.into()), idle).await {
         return;
     }
     // Replay (since, head]; everything above head arrives through the hub.
-    let mut last = since.unwrap_or(sub.head);
+    let mut last = since.unwrap_or(head);
     if let Some(since) = since {
         let mut after = since;
-        while after < sub.head {
+        while after < head {
             let batch = match events::read_after(&state.db.conn, after, 500).await {
                 Ok(b) => b,
                 Err(e) => {
@@ -154,7 +169,7 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal, since: Option<i
             let Some(tail) = batch.last().map(|e| e.seq) else {
                 break;
             };
-            for e in batch.iter().filter(|e| e.seq <= sub.head) {
+            for e in batch.iter().filter(|e| e.seq <= head) {
                 if scope.sees(e)
                     && !send(&mut sink, Message::Text(wire::event_frame(e).into()), idle).await
                 {
@@ -163,7 +178,7 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal, since: Option<i
             }
             after = tail;
         }
-        last = last.max(sub.head);
+        last = last.max(head);
     }
 
     let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_s.max(1)));
