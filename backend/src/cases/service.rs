@@ -172,6 +172,13 @@ async fn next_number(conn: &impl ConnectionTrait, year: i32) -> Result<String> {
     Ok(format!("{year}-{n:06}"))
 }
 
+fn call_already_linked() -> Error {
+    Error::Conflict {
+        code: "call_already_linked",
+        message: "this call already belongs to a case".into(),
+    }
+}
+
 pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
     p.require(&[Role::Operator, Role::Admin])?;
     let now = state.now();
@@ -235,26 +242,28 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
     } else {
         None
     };
-    let txn = state.db.begin_write().await?;
-    let place = regions::require_known(&*txn, "region_code", &input.region_code).await?;
+    // Everything only read is read before the write transaction: on SQLite
+    // the writer lock is the intake's bottleneck, and every statement under
+    // it costs two thread hops. Regions are never deleted; a unit or rule
+    // edited in the milliseconds between is the same race as one edited
+    // just after. The call link is re-checked by the conditional update.
+    let db = &state.db.conn;
+    let place = regions::require_known(db, "region_code", &input.region_code).await?;
     let linked_call = match input.call_id {
         Some(id) => {
             let c = call::Entity::find_by_id(id)
-                .one(&*txn)
+                .one(db)
                 .await?
                 .ok_or_else(|| Error::validation("call_id", "no such call"))?;
             if c.case_id.is_some() {
-                return Err(Error::Conflict {
-                    code: "call_already_linked",
-                    message: "this call already belongs to a case".into(),
-                });
+                return Err(call_already_linked());
             }
             Some(c)
         }
         None => None,
     };
-    let kind = unit_kind_for(&*txn, input.category).await?;
-    let candidates = candidates(&*txn, kind, &place).await?;
+    let kind = unit_kind_for(db, input.category).await?;
+    let candidates = candidates(db, kind, &place).await?;
     let decision = routing::route(input.category, kind, &place, &candidates);
     // The chosen unit is one of the candidates: its name needs no query.
     let chosen_name = decision
@@ -271,6 +280,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .dispatched
         .then(|| now + accept_window(policy, priority));
     let resolve_due = now + resolve_window(policy, input.category);
+    let txn = state.db.begin_write().await?;
     let number = match early_number {
         Some(n) => n,
         None => next_number(&*txn, now.year()).await?,
@@ -318,16 +328,21 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .await?;
     }
     if let Some(call) = &linked_call {
-        call::Entity::update_many()
+        let linked = call::Entity::update_many()
             .col_expr(call::Column::CaseId, Expr::value(c.id))
             .filter(call::Column::Id.eq(call.id))
+            .filter(call::Column::CaseId.is_null())
             .exec(&*txn)
             .await?;
+        if linked.rows_affected != 1 {
+            return Err(call_already_linked());
+        }
     }
-    if let Some(due) = accept_due {
-        deadlines::schedule(&*txn, now, "case", c.id, ACCEPT, due).await?;
+    let mut due = vec![(RESOLVE, resolve_due)];
+    if let Some(at) = accept_due {
+        due.insert(0, (ACCEPT, at));
     }
-    deadlines::schedule(&*txn, now, "case", c.id, RESOLVE, resolve_due).await?;
+    deadlines::schedule_all(&*txn, now, "case", c.id, &due).await?;
 
     let mut out = Produced::default();
     out.events.push(event(
