@@ -294,6 +294,10 @@ pub async fn listen_postgres(db: Db, hub: Hub, mut shutdown: Shutdown) {
                 if let Err(e) = listener.listen(events::NOTIFY_CHANNEL).await {
                     tracing::warn!(error = %e, "LISTEN failed");
                 } else {
+                    // Whatever was committed before LISTEN took effect
+                    // (at start, or while the connection was down) sent
+                    // its NOTIFY to nobody: read it now, not at the next poll.
+                    hub.wake();
                     loop {
                         tokio::select! {
                             n = listener.recv() => match n {
