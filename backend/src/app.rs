@@ -70,6 +70,7 @@ impl App {
             feed_announce: Arc::new(Notify::new()),
             node_id,
             shutdown: shutdown.clone(),
+            intake: Arc::default(),
         };
         Ok(App {
             state,

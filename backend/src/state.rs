@@ -25,6 +25,8 @@ pub struct AppState {
     pub node_id: Arc<str>,
     /// Fires once at shutdown; long-lived handlers (WebSockets) select on it.
     pub shutdown: crate::shutdown::Shutdown,
+    /// New cases waiting to be written in the next batch.
+    pub intake: Arc<crate::cases::intake::IntakeQueue>,
 }
 
 impl AppState {

@@ -730,3 +730,94 @@ async fn cti_events_record_calls_and_refuse_a_wrong_secret() {
     .await;
     assert_eq!(got.1["error"]["field"], "event");
 }
+
+/// Cases opened at the same moment are written in shared transactions
+/// (group commit): every one is committed with its own number, timeline,
+/// deadlines and escalation, and one that fails (a call already linked)
+/// fails alone.
+#[tokio::test]
+async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let (status, call) = app
+        .post_json(
+            &op,
+            "/api/v1/calls",
+            json!({"caller_phone": "13900002222", "channel": "hotline"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{call}");
+    let high = json!({"in_progress": false, "answers": [false, false, false, true, true, true, true, false, false, false, false], "screener_concern": false});
+    let places = [YULONG, JIUXIAN, XIONGCUN, DAXIANG];
+    let mut bodies = Vec::new();
+    for k in 0..40 {
+        let mut body = case_body(
+            if k % 2 == 0 {
+                "domestic_violence"
+            } else {
+                "land_rights"
+            },
+            places[k % places.len()],
+        );
+        body["summary"] = json!(format!("并发来电 {k}"));
+        if k % 8 == 0 {
+            body["danger_screen"] = high.clone();
+        }
+        if k % 4 == 1 {
+            body["call_id"] = call["id"].clone();
+        }
+        bodies.push(body);
+    }
+    let results = futures_util::future::join_all(
+        bodies
+            .iter()
+            .map(|b| app.post_json(&op, "/api/v1/cases", b.clone())),
+    )
+    .await;
+
+    let linked_tries = bodies.iter().filter(|b| b["call_id"].is_string()).count();
+    let mut numbers = Vec::new();
+    let mut linked = 0;
+    for (body, (status, case)) in bodies.iter().zip(&results) {
+        if *status == StatusCode::CONFLICT {
+            assert!(body["call_id"].is_string(), "{case}");
+            assert_eq!(case["error"]["code"], "call_already_linked");
+            continue;
+        }
+        assert_eq!(*status, StatusCode::CREATED, "{case}");
+        assert_eq!(
+            case["summary"], body["summary"],
+            "each client gets its own case"
+        );
+        assert_eq!(case["region_code"], body["region_code"]);
+        if body["call_id"].is_string() {
+            linked += 1;
+        }
+        let id = case["id"].as_str().unwrap();
+        let (_, detail) = app.get(&op, &format!("/api/v1/cases/{id}")).await;
+        let kinds: Vec<&str> = detail["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["event"].as_str().unwrap())
+            .collect();
+        assert_eq!(&kinds[..2], ["case.opened", "case.assigned"], "{detail}");
+        assert!(detail["deadlines"]["resolve_due_at"].is_string());
+        if body["danger_screen"].is_object() {
+            assert_eq!(case["risk_level"], "high");
+            assert_eq!(case["escalation"]["urgency"], "high", "{case}");
+        } else {
+            assert!(case["escalation"].is_null());
+        }
+        numbers.push(case["number"].as_str().unwrap().to_string());
+    }
+    assert_eq!(linked, 1, "the call went to exactly one case");
+    // No number twice and none skipped: a failed batch left no trace.
+    numbers.sort();
+    let expected: Vec<String> = (1..=bodies.len() - linked_tries + 1)
+        .map(|n| format!("2026-{n:06}"))
+        .collect();
+    assert_eq!(numbers, expected);
+    let (_, pop) = app.get(&op, "/api/v1/callers/13900002222").await;
+    assert!(pop["calls"][0]["case_id"].is_string(), "{pop}");
+}

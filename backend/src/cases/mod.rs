@@ -1,6 +1,8 @@
 //! Cases: intake, routing, the lifecycle and its timeline, scope and
 //! masking. `service` holds one transaction per use case; `query` the
-//! scoped reads; `model` and `routing` are pure.
+//! scoped reads; `intake` writes new cases in batches (group commit);
+//! `model` and `routing` are pure.
+pub mod intake;
 pub mod model;
 pub mod query;
 pub mod routing;

@@ -3,16 +3,14 @@
 //! note, outcome, close, reopen, raise risk. Every change appends its
 //! case events last (see `events`), then commits; nothing is reported to the
 //! client before the commit.
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
-use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
-    QueryFilter,
-};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    intake::{self, Intake},
     model::{transition, Action, DangerScreen, IdNumber, PhoneNumber},
     routing::{self, Candidate},
     scope::{self, Access},
@@ -22,11 +20,11 @@ use crate::{
     audit,
     auth::Principal,
     config::DeadlinePolicy,
-    db::entities::{call, case, case_handler, unit},
+    db::entities::{call, case, unit},
     deadlines,
     error::{Error, Result},
     escalation::{self, Produced},
-    events::{self, NewEvent},
+    events::NewEvent,
     regions::{self, RegionCode},
     state::AppState,
     vocab::{CaseStatus, Category, OutcomeResult, Priority, RiskLevel, Role, UnitKind, Urgency},
@@ -138,7 +136,7 @@ async fn unit_kind_for(conn: &impl ConnectionTrait, category: Category) -> Resul
         .unwrap_or_else(|| category.default_unit_kind()))
 }
 
-fn event(
+pub(super) fn event(
     c: &case::Model,
     kind: &'static str,
     actor: Option<Uuid>,
@@ -159,20 +157,7 @@ fn event(
     }
 }
 
-/// Take the next case number of `year` on `conn`. On PostgreSQL the caller
-/// passes the pool (autocommit) and calls this *before* opening the case
-/// transaction, so the counter row is not locked for the whole intake; a
-/// failed intake leaves a gap, never a duplicate. (Taking it on a second
-/// pool connection while the transaction holds one deadlocks the pool when
-/// every connection is held by an intake waiting for another: at 32
-/// concurrent intakes and 16 connections, nothing moved until the acquire
-/// timeout.) On SQLite it runs inside the transaction.
-async fn next_number(conn: &impl ConnectionTrait, year: i32) -> Result<String> {
-    let n = events::bump_counter(conn, &format!("case_number:{year}"), 1).await?;
-    Ok(format!("{year}-{n:06}"))
-}
-
-fn call_already_linked() -> Error {
+pub(super) fn call_already_linked() -> Error {
     Error::Conflict {
         code: "call_already_linked",
         message: "this call already belongs to a case".into(),
@@ -237,11 +222,6 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         _ => Priority::Normal,
     });
 
-    let early_number = if state.db.is_postgres() {
-        Some(next_number(&state.db.conn, now.year()).await?)
-    } else {
-        None
-    };
     // Everything only read is read before the write transaction: on SQLite
     // the writer lock is the intake's bottleneck, and every statement under
     // it costs two thread hops. Regions are never deleted; a unit or rule
@@ -280,17 +260,11 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .dispatched
         .then(|| now + accept_window(policy, priority));
     let resolve_due = now + resolve_window(policy, input.category);
-    let txn = state.db.begin_write().await?;
-    let number = match early_number {
-        Some(n) => n,
-        None => next_number(&*txn, now.year()).await?,
-    };
     let subject_phone_for_call = subject_phone
         .clone()
         .or_else(|| linked_call.as_ref().map(|c| c.phone.clone()));
-    let c = case::ActiveModel {
+    let row = case::ActiveModel {
         id: Set(Uuid::new_v4()),
-        number: Set(number),
         category: Set(input.category.as_str().to_string()),
         status: Set(status.as_str().to_string()),
         priority: Set(priority.as_str().to_string()),
@@ -315,92 +289,52 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         outcome: Set(None),
         resolved_at: Set(None),
         closed_at: Set(None),
-    }
-    .insert(&*txn)
-    .await?;
-    if let Some(u) = decision.unit_id {
-        // A brand-new case has no handlers yet: insert without looking.
-        case_handler::Entity::insert(case_handler::ActiveModel {
-            case_id: Set(c.id),
-            unit_id: Set(u),
-        })
-        .exec_without_returning(&*txn)
-        .await?;
-    }
-    if let Some(call) = &linked_call {
-        let linked = call::Entity::update_many()
-            .col_expr(call::Column::CaseId, Expr::value(c.id))
-            .filter(call::Column::Id.eq(call.id))
-            .filter(call::Column::CaseId.is_null())
-            .exec(&*txn)
-            .await?;
-        if linked.rows_affected != 1 {
-            return Err(call_already_linked());
-        }
-    }
-    let mut due = vec![(RESOLVE, resolve_due)];
-    if let Some(at) = accept_due {
-        due.insert(0, (ACCEPT, at));
-    }
-    deadlines::schedule_all(&*txn, now, "case", c.id, &due).await?;
-
-    let mut out = Produced::default();
-    out.events.push(event(
-        &c,
-        "case.opened",
-        Some(p.user_id),
-        now,
-        json!({
-            "category": input.category,
-            "priority": priority,
-            "risk_level": risk,
-            "region_code": c.region_code,
-            "summary": summary,
-            "status": status,
-            "call_id": linked_call.as_ref().map(|c| c.id),
-            "danger_screen": input.danger_screen.as_ref().map(|s| json!({
-                "in_progress": s.in_progress,
-                "answers": s.answers,
-                "screener_concern": s.screener_concern,
-            })),
-        }),
-    ));
-    out.events.push(event(
-        &c,
-        "case.assigned",
-        None,
-        now,
-        json!({
-            "unit_id": decision.unit_id,
-            "unit_name": chosen_name,
-            "unit_kind": decision.unit_kind,
-            "dispatched": decision.dispatched,
-            "reason": decision.reason,
-            "status": status,
-            "accept_due_at": accept_due,
-        }),
-    ));
-    // The escalation seam: a high or imminent screen opens one in this same
-    // transaction, so a dangerous case can never exist without it.
+        ..Default::default()
+    };
+    // The escalation seam: a high or imminent screen opens one in the
+    // intake's own transaction, so a dangerous case can never exist
+    // without it.
     let urgency = match risk {
         RiskLevel::Imminent => Some(Urgency::Imminent),
         RiskLevel::High => Some(Urgency::High),
         _ => None,
     };
-    if let Some(urgency) = urgency {
-        escalation::open(
-            &*txn,
-            state,
+    let c = intake::submit(
+        state,
+        Intake {
             now,
-            &c,
-            urgency,
-            &format!("danger screen: {risk}"),
-            Some(p.user_id),
-            &mut out,
-        )
-        .await?;
-    }
-    out.commit(state, txn, now, true).await?;
+            actor: p.user_id,
+            case: row,
+            call_id: linked_call.as_ref().map(|c| c.id),
+            opened: json!({
+                "category": input.category,
+                "priority": priority,
+                "risk_level": risk,
+                "region_code": place.as_str(),
+                "summary": summary,
+                "status": status,
+                "call_id": linked_call.as_ref().map(|c| c.id),
+                "danger_screen": input.danger_screen.as_ref().map(|s| json!({
+                    "in_progress": s.in_progress,
+                    "answers": s.answers,
+                    "screener_concern": s.screener_concern,
+                })),
+            }),
+            assigned: json!({
+                "unit_id": decision.unit_id,
+                "unit_name": chosen_name,
+                "unit_kind": decision.unit_kind,
+                "dispatched": decision.dispatched,
+                "reason": decision.reason,
+                "status": status,
+                "accept_due_at": accept_due,
+            }),
+            accept_due,
+            resolve_due,
+            escalate: urgency.map(|u| (u, format!("danger screen: {risk}"))),
+        },
+    )
+    .await?;
     // Only a dangerous screen opens an escalation; otherwise there is none
     // to show and no need to ask.
     let esc = match urgency {

@@ -21,39 +21,37 @@ pub async fn schedule(
     kind: &str,
     due_at: DateTime<Utc>,
 ) -> Result<Uuid, DbErr> {
-    let ids = schedule_all(conn, now, subject_kind, subject_id, &[(kind, due_at)]).await?;
+    let ids = schedule_many(conn, now, &[(subject_kind, subject_id, kind, due_at)]).await?;
     ids.into_iter()
         .next()
         .ok_or_else(|| DbErr::Custom("no deadline scheduled".into()))
 }
 
-/// Schedule several deadlines of one subject in a single statement (the
-/// intake writes two; on SQLite every statement inside the writer lock
-/// counts). Returns their ids in order.
-pub async fn schedule_all(
+/// Schedule several deadlines, `(subject kind, subject id, kind, due at)`,
+/// in a single statement (a batch of intakes writes two per case). Returns
+/// their ids in order.
+pub async fn schedule_many(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
-    subject_kind: &str,
-    subject_id: Uuid,
-    due: &[(&str, DateTime<Utc>)],
+    due: &[(&str, Uuid, &str, DateTime<Utc>)],
 ) -> Result<Vec<Uuid>, DbErr> {
     if due.is_empty() {
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = due.iter().map(|_| Uuid::new_v4()).collect();
-    deadline::Entity::insert_many(due.iter().zip(&ids).map(|((kind, due_at), id)| {
-        deadline::ActiveModel {
+    deadline::Entity::insert_many(due.iter().zip(&ids).map(
+        |((subject_kind, subject_id, kind, due_at), id)| deadline::ActiveModel {
             id: Set(*id),
             subject_kind: Set(subject_kind.to_string()),
-            subject_id: Set(subject_id),
+            subject_id: Set(*subject_id),
             kind: Set(kind.to_string()),
             due_at: Set(*due_at),
             fired_at: Set(None),
             cancelled_at: Set(None),
             claimed_by: Set(None),
             created_at: Set(now),
-        }
-    }))
+        },
+    ))
     .exec_without_returning(conn)
     .await?;
     Ok(ids)

@@ -1,0 +1,267 @@
+//! Intake writes, batched (group commit).
+//!
+//! `service::open` validates and routes a new case outside any transaction
+//! and hands the result here. Requests that arrive while a batch is being
+//! written queue up; the next request to take the intake lock writes every
+//! queued case in one transaction: one counter bump for the case numbers,
+//! one multi-row insert each for cases, handlers and deadlines, one feed
+//! stamp for all their events, one durable commit. Under load that pays the
+//! fsync (and, on SQLite, the writer lock and the hand-offs to sqlx's worker
+//! thread) once per batch instead of once per case; a lone request is a
+//! batch of one and waits for nobody.
+//!
+//! **Invariants.** A request hears about its case only after the batch's
+//! commit. If a batch fails, nothing of it was written, and every case in
+//! it is retried alone, so one bad case cannot fail the others and still
+//! gets its own error. The batch is written by a spawned task: the request
+//! leading it may be dropped (its client gone) without cancelling the
+//! writes the others are waiting for.
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Datelike, Utc};
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel,
+};
+use serde_json::Value;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+use super::service::{call_already_linked, event, ACCEPT, RESOLVE};
+use crate::{
+    db::entities::{call, case, case_handler},
+    deadlines,
+    error::{Error, Result},
+    escalation::{self, Produced},
+    events,
+    state::AppState,
+    vocab::Urgency,
+};
+
+/// Most cases written in one transaction.
+const MAX_BATCH: usize = 64;
+
+/// A case validated and routed, waiting for its write.
+#[derive(Clone)]
+pub(super) struct Intake {
+    pub now: DateTime<Utc>,
+    pub actor: Uuid,
+    /// Every column but `number`, which the batch assigns.
+    pub case: case::ActiveModel,
+    pub call_id: Option<Uuid>,
+    /// Data of the `case.opened` and `case.assigned` events.
+    pub opened: Value,
+    pub assigned: Value,
+    pub accept_due: Option<DateTime<Utc>>,
+    pub resolve_due: DateTime<Utc>,
+    /// A high or imminent danger screen opens an escalation in the same
+    /// transaction.
+    pub escalate: Option<(Urgency, String)>,
+}
+
+struct Job {
+    intake: Intake,
+    done: oneshot::Sender<Result<case::Model>>,
+}
+
+/// The queue of intakes waiting for a batch, and the lock its leader holds.
+#[derive(Default)]
+pub struct IntakeQueue {
+    pending: Mutex<Vec<Job>>,
+    leader: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl IntakeQueue {
+    fn push(&self, job: Job) -> Result<()> {
+        self.pending
+            .lock()
+            .map_err(|_| Error::Internal("intake queue poisoned".into()))?
+            .push(job);
+        Ok(())
+    }
+
+    fn take_batch(&self) -> Vec<Job> {
+        match self.pending.lock() {
+            Ok(mut p) => {
+                let n = p.len().min(MAX_BATCH);
+                p.drain(..n).collect()
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Queue `intake`, write it (in this request's batch or an earlier one's),
+/// and return the committed case.
+pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Model> {
+    let queue = &state.intake;
+    let (done, mut written) = oneshot::channel();
+    queue.push(Job { intake, done })?;
+    loop {
+        let lead = queue.leader.clone().lock_owned().await;
+        // Waiting for the lock, this request's case may have gone out in
+        // another leader's batch. Then it must not lead: a queue of such
+        // waiters, each writing the one or two cases that arrived just
+        // before its turn, would undo the batching.
+        match written.try_recv() {
+            Ok(result) => return result,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                return Err(Error::Internal("the intake batch was lost".into()))
+            }
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        let batch = queue.take_batch();
+        if batch.is_empty() {
+            // Another leader took this request's case; its result follows.
+            drop(lead);
+            break;
+        }
+        let st = state.clone();
+        let writer = tokio::spawn(async move {
+            let _lead = lead;
+            write_and_answer(&st, batch).await;
+        });
+        if writer.await.is_err() {
+            tracing::error!("an intake batch task failed");
+        }
+    }
+    written
+        .await
+        .map_err(|_| Error::Internal("the intake batch was lost".into()))?
+}
+
+async fn write_and_answer(state: &AppState, batch: Vec<Job>) {
+    let intakes: Vec<&Intake> = batch.iter().map(|j| &j.intake).collect();
+    match write(state, &intakes).await {
+        Ok(cases) => {
+            count_batch(batch.len());
+            for (job, c) in batch.into_iter().zip(cases) {
+                let _ = job.done.send(Ok(c));
+            }
+        }
+        Err(e) if batch.len() == 1 => {
+            if let Some(job) = batch.into_iter().next() {
+                let _ = job.done.send(Err(e));
+            }
+        }
+        Err(e) => {
+            tracing::info!(error = %e, cases = batch.len(), "intake batch failed; writing its cases one by one");
+            for job in batch {
+                let one = write(state, &[&job.intake]).await.and_then(|mut v| {
+                    v.pop()
+                        .ok_or_else(|| Error::Internal("empty intake result".into()))
+                });
+                count_batch(1);
+                let _ = job.done.send(one);
+            }
+        }
+    }
+}
+
+/// Cases over batches is the mean batch size (`/metrics`).
+fn count_batch(cases: usize) {
+    metrics::counter!("lianxin_intake_batches_total").increment(1);
+    metrics::counter!("lianxin_intake_cases_total").increment(cases as u64);
+}
+
+/// Write `intakes` in one transaction; the committed cases, in order.
+async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>> {
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+
+    // Case numbers: one counter bump per year in the batch.
+    let mut numbers = vec![String::new(); intakes.len()];
+    let mut years: Vec<i32> = intakes.iter().map(|i| i.now.year()).collect();
+    years.sort_unstable();
+    years.dedup();
+    for year in years {
+        let mine: Vec<usize> = (0..intakes.len())
+            .filter(|&k| intakes[k].now.year() == year)
+            .collect();
+        let n = mine.len() as i64;
+        let last = events::bump_counter(&*txn, &format!("case_number:{year}"), n).await?;
+        for (j, &k) in mine.iter().enumerate() {
+            numbers[k] = format!("{year}-{:06}", last - n + 1 + j as i64);
+        }
+    }
+
+    let mut rows = Vec::with_capacity(intakes.len());
+    let mut cases = Vec::with_capacity(intakes.len());
+    for (intake, number) in intakes.iter().zip(numbers) {
+        let mut am = intake.case.clone();
+        am.number = Set(number);
+        cases.push(am.clone().try_into_model()?);
+        rows.push(am);
+    }
+    case::Entity::insert_many(rows)
+        .exec_without_returning(&*txn)
+        .await?;
+
+    let handlers: Vec<case_handler::ActiveModel> = cases
+        .iter()
+        .filter_map(|c| {
+            c.assigned_unit_id.map(|u| case_handler::ActiveModel {
+                case_id: Set(c.id),
+                unit_id: Set(u),
+            })
+        })
+        .collect();
+    if !handlers.is_empty() {
+        case_handler::Entity::insert_many(handlers)
+            .exec_without_returning(&*txn)
+            .await?;
+    }
+
+    let mut due = Vec::with_capacity(intakes.len() * 2);
+    for (intake, c) in intakes.iter().zip(&cases) {
+        if let Some(at) = intake.accept_due {
+            due.push(("case", c.id, ACCEPT, at));
+        }
+        due.push(("case", c.id, RESOLVE, intake.resolve_due));
+    }
+    deadlines::schedule_many(&*txn, now, &due).await?;
+
+    let mut out = Produced::default();
+    for (intake, c) in intakes.iter().zip(&cases) {
+        if let Some(call_id) = intake.call_id {
+            let linked = call::Entity::update_many()
+                .col_expr(call::Column::CaseId, Expr::value(c.id))
+                .filter(call::Column::Id.eq(call_id))
+                .filter(call::Column::CaseId.is_null())
+                .exec(&*txn)
+                .await?;
+            if linked.rows_affected != 1 {
+                return Err(call_already_linked());
+            }
+        }
+        out.events.push(event(
+            c,
+            "case.opened",
+            Some(intake.actor),
+            intake.now,
+            intake.opened.clone(),
+        ));
+        out.events.push(event(
+            c,
+            "case.assigned",
+            None,
+            intake.now,
+            intake.assigned.clone(),
+        ));
+        // The escalation seam: a dangerous case never exists without it.
+        if let Some((urgency, reason)) = &intake.escalate {
+            escalation::open(
+                &*txn,
+                state,
+                intake.now,
+                c,
+                *urgency,
+                reason,
+                Some(intake.actor),
+                &mut out,
+            )
+            .await?;
+        }
+    }
+    out.commit(state, txn, now, true).await?;
+    Ok(cases)
+}
