@@ -3,7 +3,7 @@
 //! elsewhere), so deadline tests can run hours in milliseconds.
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 use tokio::sync::Notify;
 
 pub trait Clock: Send + Sync + std::fmt::Debug {
@@ -21,9 +21,11 @@ pub type SharedClock = Arc<dyn Clock>;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Microseconds, what both databases store: a time handed to a client
+    /// straight from memory (a new case) equals the one read back later.
     #[allow(clippy::disallowed_methods)]
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 
