@@ -546,6 +546,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The event names of a case detail's timeline, oldest first.
+pub fn timeline_kinds(detail: &Value) -> Vec<&str> {
+    detail["timeline"]
+        .as_array()
+        .map(|t| t.iter().filter_map(|e| e["event"].as_str()).collect())
+        .unwrap_or_default()
+}
+
 /// Assert an API error: status, `error.code`, and that a message is present.
 #[track_caller]
 pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {

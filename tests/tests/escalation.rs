@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use lianxin_tests::{
-    assert_error, smtp::SmtpServer, spawn_app_with, StatusCode, TestApp, TestOptions,
+    assert_error, smtp::SmtpServer, spawn_app_with, timeline_kinds, StatusCode, TestApp,
+    TestOptions,
 };
 use serde_json::{json, Value};
 
@@ -298,12 +299,7 @@ async fn police_liaison_acknowledges_acts_and_resolves_and_bad_input_is_refused(
             &format!("/api/v1/cases/{}", case["id"].as_str().unwrap()),
         )
         .await;
-    let kinds: Vec<&str> = detail["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = timeline_kinds(&detail);
     assert_eq!(
         kinds,
         [

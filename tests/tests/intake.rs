@@ -1,6 +1,6 @@
 //! Intake and the case lifecycle over real HTTP: calls, the screen pop,
 //! routing, the danger screen, transitions, scope and masking, lists, CTI.
-use lianxin_tests::{assert_error, spawn_app, StatusCode, TestApp};
+use lianxin_tests::{assert_error, spawn_app, timeline_kinds, StatusCode, TestApp};
 use serde_json::{json, Value};
 
 const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
@@ -17,6 +17,19 @@ async fn open_case(app: &TestApp, body: Value) -> Value {
     let (status, case) = app.post_json(&op, "/api/v1/cases", body).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");
     case
+}
+
+/// Record a hotline call from `phone`; the call as returned (201).
+async fn new_call(app: &TestApp, token: &str, phone: &str) -> Value {
+    let (status, call) = app
+        .post_json(
+            token,
+            "/api/v1/calls",
+            json!({"caller_phone": phone, "channel": "hotline"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{call}");
+    call
 }
 
 fn no_screen() -> Value {
@@ -74,13 +87,7 @@ async fn calls_normalise_every_form_of_a_number_and_refuse_bad_ones() {
 async fn screen_pop_finds_history_whatever_form_is_typed_open_cases_first() {
     let app = spawn_app().await;
     let op = app.login("operator").await;
-    let (_, call) = app
-        .post_json(
-            &op,
-            "/api/v1/calls",
-            json!({"caller_phone": "0773-5512345", "channel": "hotline"}),
-        )
-        .await;
+    let call = new_call(&app, &op, "0773-5512345").await;
     let mut first = case_body("land_rights", YULONG);
     first["call_id"] = call["id"].clone();
     let older = open_case(&app, first).await;
@@ -118,13 +125,7 @@ async fn screen_pop_finds_history_whatever_form_is_typed_open_cases_first() {
 async fn a_case_is_numbered_routed_and_timelined_in_one_go() {
     let app = spawn_app().await;
     let op = app.login("operator").await;
-    let (_, call) = app
-        .post_json(
-            &op,
-            "/api/v1/calls",
-            json!({"caller_phone": "13900001111", "channel": "hotline"}),
-        )
-        .await;
+    let call = new_call(&app, &op, "13900001111").await;
     let mut body = case_body("domestic_violence", YULONG);
     body["call_id"] = call["id"].clone();
     body["subject"] =
@@ -148,12 +149,7 @@ async fn a_case_is_numbered_routed_and_timelined_in_one_go() {
     let id = case["id"].as_str().unwrap();
     let (status, detail) = app.get(&op, &format!("/api/v1/cases/{id}")).await;
     assert_eq!(status, StatusCode::OK);
-    let kinds: Vec<&str> = detail["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = timeline_kinds(&detail);
     assert_eq!(kinds, ["case.opened", "case.assigned"]);
     let reason = detail["timeline"][1]["data"]["reason"].as_str().unwrap();
     assert!(
@@ -343,12 +339,7 @@ async fn the_lifecycle_runs_and_refuses_what_is_not_allowed() {
 
     let op = app.login("operator").await;
     let (_, detail) = app.get(&op, &format!("/api/v1/cases/{id}")).await;
-    let kinds: Vec<&str> = detail["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["event"].as_str().unwrap())
-        .collect();
+    let kinds = timeline_kinds(&detail);
     assert_eq!(
         kinds,
         [
@@ -739,14 +730,7 @@ async fn cti_events_record_calls_and_refuse_a_wrong_secret() {
 async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() {
     let app = spawn_app().await;
     let op = app.login("operator").await;
-    let (status, call) = app
-        .post_json(
-            &op,
-            "/api/v1/calls",
-            json!({"caller_phone": "13900002222", "channel": "hotline"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{call}");
+    let call = new_call(&app, &op, "13900002222").await;
     let high = json!({"in_progress": false, "answers": [false, false, false, true, true, true, true, false, false, false, false], "screener_concern": false});
     let places = [YULONG, JIUXIAN, XIONGCUN, DAXIANG];
     let mut bodies = Vec::new();
@@ -795,12 +779,7 @@ async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() 
         }
         let id = case["id"].as_str().unwrap();
         let (_, detail) = app.get(&op, &format!("/api/v1/cases/{id}")).await;
-        let kinds: Vec<&str> = detail["timeline"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["event"].as_str().unwrap())
-            .collect();
+        let kinds = timeline_kinds(&detail);
         assert_eq!(&kinds[..2], ["case.opened", "case.assigned"], "{detail}");
         assert!(detail["deadlines"]["resolve_due_at"].is_string());
         if body["danger_screen"].is_object() {

@@ -129,7 +129,6 @@ pub async fn view(
     Ok(view_of(e, case_number, actions_of(conn, e.id).await?, now))
 }
 
-/// The most recent escalation of a case, for the case view.
 /// Views of many escalations with two queries in all (their actions and
 /// their case numbers), for lists.
 pub async fn views(
@@ -204,6 +203,7 @@ pub async fn latest_for_cases(
         .collect())
 }
 
+/// The most recent escalation of a case, for the case view.
 pub async fn latest_for_case(
     conn: &impl ConnectionTrait,
     c: &case::Model,
