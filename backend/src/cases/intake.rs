@@ -16,7 +16,7 @@
 //! gets its own error. The batch is written by a spawned task: the request
 //! leading it may be dropped (its client gone) without cancelling the
 //! writes the others are waiting for.
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Datelike, Utc};
 use sea_orm::{
@@ -41,7 +41,6 @@ use crate::{
 const MAX_BATCH: usize = 64;
 
 /// A case validated and routed, waiting for its write.
-#[derive(Clone)]
 pub(super) struct Intake {
     pub now: DateTime<Utc>,
     pub actor: Uuid,
@@ -71,22 +70,17 @@ pub struct IntakeQueue {
 }
 
 impl IntakeQueue {
-    fn push(&self, job: Job) -> Result<()> {
-        self.pending
-            .lock()
-            .map_err(|_| Error::Internal("intake queue poisoned".into()))?
-            .push(job);
-        Ok(())
+    /// The pending list. A panic while it was held (there is nothing in
+    /// push or drain that can panic but allocation) leaves it whole, so
+    /// a poisoned lock is taken as it is rather than losing the cases in it.
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn take_batch(&self) -> Vec<Job> {
-        match self.pending.lock() {
-            Ok(mut p) => {
-                let n = p.len().min(MAX_BATCH);
-                p.drain(..n).collect()
-            }
-            Err(_) => Vec::new(),
-        }
+        let mut pending = self.pending();
+        let n = pending.len().min(MAX_BATCH);
+        pending.drain(..n).collect()
     }
 }
 
@@ -95,7 +89,7 @@ impl IntakeQueue {
 pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Model> {
     let queue = &state.intake;
     let (done, mut written) = oneshot::channel();
-    queue.push(Job { intake, done })?;
+    queue.pending().push(Job { intake, done });
     loop {
         let lead = queue.leader.clone().lock_owned().await;
         // Waiting for the lock, this request's case may have gone out in
