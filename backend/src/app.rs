@@ -71,6 +71,7 @@ impl App {
             node_id,
             shutdown: shutdown.clone(),
             intake: Arc::default(),
+            directory: Arc::default(),
         };
         Ok(App {
             state,
@@ -144,6 +145,7 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         tasks.push(tokio::spawn(realtime::listen_postgres(
             state.db.clone(),
             state.hub.clone(),
+            state.directory.clone(),
             shutdown.clone(),
         )));
     }

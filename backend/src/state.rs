@@ -27,6 +27,8 @@ pub struct AppState {
     pub shutdown: crate::shutdown::Shutdown,
     /// New cases waiting to be written in the next batch.
     pub intake: Arc<crate::cases::intake::IntakeQueue>,
+    /// Routing rules, active units and known regions, for intake.
+    pub directory: Arc<crate::cases::directory::Directory>,
 }
 
 impl AppState {

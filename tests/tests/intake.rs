@@ -1,6 +1,6 @@
 //! Intake and the case lifecycle over real HTTP: calls, the screen pop,
 //! routing, the danger screen, transitions, scope and masking, lists, CTI.
-use lianxin_tests::{assert_error, spawn_app, timeline_kinds, StatusCode, TestApp};
+use lianxin_tests::{assert_error, spawn_app, spawn_app_with, timeline_kinds, StatusCode, TestApp};
 use serde_json::{json, Value};
 
 const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
@@ -250,8 +250,30 @@ async fn routing_goes_to_the_nearest_unit_or_back_to_the_hotline() {
     );
     assert!(nobody["deadlines"]["accept_due_at"].is_null());
 
-    // An admin re-routes a category; new cases follow the rule.
+    // An admin opens a human-resources office in 融安县: the next case
+    // goes there at once; when it is deactivated, back to the hotline.
     let admin = app.login("admin").await;
+    let (status, office) = app
+        .post_json(
+            &admin,
+            "/api/v1/units",
+            json!({"kind": "human_resources", "name": "融安县人力资源和社会保障局", "region_code": "450224000000"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{office}");
+    let found = open_case(&app, case_body("employment", DAXIANG)).await;
+    assert_eq!(found["assigned_unit_id"], office["id"]);
+    assert_eq!(found["status"], "assigned");
+    let office_path = format!("/api/v1/units/{}", office["id"].as_str().unwrap());
+    let (status, closed) = app
+        .patch_json(&admin, &office_path, json!({"active": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{closed}");
+    let again = open_case(&app, case_body("employment", DAXIANG)).await;
+    assert_eq!(again["status"], "new");
+    assert_eq!(again["assigned_unit_id"], nobody["assigned_unit_id"]);
+
+    // An admin re-routes a category; new cases follow the rule.
     let (status, rule) = app
         .put_json(
             &admin,
@@ -799,4 +821,54 @@ async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() 
     assert_eq!(numbers, expected);
     let (_, pop) = app.get(&op, "/api/v1/callers/13900002222").await;
     assert!(pop["calls"][0]["case_id"].is_string(), "{pop}");
+}
+
+#[tokio::test]
+async fn a_routing_rule_changed_through_one_process_routes_intake_in_another() {
+    let a = spawn_app().await;
+    if !a.is_postgres() {
+        println!("skipped: several processes need PostgreSQL (set LIANXIN_TEST_DATABASE_URL)");
+        return;
+    }
+    let b = spawn_app_with(a.same_database()).await;
+    let op = a.login("operator").await;
+    let admin = a.login("admin").await;
+    // B has routed a family-education case, so it holds the rules in memory.
+    let (status, before) = b
+        .post_json(&op, "/api/v1/cases", case_body("family_education", YULONG))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{before}");
+    let station = json!(a.unit_id("白沙镇妇女维权站").await);
+    assert_ne!(before["assigned_unit_id"], station);
+
+    let (status, rule) = a
+        .put_json(
+            &admin,
+            "/api/v1/routing-rules/family_education",
+            json!({"unit_kind": "rights_station"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rule}");
+    // B hears of it by NOTIFY within milliseconds (printed; 21 ms here);
+    // without it, B's snapshot would be reloaded at the latest two seconds
+    // after it was read. The bound is loose for a loaded CI machine.
+    let changed = std::time::Instant::now();
+    loop {
+        let (status, after) = b
+            .post_json(&op, "/api/v1/cases", case_body("family_education", YULONG))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{after}");
+        if after["assigned_unit_id"] == station {
+            println!(
+                "rule change on A → routing on B after {:?}",
+                changed.elapsed()
+            );
+            break;
+        }
+        assert!(
+            changed.elapsed() < std::time::Duration::from_secs(5),
+            "B still routes family education by the old rule"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

@@ -190,6 +190,7 @@ pub async fn create_unit(
         json!(view),
     )
     .await?;
+    crate::cases::directory::announce_change(&*txn).await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -234,6 +235,7 @@ pub async fn update_unit(
         json!(view),
     )
     .await?;
+    crate::cases::directory::announce_change(&*txn).await?;
     txn.commit().await?;
     Ok(view)
 }
@@ -440,6 +442,7 @@ pub async fn set_routing_rule(
         json!({"category": category, "unit_kind": unit_kind}),
     )
     .await?;
+    crate::cases::directory::announce_change(&*txn).await?;
     txn.commit().await?;
     Ok(RoutingRuleView {
         category,

@@ -125,9 +125,12 @@ pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Mod
 
 async fn write_and_answer(state: &AppState, batch: Vec<Job>) {
     let intakes: Vec<&Intake> = batch.iter().map(|j| &j.intake).collect();
+    let started = std::time::Instant::now();
     match write(state, &intakes).await {
         Ok(cases) => {
             count_batch(batch.len());
+            metrics::histogram!("lianxin_intake_batch_seconds")
+                .record(started.elapsed().as_secs_f64());
             for (job, c) in batch.into_iter().zip(cases) {
                 let _ = job.done.send(Ok(c));
             }
@@ -151,7 +154,8 @@ async fn write_and_answer(state: &AppState, batch: Vec<Job>) {
     }
 }
 
-/// Cases over batches is the mean batch size (`/metrics`).
+/// Cases over batches is the mean batch size (`/metrics`); the time a
+/// successful batch took to write is `lianxin_intake_batch_seconds`.
 fn count_batch(cases: usize) {
     metrics::counter!("lianxin_intake_batches_total").increment(1);
     metrics::counter!("lianxin_intake_cases_total").increment(cases as u64);

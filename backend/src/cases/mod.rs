@@ -1,7 +1,9 @@
 //! Cases: intake, routing, the lifecycle and its timeline, scope and
 //! masking. `service` holds one transaction per use case; `query` the
 //! scoped reads; `intake` writes new cases in batches (group commit);
-//! `model` and `routing` are pure.
+//! `directory` keeps
+//! intake's routing inputs in memory; `model` and `routing` are pure.
+pub mod directory;
 pub mod intake;
 pub mod model;
 pub mod query;

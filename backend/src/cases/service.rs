@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    directory::Routing,
     intake::{self, Intake},
     model::{transition, Action, DangerScreen, IdNumber, PhoneNumber},
     routing::{self, Candidate},
@@ -25,7 +26,7 @@ use crate::{
     error::{Error, Result},
     escalation::{self, Produced},
     events::NewEvent,
-    regions::{self, RegionCode},
+    regions::RegionCode,
     state::AppState,
     vocab::{CaseStatus, Category, OutcomeResult, Priority, RiskLevel, Role, UnitKind, Urgency},
 };
@@ -127,15 +128,6 @@ async fn candidates(
         .collect())
 }
 
-async fn unit_kind_for(conn: &impl ConnectionTrait, category: Category) -> Result<UnitKind> {
-    Ok(crate::admin::routing_rules(conn)
-        .await?
-        .into_iter()
-        .find(|r| r.category == category)
-        .map(|r| r.unit_kind)
-        .unwrap_or_else(|| category.default_unit_kind()))
-}
-
 pub(super) fn event(
     c: &case::Model,
     kind: &'static str,
@@ -222,13 +214,17 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         _ => Priority::Normal,
     });
 
-    // Everything only read is read before the write transaction: on SQLite
-    // the writer lock is the intake's bottleneck, and every statement under
-    // it costs two thread hops. Regions are never deleted; a unit or rule
-    // edited in the milliseconds between is the same race as one edited
-    // just after. The call link is re-checked by the conditional update.
+    // Everything only read is read before the write transaction, and the
+    // routing inputs come from memory (`directory`): on SQLite the writer
+    // lock is the intake's bottleneck, and under load every query costs
+    // CPU the batch needs. A unit or rule edited in the milliseconds
+    // between is the same race as one edited just after. The call link is
+    // re-checked by the conditional update.
     let db = &state.db.conn;
-    let place = regions::require_known(db, "region_code", &input.region_code).await?;
+    let place = state
+        .directory
+        .known_region(db, "region_code", &input.region_code)
+        .await?;
     let linked_call = match input.call_id {
         Some(id) => {
             let c = call::Entity::find_by_id(id)
@@ -242,8 +238,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         }
         None => None,
     };
-    let kind = unit_kind_for(db, input.category).await?;
-    let candidates = candidates(db, kind, &place).await?;
+    let Routing { kind, candidates } = state.directory.routing(db, input.category, &place).await?;
     let decision = routing::route(input.category, kind, &place, &candidates);
     // The chosen unit is one of the candidates: its name needs no query.
     let chosen_name = decision

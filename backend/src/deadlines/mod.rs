@@ -77,16 +77,23 @@ pub async fn cancel(
 }
 
 /// The earliest pending due time.
+///
+/// Asked as the first row of the pending index in due order, not as
+/// `MIN(due_at)`: on a table PostgreSQL has no statistics for yet (a new
+/// or freshly loaded database), its cached plan for the aggregate read
+/// every pending row, 14 ms with 18,000 of them, and the engine asks after
+/// every commit that schedules a deadline.
 pub async fn next_due(conn: &impl ConnectionTrait) -> Result<Option<DateTime<Utc>>, DbErr> {
-    let row = deadline::Entity::find()
+    deadline::Entity::find()
         .select_only()
-        .column_as(deadline::Column::DueAt.min(), "next")
+        .column(deadline::Column::DueAt)
         .filter(deadline::Column::FiredAt.is_null())
         .filter(deadline::Column::CancelledAt.is_null())
-        .into_tuple::<Option<DateTime<Utc>>>()
+        .order_by_asc(deadline::Column::DueAt)
+        .limit(1)
+        .into_tuple::<DateTime<Utc>>()
         .one(conn)
-        .await?;
-    Ok(row.flatten())
+        .await
 }
 
 /// Candidates due at `now`, oldest first. Claim each with [`claim`].

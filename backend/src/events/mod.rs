@@ -196,14 +196,19 @@ pub async fn read_after(
 }
 
 /// The highest committed seq.
+/// (The last row in feed order rather than `MAX`, which PostgreSQL may
+/// plan as a full scan on a table it has no statistics for yet; see
+/// `deadlines::next_due`.)
 pub async fn head(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
     let row = case_event::Entity::find()
         .select_only()
-        .column_as(case_event::Column::FeedSeq.max(), "head")
-        .into_tuple::<Option<i64>>()
+        .column(case_event::Column::FeedSeq)
+        .order_by_desc(case_event::Column::FeedSeq)
+        .limit(1)
+        .into_tuple::<i64>()
         .one(conn)
         .await?;
-    Ok(row.flatten().unwrap_or(0))
+    Ok(row.unwrap_or(0))
 }
 
 /// A case's timeline, oldest first.

@@ -26,7 +26,15 @@ use sea_orm::ConnectionTrait;
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
-use crate::{auth::Principal, db::Db, events, events::CaseEvent, shutdown::Shutdown, vocab::Role};
+use crate::{
+    auth::Principal,
+    cases::directory::{self, Directory},
+    db::Db,
+    events,
+    events::CaseEvent,
+    shutdown::Shutdown,
+    vocab::Role,
+};
 
 /// Which events a connection receives: exactly what its user could read
 /// through `GET /api/v1/cases/{id}`, narrowed by "a transfer moves future
@@ -285,22 +293,30 @@ pub async fn announce_postgres(db: Db, wake: Arc<Notify>, mut shutdown: Shutdown
     }
 }
 
-/// On PostgreSQL: wake the hub whenever any process commits events.
-pub async fn listen_postgres(db: Db, hub: Hub, mut shutdown: Shutdown) {
+/// On PostgreSQL: wake the hub whenever any process commits events, and
+/// reload intake's directory whenever one changes units or routing rules.
+pub async fn listen_postgres(db: Db, hub: Hub, directory: Arc<Directory>, mut shutdown: Shutdown) {
     loop {
         let pool = db.conn.get_postgres_connection_pool().clone();
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => {
-                if let Err(e) = listener.listen(events::NOTIFY_CHANNEL).await {
+                if let Err(e) = listener
+                    .listen_all([events::NOTIFY_CHANNEL, directory::NOTIFY_CHANNEL])
+                    .await
+                {
                     tracing::warn!(error = %e, "LISTEN failed");
                 } else {
                     // Whatever was committed before LISTEN took effect
                     // (at start, or while the connection was down) sent
                     // its NOTIFY to nobody: read it now, not at the next poll.
                     hub.wake();
+                    directory.invalidate();
                     loop {
                         tokio::select! {
                             n = listener.recv() => match n {
+                                Ok(n) if n.channel() == directory::NOTIFY_CHANNEL => {
+                                    directory.invalidate()
+                                }
                                 Ok(_) => hub.wake(),
                                 Err(e) => {
                                     tracing::warn!(error = %e, "LISTEN connection lost; polling until it is back");

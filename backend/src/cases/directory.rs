@@ -1,0 +1,193 @@
+//! What intake reads to route a case, kept in memory: the routing rules,
+//! the active units by region, and the region codes known to exist.
+//!
+//! Every intake used to read these three with a query each; under load
+//! that was most of its database work. The rules and units are a small
+//! snapshot, reloaded when this process changes one of them (the admin
+//! handlers call [`Directory::invalidate`] after their commit), when
+//! another process tells it so (PostgreSQL `NOTIFY lianxin_directory`,
+//! sent by the same commits), and at the latest [`MAX_AGE`] after it was
+//! loaded, which bounds what a missed notice (a CLI run beside the server
+//! on SQLite, a dropped LISTEN connection) can cost. A case opened while a
+//! change is on its way is routed as if it had been opened just before the
+//! change, the same race as without the cache.
+//!
+//! Region codes are only ever added (the import upserts names, it deletes
+//! nothing), so a code once seen in the table is remembered for good; an
+//! unknown code is looked up each time.
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, PoisonError, RwLock,
+    },
+    time::{Duration, Instant},
+};
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use super::routing::Candidate;
+use crate::{
+    db::entities::{routing_rule, unit},
+    error::Result,
+    regions::{self, RegionCode},
+    vocab::{Category, UnitKind},
+};
+
+/// The PostgreSQL channel on which a process says that units or routing
+/// rules changed.
+pub const NOTIFY_CHANNEL: &str = "lianxin_directory";
+
+/// The oldest snapshot intake will route with.
+pub const MAX_AGE: Duration = Duration::from_secs(2);
+
+struct Snapshot {
+    generation: u64,
+    loaded_at: Instant,
+    /// Admin overrides of the category → unit kind defaults.
+    rules: HashMap<Category, UnitKind>,
+    /// Active units by the region code they sit at.
+    units: HashMap<String, Vec<Candidate>>,
+}
+
+#[derive(Default)]
+pub struct Directory {
+    generation: AtomicU64,
+    snapshot: RwLock<Option<Arc<Snapshot>>>,
+    regions: RwLock<HashSet<String>>,
+}
+
+/// The routing inputs for one case.
+pub struct Routing {
+    pub kind: UnitKind,
+    pub candidates: Vec<Candidate>,
+}
+
+impl Directory {
+    /// Units or routing rules changed: the next intake reloads them.
+    pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The unit kind for `category` and the candidates for `place`: active
+    /// units of that kind or the hotline centre, at the place or above it.
+    pub async fn routing(
+        &self,
+        conn: &impl ConnectionTrait,
+        category: Category,
+        place: &RegionCode,
+    ) -> Result<Routing> {
+        let snap = self.snapshot(conn).await?;
+        let kind = snap
+            .rules
+            .get(&category)
+            .copied()
+            .unwrap_or_else(|| category.default_unit_kind());
+        let candidates = place
+            .self_and_ancestors()
+            .iter()
+            .filter_map(|code| snap.units.get(code.as_str()))
+            .flatten()
+            .filter(|u| u.kind == kind || u.kind == UnitKind::HotlineCenter)
+            .cloned()
+            .collect();
+        Ok(Routing { kind, candidates })
+    }
+
+    /// `raw` parsed, and known to the regions table; else a validation
+    /// error on `field`.
+    pub async fn known_region(
+        &self,
+        conn: &impl ConnectionTrait,
+        field: &str,
+        raw: &str,
+    ) -> Result<RegionCode> {
+        let code = regions::parse_field(field, raw)?;
+        let seen = self
+            .regions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(code.as_str());
+        if seen {
+            return Ok(code);
+        }
+        let code = regions::require_known(conn, field, raw).await?;
+        self.regions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(code.as_str().to_string());
+        Ok(code)
+    }
+
+    async fn snapshot(&self, conn: &impl ConnectionTrait) -> Result<Arc<Snapshot>> {
+        let generation = self.generation.load(Ordering::Acquire);
+        let current = self
+            .snapshot
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(s) = current {
+            if s.generation == generation && s.loaded_at.elapsed() < MAX_AGE {
+                return Ok(s);
+            }
+        }
+        // Several requests may reload at once after a change; each gets a
+        // correct snapshot and the last one stays. The generation is read
+        // before the queries, so a change committed while they run leaves
+        // the snapshot already stale.
+        let loaded_at = Instant::now();
+        let rules = routing_rule::Entity::find()
+            .all(conn)
+            .await?
+            .into_iter()
+            .filter_map(|r| {
+                Some((
+                    Category::parse(&r.category)?,
+                    UnitKind::parse(&r.unit_kind)?,
+                ))
+            })
+            .collect();
+        let mut units: HashMap<String, Vec<Candidate>> = HashMap::new();
+        for u in unit::Entity::find()
+            .filter(unit::Column::Active.eq(true))
+            .all(conn)
+            .await?
+        {
+            let Some(kind) = UnitKind::parse(&u.kind) else {
+                continue;
+            };
+            units
+                .entry(u.region_code.clone())
+                .or_default()
+                .push(Candidate {
+                    id: u.id,
+                    kind,
+                    name: u.name,
+                    region_code: u.region_code,
+                });
+        }
+        let snap = Arc::new(Snapshot {
+            generation,
+            loaded_at,
+            rules,
+            units,
+        });
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(snap.clone());
+        Ok(snap)
+    }
+}
+
+/// Tell the other processes, with the commit of `txn`, that units or
+/// routing rules changed (PostgreSQL; SQLite has no other process to tell
+/// but a CLI run, which [`MAX_AGE`] covers). The caller invalidates its own
+/// process's directory after the commit.
+pub async fn announce_change(txn: &impl ConnectionTrait) -> Result<()> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("NOTIFY {NOTIFY_CHANNEL}"))
+            .await?;
+    }
+    Ok(())
+}
