@@ -136,6 +136,10 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         shutdown.clone(),
     )));
     tasks.extend(crate::scheduler::start(state, shutdown));
+    tasks.push(tokio::spawn(crate::db::run_checkpointer(
+        state.db.clone(),
+        shutdown.clone(),
+    )));
     if state.db.is_postgres() {
         tasks.push(tokio::spawn(realtime::announce_postgres(
             state.db.clone(),

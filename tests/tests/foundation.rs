@@ -1012,3 +1012,45 @@ fn the_example_config_is_valid_complete_and_shows_the_defaults() {
     assert!(expected.len() > 30, "{expected:?}");
     assert_eq!(documented, expected);
 }
+
+#[tokio::test]
+async fn sqlite_commits_reach_the_database_file_while_the_server_runs() {
+    let app = spawn_app().await;
+    if app.is_postgres() {
+        println!("skipped: the checkpointer is SQLite's");
+        return;
+    }
+    // Commits land in the WAL (fsynced); the checkpointer, not the commit
+    // that crosses a size limit, copies them into the database file. A
+    // few cases are far below SQLite's own limit of 1,000 pages, so the
+    // file grows only if the checkpointer runs.
+    let path = app
+        .db_url
+        .strip_prefix("sqlite://")
+        .and_then(|rest| rest.split('?').next())
+        .expect("a SQLite URL")
+        .to_string();
+    let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = size();
+    let op = app.login("operator").await;
+    for i in 0..40 {
+        let (status, case) = app
+            .post_json(
+                &op,
+                "/api/v1/cases",
+                json!({"category": "domestic_violence", "region_code": "450321101201",
+                       "summary": format!("来电 {i}: 丈夫多次威胁"), "subject": {}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while size() <= before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} did not grow in 5 s ({before} bytes): no checkpoint ran"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -10,8 +10,8 @@ pub mod entities;
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -68,6 +68,10 @@ impl Db {
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
                     .create_if_missing(true)
+                    // Checkpoints run beside the writers, not inside the
+                    // commit that happens to cross the WAL's size limit
+                    // (`run_checkpointer`).
+                    .pragma("wal_autocheckpoint", "0")
             });
         let conn = Database::connect(opts).await?;
         let write_lock = match conn.get_database_backend() {
@@ -105,6 +109,42 @@ impl Db {
 
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.ping().await
+    }
+}
+
+/// How often the SQLite checkpointer copies the WAL into the database.
+pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// On SQLite: copy committed pages from the WAL into the database file
+/// every [`CHECKPOINT_INTERVAL`], off the writers' path.
+///
+/// SQLite's own automatic checkpoint runs inside the commit that crosses
+/// 1,000 WAL pages, and a commit is made under the write lock: every writer
+/// queued behind it (a whole intake batch) waited for the checkpoint's
+/// writes and its fsync of the database file. A passive checkpoint takes no
+/// writer's lock; it copies what no reader still needs, and the next writer
+/// starts the WAL over once all of it is copied. Durability does not depend
+/// on it: a commit is fsynced in the WAL (`synchronous=FULL`) before it
+/// returns. A last checkpoint runs at shutdown.
+pub async fn run_checkpointer(db: Db, mut shutdown: crate::shutdown::Shutdown) {
+    if db.backend() != DatabaseBackend::Sqlite {
+        return;
+    }
+    loop {
+        let stop = tokio::select! {
+            _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => false,
+            _ = shutdown.wait() => true,
+        };
+        if let Err(e) = db
+            .conn
+            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+            .await
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed");
+        }
+        if stop {
+            return;
+        }
     }
 }
 
