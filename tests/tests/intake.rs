@@ -32,6 +32,19 @@ async fn new_call(app: &TestApp, token: &str, phone: &str) -> Value {
     call
 }
 
+/// Route `category` to units of `kind` as `admin`; the rule (200).
+async fn set_rule(app: &TestApp, admin: &str, category: &str, kind: &str) -> Value {
+    let (status, rule) = app
+        .put_json(
+            admin,
+            &format!("/api/v1/routing-rules/{category}"),
+            json!({"unit_kind": kind}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rule}");
+    rule
+}
+
 fn no_screen() -> Value {
     json!({"in_progress": false, "answers": vec![false; 11], "screener_concern": false})
 }
@@ -274,14 +287,7 @@ async fn routing_goes_to_the_nearest_unit_or_back_to_the_hotline() {
     assert_eq!(again["assigned_unit_id"], nobody["assigned_unit_id"]);
 
     // An admin re-routes a category; new cases follow the rule.
-    let (status, rule) = app
-        .put_json(
-            &admin,
-            "/api/v1/routing-rules/family_education",
-            json!({"unit_kind": "rights_station"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{rule}");
+    set_rule(&app, &admin, "family_education", "rights_station").await;
     let rerouted = open_case(&app, case_body("family_education", YULONG)).await;
     assert_eq!(
         rerouted["assigned_unit_id"],
@@ -841,14 +847,7 @@ async fn a_routing_rule_changed_through_one_process_routes_intake_in_another() {
     let station = json!(a.unit_id("白沙镇妇女维权站").await);
     assert_ne!(before["assigned_unit_id"], station);
 
-    let (status, rule) = a
-        .put_json(
-            &admin,
-            "/api/v1/routing-rules/family_education",
-            json!({"unit_kind": "rights_station"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{rule}");
+    set_rule(&a, &admin, "family_education", "rights_station").await;
     // B hears of it by NOTIFY within milliseconds (printed; 21 ms here);
     // without it, B's snapshot would be reloaded at the latest two seconds
     // after it was read. The bound is loose for a loaded CI machine.
