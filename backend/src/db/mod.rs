@@ -74,8 +74,8 @@ impl Db {
                     .pragma("wal_autocheckpoint", "0")
                     // Reads through a 256 MiB memory map and a 16 MiB
                     // page cache per connection (default 2 MiB, read by
-                    // syscall): intake 1,206–1,264 cases/s instead of
-                    // 1,092–1,187, screen pop p99 2.0 ms instead of 2.5
+                    // syscall): intake 1,148–1,264 cases/s instead of
+                    // 1,092–1,187, screen pop p99 1.8–2.0 ms instead of 2.5
                     // (README, Performance).
                     .pragma("mmap_size", "268435456")
                     .pragma("cache_size", "-16384")
