@@ -54,6 +54,9 @@ struct Snapshot {
 pub struct Directory {
     generation: AtomicU64,
     snapshot: RwLock<Option<Arc<Snapshot>>>,
+    /// One reload at a time: the requests that find the snapshot stale
+    /// together wait for one load instead of each reading every unit.
+    reload: tokio::sync::Mutex<()>,
     regions: RwLock<HashSet<String>>,
 }
 
@@ -119,22 +122,27 @@ impl Directory {
         Ok(code)
     }
 
-    async fn snapshot(&self, conn: &impl ConnectionTrait) -> Result<Arc<Snapshot>> {
+    /// The current snapshot, if it is fresh.
+    fn fresh(&self) -> Option<Arc<Snapshot>> {
         let generation = self.generation.load(Ordering::Acquire);
-        let current = self
-            .snapshot
+        self.snapshot
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(s) = current {
-            if s.generation == generation && s.loaded_at.elapsed() < MAX_AGE {
-                return Ok(s);
-            }
+            .clone()
+            .filter(|s| s.generation == generation && s.loaded_at.elapsed() < MAX_AGE)
+    }
+
+    async fn snapshot(&self, conn: &impl ConnectionTrait) -> Result<Arc<Snapshot>> {
+        if let Some(s) = self.fresh() {
+            return Ok(s);
         }
-        // Several requests may reload at once after a change; each gets a
-        // correct snapshot and the last one stays. The generation is read
-        // before the queries, so a change committed while they run leaves
-        // the snapshot already stale.
+        let _reloading = self.reload.lock().await;
+        if let Some(s) = self.fresh() {
+            return Ok(s);
+        }
+        // The generation is read before the queries, so a change committed
+        // while they run leaves the snapshot already stale.
+        let generation = self.generation.load(Ordering::Acquire);
         let loaded_at = Instant::now();
         let rules = routing_rule::Entity::find()
             .all(conn)
