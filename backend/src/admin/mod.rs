@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::{
     audit,
     auth::{password, Principal, UserView},
+    cases::directory::Directory,
     db::{
         entities::{routing_rule, unit, user},
         is_unique_violation, Db,
@@ -160,6 +161,7 @@ pub async fn get_unit(conn: &impl ConnectionTrait, id: Uuid) -> Result<UnitView>
 
 pub async fn create_unit(
     db: &Db,
+    directory: &Directory,
     now: DateTime<Utc>,
     actor: &Principal,
     new: NewUnit,
@@ -190,13 +192,13 @@ pub async fn create_unit(
         json!(view),
     )
     .await?;
-    crate::cases::directory::announce_change(&*txn).await?;
-    txn.commit().await?;
+    directory.commit_change(txn).await?;
     Ok(view)
 }
 
 pub async fn update_unit(
     db: &Db,
+    directory: &Directory,
     now: DateTime<Utc>,
     actor: &Principal,
     id: Uuid,
@@ -235,8 +237,7 @@ pub async fn update_unit(
         json!(view),
     )
     .await?;
-    crate::cases::directory::announce_change(&*txn).await?;
-    txn.commit().await?;
+    directory.commit_change(txn).await?;
     Ok(view)
 }
 
@@ -415,6 +416,7 @@ pub async fn routing_rules(conn: &impl ConnectionTrait) -> Result<Vec<RoutingRul
 
 pub async fn set_routing_rule(
     db: &Db,
+    directory: &Directory,
     now: DateTime<Utc>,
     actor: &Principal,
     category: &str,
@@ -442,8 +444,7 @@ pub async fn set_routing_rule(
         json!({"category": category, "unit_kind": unit_kind}),
     )
     .await?;
-    crate::cases::directory::announce_change(&*txn).await?;
-    txn.commit().await?;
+    directory.commit_change(txn).await?;
     Ok(RoutingRuleView {
         category,
         unit_kind,

@@ -4,7 +4,7 @@
 //! Every intake used to read these three with a query each; under load
 //! that was most of its database work. The rules and units are a small
 //! snapshot, reloaded when this process changes one of them (the admin
-//! handlers call [`Directory::invalidate`] after their commit), when
+//! writes commit through [`Directory::commit_change`]), when
 //! another process tells it so (PostgreSQL `NOTIFY lianxin_directory`,
 //! sent by the same commits), and at the latest [`MAX_AGE`] after it was
 //! loaded, which bounds what a missed notice (a CLI run beside the server
@@ -28,7 +28,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::routing::Candidate;
 use crate::{
-    db::entities::{routing_rule, unit},
+    db::{
+        entities::{routing_rule, unit},
+        WriteTxn,
+    },
     error::Result,
     regions::{self, RegionCode},
     vocab::{Category, UnitKind},
@@ -66,6 +69,19 @@ pub struct Routing {
     pub candidates: Vec<Candidate>,
 }
 
+impl Snapshot {
+    fn candidates(&self, kind: UnitKind, place: &RegionCode) -> Vec<Candidate> {
+        place
+            .self_and_ancestors()
+            .iter()
+            .filter_map(|code| self.units.get(code.as_str()))
+            .flatten()
+            .filter(|u| u.kind == kind || u.kind == UnitKind::HotlineCenter)
+            .cloned()
+            .collect()
+    }
+}
+
 impl Directory {
     /// Units or routing rules changed: the next intake reloads them.
     pub fn invalidate(&self) {
@@ -86,15 +102,35 @@ impl Directory {
             .get(&category)
             .copied()
             .unwrap_or_else(|| category.default_unit_kind());
-        let candidates = place
-            .self_and_ancestors()
-            .iter()
-            .filter_map(|code| snap.units.get(code.as_str()))
-            .flatten()
-            .filter(|u| u.kind == kind || u.kind == UnitKind::HotlineCenter)
-            .cloned()
-            .collect();
-        Ok(Routing { kind, candidates })
+        Ok(Routing {
+            kind,
+            candidates: snap.candidates(kind, place),
+        })
+    }
+
+    /// Active units of `kind` or the hotline centre, at `place` or above
+    /// it (a declined case goes back to the nearest hotline centre).
+    pub async fn candidates(
+        &self,
+        conn: &impl ConnectionTrait,
+        kind: UnitKind,
+        place: &RegionCode,
+    ) -> Result<Vec<Candidate>> {
+        Ok(self.snapshot(conn).await?.candidates(kind, place))
+    }
+
+    /// Commit `txn`, which changed units or routing rules. Other processes
+    /// hear of it with the commit (PostgreSQL `NOTIFY`; SQLite has no other
+    /// process to tell but a CLI run, which [`MAX_AGE`] covers); this one
+    /// reloads at its next intake.
+    pub async fn commit_change(&self, txn: WriteTxn) -> Result<()> {
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            txn.execute_unprepared(&format!("NOTIFY {NOTIFY_CHANNEL}"))
+                .await?;
+        }
+        txn.commit().await?;
+        self.invalidate();
+        Ok(())
     }
 
     /// `raw` parsed, and known to the regions table; else a validation
@@ -186,16 +222,4 @@ impl Directory {
             .unwrap_or_else(PoisonError::into_inner) = Some(snap.clone());
         Ok(snap)
     }
-}
-
-/// Tell the other processes, with the commit of `txn`, that units or
-/// routing rules changed (PostgreSQL; SQLite has no other process to tell
-/// but a CLI run, which [`MAX_AGE`] covers). The caller invalidates its own
-/// process's directory after the commit.
-pub async fn announce_change(txn: &impl ConnectionTrait) -> Result<()> {
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared(&format!("NOTIFY {NOTIFY_CHANNEL}"))
-            .await?;
-    }
-    Ok(())
 }

@@ -13,7 +13,7 @@ use super::{
     directory::Routing,
     intake::{self, Intake},
     model::{transition, Action, DangerScreen, IdNumber, PhoneNumber},
-    routing::{self, Candidate},
+    routing,
     scope::{self, Access},
     view::CaseView,
 };
@@ -96,36 +96,6 @@ fn resolve_window(policy: &DeadlinePolicy, c: Category) -> Duration {
     } else {
         policy.resolve_s
     })
-}
-
-/// The routing candidates for `place`: active units of `kind` or the
-/// hotline centre at the place or above it.
-async fn candidates(
-    conn: &impl ConnectionTrait,
-    kind: UnitKind,
-    place: &RegionCode,
-) -> Result<Vec<Candidate>> {
-    let codes: Vec<String> = place
-        .self_and_ancestors()
-        .iter()
-        .map(|c| c.as_str().to_string())
-        .collect();
-    Ok(unit::Entity::find()
-        .filter(unit::Column::Active.eq(true))
-        .filter(unit::Column::Kind.is_in([kind.as_str(), UnitKind::HotlineCenter.as_str()]))
-        .filter(unit::Column::RegionCode.is_in(codes))
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|u| {
-            Some(Candidate {
-                id: u.id,
-                kind: UnitKind::parse(&u.kind)?,
-                name: u.name,
-                region_code: u.region_code,
-            })
-        })
-        .collect())
 }
 
 pub(super) fn event(
@@ -566,7 +536,10 @@ pub async fn decline(
     let hotline = routing::nearest(
         UnitKind::HotlineCenter,
         &place,
-        &candidates(&*txn, UnitKind::HotlineCenter, &place).await?,
+        &state
+            .directory
+            .candidates(&state.db.conn, UnitKind::HotlineCenter, &place)
+            .await?,
     )
     .map(|(u, _)| u.id);
     let c = save(

@@ -67,9 +67,10 @@ pub async fn create_unit(
     ApiJson(body): ApiJson<NewUnit>,
 ) -> ApiResult<(StatusCode, Json<UnitView>)> {
     admin_only(&p)?;
-    let unit = admin::create_unit(&s.db, s.now(), &p, body).await?;
-    s.directory.invalidate();
-    Ok((StatusCode::CREATED, Json(unit)))
+    Ok((
+        StatusCode::CREATED,
+        Json(admin::create_unit(&s.db, &s.directory, s.now(), &p, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/units/{unit_id}", tag = "admin", responses((status = 200, body = UnitView), (status = 404)))]
@@ -89,9 +90,9 @@ pub async fn update_unit(
     ApiJson(body): ApiJson<UnitPatch>,
 ) -> ApiResult<Json<UnitView>> {
     admin_only(&p)?;
-    let unit = admin::update_unit(&s.db, s.now(), &p, id, body).await?;
-    s.directory.invalidate();
-    Ok(Json(unit))
+    Ok(Json(
+        admin::update_unit(&s.db, &s.directory, s.now(), &p, id, body).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", responses((status = 200, body = Items<UserView>), (status = 403)))]
@@ -151,9 +152,10 @@ pub async fn set_rule(
     ApiJson(body): ApiJson<RuleBody>,
 ) -> ApiResult<Json<RoutingRuleView>> {
     admin_only(&p)?;
-    let rule = admin::set_routing_rule(&s.db, s.now(), &p, &category, body.unit_kind).await?;
-    s.directory.invalidate();
-    Ok(Json(rule))
+    Ok(Json(
+        admin::set_routing_rule(&s.db, &s.directory, s.now(), &p, &category, body.unit_kind)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
