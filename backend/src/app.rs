@@ -67,11 +67,11 @@ impl App {
             metrics: Metrics::install(),
             deadline_wake: Arc::new(Notify::new()),
             mail_wake: Arc::new(Notify::new()),
-            feed_announce: Arc::new(Notify::new()),
             node_id,
             shutdown: shutdown.clone(),
             intake: Arc::default(),
             directory: Arc::default(),
+            sessions: Arc::default(),
         };
         Ok(App {
             state,
@@ -141,15 +141,12 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         shutdown.clone(),
     )));
     if state.db.is_postgres() {
-        tasks.push(tokio::spawn(realtime::announce_postgres(
-            state.db.clone(),
-            state.feed_announce.clone(),
-            shutdown.clone(),
-        )));
         tasks.push(tokio::spawn(realtime::listen_postgres(
             state.db.clone(),
             state.hub.clone(),
             state.directory.clone(),
+            state.sessions.clone(),
+            state.node_id.clone(),
             shutdown.clone(),
         )));
     }

@@ -16,9 +16,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the deadline engine early when a nearer deadline is written.
     pub deadline_wake: Arc<Notify>,
-    /// Wakes the task that tells other processes (PostgreSQL NOTIFY) that
-    /// events were committed; many commits coalesce into one NOTIFY.
-    pub feed_announce: Arc<Notify>,
     /// Wakes the mail sender when a message is queued.
     pub mail_wake: Arc<Notify>,
     /// Identifies this process in deadline claims and logs.
@@ -29,6 +26,8 @@ pub struct AppState {
     pub intake: Arc<crate::cases::intake::IntakeQueue>,
     /// Routing rules, active units and known regions, for intake.
     pub directory: Arc<crate::cases::directory::Directory>,
+    /// Sessions resolved a moment ago (`auth::cache`).
+    pub sessions: Arc<crate::auth::SessionCache>,
 }
 
 impl AppState {
@@ -37,12 +36,12 @@ impl AppState {
     }
 
     /// Call after a commit that appended case events, scheduled deadlines or
-    /// queued mail: wakes the local hub, the engine and the sender (and, on
-    /// PostgreSQL, the hub of every other process via NOTIFY).
+    /// queued mail: wakes the local hub, the engine and the sender. (Other
+    /// processes heard of the events from the commit itself:
+    /// `events::append` notifies on PostgreSQL.)
     pub fn after_commit(&self, effects: crate::events::Effects) {
         if effects.events {
             self.hub.wake();
-            self.feed_announce.notify_one();
         }
         if effects.deadlines {
             self.deadline_wake.notify_one();

@@ -193,6 +193,37 @@ async fn a_session_expires_after_twelve_hours() {
 }
 
 #[tokio::test]
+async fn a_session_revoked_through_one_process_is_refused_by_another() {
+    let a = spawn_app().await;
+    if !a.is_postgres() {
+        println!("skipped: several processes need PostgreSQL (set LIANXIN_TEST_DATABASE_URL)");
+        return;
+    }
+    let b = spawn_app_with(a.same_database()).await;
+    let token = a.login_fresh("mediator").await;
+    // B has just resolved the session, so it holds it in memory.
+    assert_eq!(b.get(&token, "/api/v1/me").await.0, StatusCode::OK);
+    let resp = a
+        .request(Method::POST, &token, "/api/v1/auth/logout")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    // B hears of it by NOTIFY within milliseconds; without it, B would
+    // keep the session at most two seconds. The bound allows a loaded CI
+    // machine, and is still below that.
+    let revoked = std::time::Instant::now();
+    while b.get(&token, "/api/v1/me").await.0 != StatusCode::UNAUTHORIZED {
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_millis(1500),
+            "B still accepts a session logged out on A"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    println!("logout on A → refused on B after {:?}", revoked.elapsed());
+}
+
+#[tokio::test]
 async fn logout_ends_the_session_and_clears_the_cookie() {
     let app = spawn_app().await;
     let token = app.login_fresh("mediator").await;
@@ -497,6 +528,12 @@ async fn admin_manages_users_and_a_deactivated_user_is_locked_out() {
     assert_eq!(status, StatusCode::OK, "{patched}");
     assert_eq!(patched["display_name"], "周萍");
     assert_eq!(patched["role"], "station_worker");
+    // The open session carries the new role at once (sessions are cached
+    // for a moment; a change forgets them).
+    assert_eq!(
+        app.get(&their_token, "/api/v1/me").await.1["role"],
+        "station_worker"
+    );
 
     // Deactivate: the open session stops working and login is refused.
     let (status, patched) = app

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    auth::{password, Principal, UserView},
+    auth::{password, Principal, SessionCache, UserView},
     cases::directory::Directory,
     db::{
         entities::{routing_rule, unit, user},
@@ -199,6 +199,7 @@ pub async fn create_unit(
 pub async fn update_unit(
     db: &Db,
     directory: &Directory,
+    sessions: &SessionCache,
     now: DateTime<Utc>,
     actor: &Principal,
     id: Uuid,
@@ -237,7 +238,10 @@ pub async fn update_unit(
         json!(view),
     )
     .await?;
+    // A signed-in member's unit kind and place come with their session.
+    crate::db::notify_with_commit(&txn, crate::auth::cache::NOTIFY_CHANNEL).await?;
     directory.commit_change(txn).await?;
+    sessions.invalidate();
     Ok(view)
 }
 
@@ -338,6 +342,7 @@ pub async fn create_user(
 
 pub async fn update_user(
     db: &Db,
+    sessions: &SessionCache,
     now: DateTime<Utc>,
     actor: &Principal,
     id: Uuid,
@@ -392,7 +397,8 @@ pub async fn update_user(
         detail,
     )
     .await?;
-    txn.commit().await?;
+    // Role, unit and the active flag are read with every session.
+    sessions.commit_change(txn).await?;
     Ok(view)
 }
 

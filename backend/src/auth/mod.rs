@@ -1,7 +1,10 @@
 //! Accounts and sessions: argon2id passwords, random bearer tokens stored
 //! only as SHA-256 hashes, expiry and revocation, and login throttling
 //! counted in the database so that a restart does not reset it.
+pub mod cache;
 pub mod password;
+
+pub use cache::SessionCache;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
@@ -183,9 +186,31 @@ pub async fn login(
     })
 }
 
-/// Resolve a bearer token to the signed-in user, or `Unauthorized`.
-pub async fn authenticate(db: &Db, now: DateTime<Utc>, token: &str) -> Result<Principal> {
-    // One round trip: every API request passes through here.
+/// Resolve a bearer token to the signed-in user, or `Unauthorized`:
+/// from `sessions` if it was resolved a moment ago, else from the database.
+pub async fn authenticate(
+    db: &Db,
+    sessions: &SessionCache,
+    now: DateTime<Utc>,
+    token: &str,
+) -> Result<Principal> {
+    let token_hash = hash_token(token);
+    if let Some(p) = sessions.get(&token_hash) {
+        if p.session_expires_at > now {
+            return Ok(p);
+        }
+        return Err(Error::Unauthorized);
+    }
+    let generation = sessions.generation();
+    let loaded_at = std::time::Instant::now();
+    let p = lookup(db, now, &token_hash).await?;
+    sessions.remember(generation, loaded_at, token_hash, p.clone());
+    Ok(p)
+}
+
+/// The session behind `token_hash`, if it is live and its user active.
+async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Principal> {
+    // One round trip: every request not answered from the cache comes here.
     let backend = db.conn.get_database_backend();
     let placeholder = if backend == sea_orm::DatabaseBackend::Postgres {
         "$1"
@@ -204,7 +229,7 @@ pub async fn authenticate(db: &Db, now: DateTime<Utc>, token: &str) -> Result<Pr
         .query_one_raw(Statement::from_sql_and_values(
             backend,
             sql,
-            [hash_token(token).into()],
+            [token_hash.into()],
         ))
         .await?
     else {
@@ -240,7 +265,14 @@ pub async fn authenticate(db: &Db, now: DateTime<Utc>, token: &str) -> Result<Pr
     })
 }
 
-pub async fn logout(db: &Db, now: DateTime<Utc>, token: &str) -> Result<()> {
+/// Revoke the session behind `token`, here and in every process that
+/// cached it.
+pub async fn logout(
+    db: &Db,
+    sessions: &SessionCache,
+    now: DateTime<Utc>,
+    token: &str,
+) -> Result<()> {
     let txn = db.begin_write().await?;
     session::Entity::update_many()
         .col_expr(
@@ -251,8 +283,7 @@ pub async fn logout(db: &Db, now: DateTime<Utc>, token: &str) -> Result<()> {
         .filter(session::Column::RevokedAt.is_null())
         .exec(&*txn)
         .await?;
-    txn.commit().await?;
-    Ok(())
+    sessions.commit_change(txn).await
 }
 
 /// Remove expired sessions and aged-out login failures; returns rows removed.

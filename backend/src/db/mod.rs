@@ -44,6 +44,16 @@ impl WriteTxn {
     }
 }
 
+/// On PostgreSQL, `NOTIFY channel` inside `txn`: delivered to every
+/// listening process when, and only if, `txn` commits. SQLite has no other
+/// server process to tell; a no-op there.
+pub async fn notify_with_commit(txn: &WriteTxn, channel: &str) -> Result<(), DbErr> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(&format!("NOTIFY {channel}")).await?;
+    }
+    Ok(())
+}
+
 impl Db {
     pub async fn connect(settings: &Settings) -> Result<Db, DbErr> {
         let url = settings.database_url();

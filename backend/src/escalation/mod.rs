@@ -745,7 +745,7 @@ impl Produced {
     ) -> Result<()> {
         let mail = !self.mails.is_empty();
         notify::enqueue(&*txn, now, self.mails).await?;
-        events::append(&*txn, self.events).await?;
+        events::append(&*txn, &state.node_id, self.events).await?;
         txn.commit().await?;
         state.after_commit(Effects {
             events: true,

@@ -125,6 +125,7 @@ pub async fn bump_counter(conn: &impl ConnectionTrait, name: &str, n: i64) -> Re
 /// Returns the stamped events in order.
 pub async fn append(
     conn: &impl ConnectionTrait,
+    origin: &str,
     events: Vec<NewEvent>,
 ) -> Result<Vec<CaseEvent>, DbErr> {
     if events.is_empty() {
@@ -171,11 +172,33 @@ pub async fn append(
     case_event::Entity::insert_many(models)
         .exec_without_returning(conn)
         .await?;
-    // Other processes are told after the commit (`realtime::announce`), not
-    // with a NOTIFY inside this transaction: PostgreSQL serialises commits
-    // that carry notifications on a database-wide lock, which would stack
-    // on top of the counter row above.
+    announce(conn, origin).await?;
     Ok(stored)
+}
+
+/// On PostgreSQL, tell every listening process, with this transaction's
+/// commit, that it appended events (`realtime::listen_postgres`).
+/// `origin` is this process's node id: its own hub was woken directly and
+/// ignores the notice.
+///
+/// Inside the transaction rather than after it: a notice sent on its own
+/// is a transaction of its own, with its own durable commit, and is lost
+/// if the process dies between the two. PostgreSQL serialises commits that
+/// carry notices on a database-wide lock, but every commit that appends
+/// events already waits for the feed counter above, which it holds until
+/// its commit is done.
+async fn announce(conn: &impl ConnectionTrait, origin: &str) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    if backend != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        "SELECT pg_notify($1, $2)",
+        [NOTIFY_CHANNEL.into(), origin.into()],
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Events after `after`, in feed order.

@@ -91,7 +91,7 @@ pub async fn update_unit(
 ) -> ApiResult<Json<UnitView>> {
     admin_only(&p)?;
     Ok(Json(
-        admin::update_unit(&s.db, &s.directory, s.now(), &p, id, body).await?,
+        admin::update_unit(&s.db, &s.directory, &s.sessions, s.now(), &p, id, body).await?,
     ))
 }
 
@@ -126,7 +126,7 @@ pub async fn update_user(
 ) -> ApiResult<Json<UserView>> {
     admin_only(&p)?;
     Ok(Json(
-        admin::update_user(&s.db, s.now(), &p, id, body).await?,
+        admin::update_user(&s.db, &s.sessions, s.now(), &p, id, body).await?,
     ))
 }
 

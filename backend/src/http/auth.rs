@@ -71,7 +71,7 @@ pub async fn logout(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some((token, _)) = session::token_from(&headers) {
-        auth::logout(&state.db, state.now(), &token).await?;
+        auth::logout(&state.db, &state.sessions, state.now(), &token).await?;
     }
     let mut resp = super::no_content();
     if let Ok(v) = session::clear_cookie().parse() {

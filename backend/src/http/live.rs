@@ -100,7 +100,7 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
             }
         }
     }
-    Ok(auth::authenticate(&state.db, state.now(), &token).await?)
+    Ok(auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?)
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;

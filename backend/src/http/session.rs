@@ -46,7 +46,7 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, _) = token_from(&parts.headers)
             .ok_or_else(|| ApiError::from(crate::error::Error::Unauthorized))?;
-        Ok(auth::authenticate(&state.db, state.now(), &token).await?)
+        Ok(auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?)
     }
 }
 

@@ -22,12 +22,11 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::ConnectionTrait;
 use tokio::sync::{mpsc, Notify};
 use uuid::Uuid;
 
 use crate::{
-    auth::Principal,
+    auth::{self, Principal, SessionCache},
     cases::directory::{self, Directory},
     db::Db,
     events,
@@ -271,37 +270,27 @@ impl Hub {
     }
 }
 
-/// On PostgreSQL: after local commits that appended events, tell every
-/// process (`NOTIFY`). Wake-ups that arrive while a NOTIFY is in flight
-/// coalesce into the next one, so a burst of commits costs a few NOTIFYs.
-/// If this process dies between a commit and its NOTIFY, the other hubs
-/// still find the events at their next poll (`live.poll_interval_ms`).
-pub async fn announce_postgres(db: Db, wake: Arc<Notify>, mut shutdown: Shutdown) {
-    loop {
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = shutdown.wait() => return,
-        }
-        if let Err(e) = db
-            .conn
-            .execute_unprepared(&format!("NOTIFY {}", events::NOTIFY_CHANNEL))
-            .await
-        {
-            tracing::warn!(error = %e, "NOTIFY failed; other processes will poll");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-}
-
 /// On PostgreSQL: wake the hub whenever any process commits events, and
-/// reload intake's directory whenever one changes units or routing rules.
-pub async fn listen_postgres(db: Db, hub: Hub, directory: Arc<Directory>, mut shutdown: Shutdown) {
+/// reload intake's directory whenever one changes units or routing rules,
+/// and forget cached sessions whenever one changes a session, user or unit.
+pub async fn listen_postgres(
+    db: Db,
+    hub: Hub,
+    directory: Arc<Directory>,
+    sessions: Arc<SessionCache>,
+    node_id: Arc<str>,
+    mut shutdown: Shutdown,
+) {
     loop {
         let pool = db.conn.get_postgres_connection_pool().clone();
         match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(mut listener) => {
                 if let Err(e) = listener
-                    .listen_all([events::NOTIFY_CHANNEL, directory::NOTIFY_CHANNEL])
+                    .listen_all([
+                        events::NOTIFY_CHANNEL,
+                        directory::NOTIFY_CHANNEL,
+                        auth::cache::NOTIFY_CHANNEL,
+                    ])
                     .await
                 {
                     tracing::warn!(error = %e, "LISTEN failed");
@@ -311,12 +300,18 @@ pub async fn listen_postgres(db: Db, hub: Hub, directory: Arc<Directory>, mut sh
                     // its NOTIFY to nobody: read it now, not at the next poll.
                     hub.wake();
                     directory.invalidate();
+                    sessions.invalidate();
                     loop {
                         tokio::select! {
                             n = listener.recv() => match n {
                                 Ok(n) if n.channel() == directory::NOTIFY_CHANNEL => {
                                     directory.invalidate()
                                 }
+                                Ok(n) if n.channel() == auth::cache::NOTIFY_CHANNEL => {
+                                    sessions.invalidate()
+                                }
+                                // This process's own commits woke its hub.
+                                Ok(n) if n.payload() == &*node_id => {}
                                 Ok(_) => hub.wake(),
                                 Err(e) => {
                                     tracing::warn!(error = %e, "LISTEN connection lost; polling until it is back");

@@ -41,7 +41,7 @@ pub async fn fire(state: &AppState, txn: &WriteTxn, deadline: &Deadline) -> Resu
     let mail = !out.mails.is_empty();
     notify::enqueue(&**txn, now, out.mails).await?;
     let events = !out.events.is_empty();
-    events::append(&**txn, out.events).await?;
+    events::append(&**txn, &state.node_id, out.events).await?;
     Ok(Effects {
         events,
         deadlines: true,
