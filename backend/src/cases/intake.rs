@@ -28,7 +28,10 @@ use uuid::Uuid;
 
 use super::service::{call_already_linked, event, ACCEPT, RESOLVE};
 use crate::{
-    db::entities::{call, case, case_handler},
+    db::{
+        bulk,
+        entities::{call, case, case_handler},
+    },
     deadlines,
     error::{Error, Result},
     escalation::{self, Produced},
@@ -190,9 +193,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         cases.push(am.clone().try_into_model()?);
         rows.push(am);
     }
-    case::Entity::insert_many(rows)
-        .exec_without_returning(&*txn)
-        .await?;
+    bulk::insert_rows(&*txn, rows).await?;
 
     let handlers: Vec<case_handler::ActiveModel> = cases
         .iter()
@@ -203,11 +204,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             })
         })
         .collect();
-    if !handlers.is_empty() {
-        case_handler::Entity::insert_many(handlers)
-            .exec_without_returning(&*txn)
-            .await?;
-    }
+    bulk::insert_rows(&*txn, handlers).await?;
 
     let mut due = Vec::with_capacity(intakes.len() * 2);
     for (intake, c) in intakes.iter().zip(&cases) {

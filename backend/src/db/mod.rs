@@ -5,6 +5,7 @@
 //! every write transaction first takes an in-process async lock
 //! ([`Db::begin_write`]): writers queue in memory instead of failing, and
 //! readers run freely beside them (WAL). On PostgreSQL the lock is absent.
+pub mod bulk;
 pub mod entities;
 
 use std::{sync::Arc, time::Duration};

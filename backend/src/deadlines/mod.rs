@@ -39,21 +39,23 @@ pub async fn schedule_many(
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = due.iter().map(|_| Uuid::new_v4()).collect();
-    deadline::Entity::insert_many(due.iter().zip(&ids).map(
-        |((subject_kind, subject_id, kind, due_at), id)| deadline::ActiveModel {
-            id: Set(*id),
-            subject_kind: Set(subject_kind.to_string()),
-            subject_id: Set(*subject_id),
-            kind: Set(kind.to_string()),
-            due_at: Set(*due_at),
-            fired_at: Set(None),
-            cancelled_at: Set(None),
-            claimed_by: Set(None),
-            created_at: Set(now),
-        },
-    ))
-    .exec_without_returning(conn)
-    .await?;
+    let rows = due
+        .iter()
+        .zip(&ids)
+        .map(
+            |((subject_kind, subject_id, kind, due_at), id)| deadline::ActiveModel {
+                id: Set(*id),
+                subject_kind: Set(subject_kind.to_string()),
+                subject_id: Set(*subject_id),
+                kind: Set(kind.to_string()),
+                due_at: Set(*due_at),
+                fired_at: Set(None),
+                cancelled_at: Set(None),
+                claimed_by: Set(None),
+                created_at: Set(now),
+            },
+        );
+    crate::db::bulk::insert_rows(conn, rows.collect()).await?;
     Ok(ids)
 }
 

@@ -169,9 +169,7 @@ pub async fn append(
             data: m.data.as_ref().clone(),
         })
         .collect();
-    case_event::Entity::insert_many(models)
-        .exec_without_returning(conn)
-        .await?;
+    crate::db::bulk::insert_rows(conn, models).await?;
     announce(conn, origin).await?;
     Ok(stored)
 }
