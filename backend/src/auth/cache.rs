@@ -126,7 +126,7 @@ mod tests {
             role: Role::Operator,
             email: None,
             unit: None,
-            session_expires_at: chrono::Utc::now(),
+            session_expires_at: chrono::DateTime::UNIX_EPOCH,
         }
     }
 
