@@ -66,6 +66,7 @@ impl App {
             hub,
             metrics: Metrics::install(),
             deadline_wake: Arc::new(Notify::new()),
+            deadline_plan: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
             mail_wake: Arc::new(Notify::new()),
             node_id,
             shutdown: shutdown.clone(),

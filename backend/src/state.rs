@@ -16,6 +16,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Wakes the deadline engine early when a nearer deadline is written.
     pub deadline_wake: Arc<Notify>,
+    /// When the deadline engine will next read the store, in milliseconds
+    /// by `clock`; `i64::MIN` while it is reading (see
+    /// [`AppState::deadlines_scheduled`]).
+    pub deadline_plan: Arc<std::sync::atomic::AtomicI64>,
     /// Wakes the mail sender when a message is queued.
     pub mail_wake: Arc<Notify>,
     /// Identifies this process in deadline claims and logs.
@@ -48,6 +52,21 @@ impl AppState {
         }
         if effects.mail {
             self.mail_wake.notify_one();
+        }
+    }
+
+    /// Call after a commit that scheduled deadlines, the earliest of them
+    /// due at `earliest`: wakes the engine only if it would otherwise read
+    /// the store later than that. Intake schedules hours ahead, and waking
+    /// the engine after every batch cost two queries each time. The engine
+    /// sets its plan to `i64::MIN` before it reads, so a deadline committed
+    /// while it reads always wakes it.
+    pub fn deadlines_scheduled(&self, earliest: chrono::DateTime<chrono::Utc>) {
+        let plan = self
+            .deadline_plan
+            .load(std::sync::atomic::Ordering::Acquire);
+        if plan == i64::MIN || earliest.timestamp_millis() < plan {
+            self.deadline_wake.notify_one();
         }
     }
 }

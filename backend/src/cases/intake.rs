@@ -257,6 +257,12 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             .await?;
         }
     }
-    out.commit(state, txn, now, true).await?;
+    // An escalation schedules its acknowledgement within minutes: wake the
+    // engine. Otherwise only if a case's deadline is earlier than its plan.
+    let escalated = intakes.iter().any(|i| i.escalate.is_some());
+    out.commit(state, txn, now, escalated).await?;
+    if let Some(earliest) = due.iter().map(|d| d.3).min() {
+        state.deadlines_scheduled(earliest);
+    }
     Ok(cases)
 }

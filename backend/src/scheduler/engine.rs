@@ -11,7 +11,7 @@
 //! On PostgreSQL the row is first locked with `FOR UPDATE SKIP LOCKED`, so
 //! two engines that read the same batch of due rows split it between them
 //! instead of queueing behind each other's row locks.
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::atomic::Ordering};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, Statement};
@@ -37,6 +37,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
     tracing::info!(node = %state.node_id, "deadline engine started");
     let mut engine = Engine::default();
     while !shutdown.is_triggered() {
+        state.deadline_plan.store(i64::MIN, Ordering::Release);
         let full = match engine.fire_due(&state, &shutdown).await {
             Ok(pass) => pass.full,
             Err(e) => {
@@ -62,6 +63,11 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
                 }
             }
         };
+        let latest = state.now() + chrono::Duration::from_std(MAX_NAP).unwrap_or_default();
+        let plan = next.map_or(latest, |n| n.min(latest));
+        state
+            .deadline_plan
+            .store(plan.timestamp_millis(), Ordering::Release);
         sleep_until(
             &state.clock,
             next,
