@@ -23,6 +23,12 @@ pub struct Db {
     pub conn: DatabaseConnection,
     /// Serialises writers on SQLite; `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// On SQLite, the one connection every write transaction uses (a pool
+    /// of one). Writers take turns anyway; on one connection they find its
+    /// prepared statements and its page cache warm, where a pooled
+    /// connection that last wrote many transactions ago had to prepare
+    /// again and, the database having changed, start its cache over.
+    writer: Option<DatabaseConnection>,
     pub url: String,
 }
 
@@ -66,43 +72,61 @@ impl Db {
                 )));
             }
         }
-        let mut opts = ConnectOptions::new(url.clone());
-        opts.max_connections(settings.database.max_connections)
-            .min_connections(settings.database.min_connections)
-            .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
-            .sqlx_logging(false)
-            .map_sqlx_sqlite_opts(|o| {
-                // WAL + synchronous=FULL: a committed case is on disk before
-                // the client hears about it, even across a power cut.
-                o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                    .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    .create_if_missing(true)
-                    // Checkpoints run beside the writers, not inside the
-                    // commit that happens to cross the WAL's size limit
-                    // (`run_checkpointer`).
-                    .pragma("wal_autocheckpoint", "0")
-                    // Reads through a 256 MiB memory map and a 16 MiB
-                    // page cache per connection (default 2 MiB, read by
-                    // syscall): intake 1,148–1,264 cases/s instead of
-                    // 1,092–1,187, screen pop p99 1.8–2.0 ms instead of 2.5
-                    // (README, Performance).
-                    .pragma("mmap_size", "268435456")
-                    .pragma("cache_size", "-16384")
-            });
-        let conn = Database::connect(opts).await?;
-        let write_lock = match conn.get_database_backend() {
-            DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
-            _ => None,
+        let conn = Database::connect(options(
+            settings,
+            &url,
+            settings.database.max_connections,
+            settings.database.min_connections,
+        ))
+        .await?;
+        let (write_lock, writer) = match conn.get_database_backend() {
+            DatabaseBackend::Sqlite => (
+                Some(Arc::new(Mutex::new(()))),
+                Some(Database::connect(options(settings, &url, 1, 1)).await?),
+            ),
+            _ => (None, None),
         };
         Ok(Db {
             conn,
             write_lock,
+            writer,
             url,
         })
     }
+}
 
+/// Pool options for `url`: `max`/`min` connections, and on SQLite the
+/// pragmas every connection needs.
+fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions {
+    let mut opts = ConnectOptions::new(url.to_string());
+    opts.max_connections(max)
+        .min_connections(min)
+        .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            // WAL + synchronous=FULL: a committed case is on disk before
+            // the client hears about it, even across a power cut.
+            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+                .create_if_missing(true)
+                // Checkpoints run beside the writers, not inside the
+                // commit that happens to cross the WAL's size limit
+                // (`run_checkpointer`).
+                .pragma("wal_autocheckpoint", "0")
+                // Reads through a 256 MiB memory map and a 16 MiB
+                // page cache per connection (default 2 MiB, read by
+                // syscall): intake 1,148–1,264 cases/s instead of
+                // 1,092–1,187, screen pop p99 1.8–2.0 ms instead of 2.5
+                // (README, Performance).
+                .pragma("mmap_size", "268435456")
+                .pragma("cache_size", "-16384")
+        });
+    opts
+}
+
+impl Db {
     pub fn backend(&self) -> DatabaseBackend {
         self.conn.get_database_backend()
     }
@@ -116,7 +140,7 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
-        let txn = self.conn.begin().await?;
+        let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
         Ok(WriteTxn { txn, _guard: guard })
     }
 
