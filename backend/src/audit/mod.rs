@@ -17,7 +17,7 @@ pub async fn append(
     detail: Value,
 ) -> Result<(), DbErr> {
     audit_entry::Entity::insert(audit_entry::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         at: Set(at),
         actor_id: Set(actor_id),
         action: Set(action.to_string()),

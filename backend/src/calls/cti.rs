@@ -251,7 +251,7 @@ async fn insert_call(
     duration: Option<i32>,
 ) -> Result<Uuid> {
     let m = call::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         phone: Set(phone.as_str().to_string()),
         channel: Set(Channel::Hotline.as_str().to_string()),
         received_at: Set(now),

@@ -76,7 +76,7 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
     }
     let txn = state.db.begin_write().await?;
     let m = call::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         phone: Set(phone.as_str().to_string()),
         channel: Set(input.channel.as_str().to_string()),
         received_at: Set(received_at),

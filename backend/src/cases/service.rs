@@ -229,7 +229,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .clone()
         .or_else(|| linked_call.as_ref().map(|c| c.phone.clone()));
     let row = case::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         category: Set(input.category.as_str().to_string()),
         status: Set(status.as_str().to_string()),
         priority: Set(priority.as_str().to_string()),

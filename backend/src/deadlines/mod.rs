@@ -38,7 +38,7 @@ pub async fn schedule_many(
     if due.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<Uuid> = due.iter().map(|_| Uuid::new_v4()).collect();
+    let ids: Vec<Uuid> = due.iter().map(|_| crate::db::new_id()).collect();
     let rows = due
         .iter()
         .zip(&ids)

@@ -312,7 +312,7 @@ pub async fn open(
     let level: i16 = if police.is_some() { 1 } else { TOP_LEVEL };
     let ack_due = now + Duration::seconds(policy.acknowledge_s);
     let model = escalation::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         case_id: Set(c.id),
         urgency: Set(urgency.as_str().to_string()),
         level: Set(level),
@@ -828,7 +828,7 @@ pub async fn record_action(
         )));
     }
     escalation_action::Entity::insert(escalation_action::ActiveModel {
-        id: Set(Uuid::new_v4()),
+        id: Set(crate::db::new_id()),
         escalation_id: Set(e.id),
         kind: Set(body.kind.as_str().to_string()),
         notes: Set(body.notes.trim().to_string()),

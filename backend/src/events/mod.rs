@@ -138,7 +138,7 @@ pub async fn append(
         .iter()
         .enumerate()
         .map(|(i, e)| case_event::ActiveModel {
-            id: Set(Uuid::new_v4()),
+            id: Set(crate::db::new_id()),
             feed_seq: Set(first + i as i64),
             case_id: Set(e.case_id),
             case_number: Set(e.case_number.clone()),

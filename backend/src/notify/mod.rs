@@ -4,7 +4,6 @@ pub mod sender;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
-use uuid::Uuid;
 
 use crate::db::entities::mail;
 
@@ -30,7 +29,7 @@ pub async fn enqueue(
         .into_iter()
         .filter(|m| seen.insert((m.recipient.clone(), m.subject.clone())))
         .map(|m| {
-            let id = Uuid::new_v4();
+            let id = crate::db::new_id();
             mail::ActiveModel {
                 id: Set(id),
                 recipient: Set(m.recipient),
