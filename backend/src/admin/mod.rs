@@ -239,7 +239,7 @@ pub async fn update_unit(
     )
     .await?;
     // A signed-in member's unit kind and place come with their session.
-    crate::db::notify_with_commit(&txn, crate::auth::cache::NOTIFY_CHANNEL).await?;
+    crate::db::notify_with_commit(&*txn, crate::auth::cache::NOTIFY_CHANNEL, "").await?;
     directory.commit_change(txn).await?;
     sessions.invalidate();
     Ok(view)

@@ -106,7 +106,7 @@ impl SessionCache {
     /// processes hear of it with the commit, and this one forgets what it
     /// cached once the commit has returned.
     pub async fn commit_change(&self, txn: WriteTxn) -> Result<()> {
-        crate::db::notify_with_commit(&txn, NOTIFY_CHANNEL).await?;
+        crate::db::notify_with_commit(&*txn, NOTIFY_CHANNEL, "").await?;
         txn.commit().await?;
         self.invalidate();
         Ok(())

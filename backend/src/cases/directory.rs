@@ -124,7 +124,7 @@ impl Directory {
     /// process to tell but a CLI run, which [`MAX_AGE`] covers); this one
     /// reloads at its next intake.
     pub async fn commit_change(&self, txn: WriteTxn) -> Result<()> {
-        crate::db::notify_with_commit(&txn, NOTIFY_CHANNEL).await?;
+        crate::db::notify_with_commit(&*txn, NOTIFY_CHANNEL, "").await?;
         txn.commit().await?;
         self.invalidate();
         Ok(())

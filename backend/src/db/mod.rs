@@ -64,12 +64,23 @@ pub fn new_id() -> uuid::Uuid {
     uuid::Uuid::now_v7()
 }
 
-/// On PostgreSQL, `NOTIFY channel` inside `txn`: delivered to every
-/// listening process when, and only if, `txn` commits. SQLite has no other
-/// server process to tell; a no-op there.
-pub async fn notify_with_commit(txn: &WriteTxn, channel: &str) -> Result<(), DbErr> {
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared(&format!("NOTIFY {channel}")).await?;
+/// On PostgreSQL, a notice on `channel` carrying `payload`, sent inside
+/// the transaction `conn` is in: delivered to every listening process when,
+/// and only if, that transaction commits. SQLite has no other server
+/// process to tell; a no-op there.
+pub async fn notify_with_commit(
+    conn: &impl ConnectionTrait,
+    channel: &str,
+    payload: &str,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    if backend == DatabaseBackend::Postgres {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_notify($1, $2)",
+            [channel.into(), payload.into()],
+        ))
+        .await?;
     }
     Ok(())
 }
@@ -106,6 +117,32 @@ impl Db {
             url,
         })
     }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DatabaseBackend::Postgres
+    }
+
+    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        use migration::MigratorTrait;
+        migration::Migrator::up(&self.conn, None).await
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
 }
 
 /// Pool options for `url`: `max`/`min` connections, and on SQLite the
@@ -137,34 +174,6 @@ fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions
                 .pragma("cache_size", "-16384")
         });
     opts
-}
-
-impl Db {
-    pub fn backend(&self) -> DatabaseBackend {
-        self.conn.get_database_backend()
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.backend() == DatabaseBackend::Postgres
-    }
-
-    pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
-        let guard = match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        };
-        let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
-        Ok(WriteTxn { txn, _guard: guard })
-    }
-
-    pub async fn migrate(&self) -> Result<(), DbErr> {
-        use migration::MigratorTrait;
-        migration::Migrator::up(&self.conn, None).await
-    }
-
-    pub async fn ping(&self) -> Result<(), DbErr> {
-        self.conn.ping().await
-    }
 }
 
 /// How often the SQLite checkpointer copies the WAL into the database.

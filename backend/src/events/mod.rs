@@ -170,33 +170,16 @@ pub async fn append(
         })
         .collect();
     crate::db::bulk::insert_rows(conn, models).await?;
-    announce(conn, origin).await?;
+    // Other processes hear of the events with this transaction's commit
+    // (`realtime::listen_postgres`); `origin` is this process's node id,
+    // whose own hub `after_commit` wakes directly. Inside the transaction
+    // rather than after it: a notice sent on its own is a transaction of
+    // its own, with its own durable commit, and is lost if the process dies
+    // between the two. PostgreSQL serialises commits that carry notices on
+    // a database-wide lock, but every commit that appends events already
+    // waits for the feed counter above, which it holds until it commits.
+    crate::db::notify_with_commit(conn, NOTIFY_CHANNEL, origin).await?;
     Ok(stored)
-}
-
-/// On PostgreSQL, tell every listening process, with this transaction's
-/// commit, that it appended events (`realtime::listen_postgres`).
-/// `origin` is this process's node id: its own hub was woken directly and
-/// ignores the notice.
-///
-/// Inside the transaction rather than after it: a notice sent on its own
-/// is a transaction of its own, with its own durable commit, and is lost
-/// if the process dies between the two. PostgreSQL serialises commits that
-/// carry notices on a database-wide lock, but every commit that appends
-/// events already waits for the feed counter above, which it holds until
-/// its commit is done.
-async fn announce(conn: &impl ConnectionTrait, origin: &str) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
-    if backend != sea_orm::DatabaseBackend::Postgres {
-        return Ok(());
-    }
-    conn.execute_raw(Statement::from_sql_and_values(
-        backend,
-        "SELECT pg_notify($1, $2)",
-        [NOTIFY_CHANNEL.into(), origin.into()],
-    ))
-    .await?;
-    Ok(())
 }
 
 /// Events after `after`, in feed order.
