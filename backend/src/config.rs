@@ -121,6 +121,15 @@ pub struct DeadlinePolicy {
     pub follow_up_s: i64,
     pub confirmation_window_s: i64,
     pub confirmation_reminder_s: i64,
+    /// A case left `new` at the hotline centre (nobody covers the place,
+    /// or a unit declined it) must be dispatched within this.
+    pub dispatch_s: i64,
+    /// The same for an urgent case.
+    pub dispatch_urgent_s: i64,
+    /// A missed accept, resolve or dispatch deadline is repeated this often
+    /// until the case moves on; from the second miss the supervisors one
+    /// region level up are told too.
+    pub case_remind_every_s: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -273,6 +282,9 @@ impl Default for DeadlinePolicy {
             follow_up_s: 7 * DAY,
             confirmation_window_s: 30 * DAY,
             confirmation_reminder_s: 20 * DAY,
+            dispatch_s: 3600,
+            dispatch_urgent_s: 15 * 60,
+            case_remind_every_s: DAY,
         }
     }
 }

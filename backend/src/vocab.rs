@@ -195,6 +195,16 @@ string_enum!(OutcomeResult {
     Withdrawn => "withdrawn",
 });
 
+string_enum!(
+    /// The parties' application for judicial confirmation of a mediation
+    /// agreement (People's Mediation Law art. 33).
+    ConfirmationStatus {
+    Applied => "applied",
+    Confirmed => "confirmed",
+    Rejected => "rejected",
+    NotNeeded => "not_needed",
+});
+
 string_enum!(EscalationStatus {
     Pending => "pending",
     Acknowledged => "acknowledged",
@@ -205,6 +215,27 @@ string_enum!(Urgency {
     Imminent => "imminent",
     High => "high",
 });
+
+impl Urgency {
+    /// Stricter clocks rank higher.
+    pub fn rank(self) -> u8 {
+        match self {
+            Urgency::High => 1,
+            Urgency::Imminent => 2,
+        }
+    }
+}
+
+impl Priority {
+    pub fn rank(self) -> u8 {
+        match self {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::High => 2,
+            Priority::Urgent => 3,
+        }
+    }
+}
 
 string_enum!(ActionKind {
     Dispatched => "dispatched",

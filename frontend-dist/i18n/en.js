@@ -106,6 +106,8 @@ export default {
   'esc.level.2': 'Level 2 · county command',
   'esc.level.3': 'Level 3 · supervisor',
   'esc.reason.screen': 'Danger screen: {risk}',
+  'esc.reason.threat': 'Safety-threat case: always reported to the police',
+  'esc.reason.risk': 'Risk raised to {risk}: {why}',
   'esc.level': 'Level',
 
   'action.dispatched': 'Officers dispatched',

@@ -106,6 +106,8 @@ export default {
   'esc.level.2': '二级·县公安局指挥中心',
   'esc.level.3': '三级·督办',
   'esc.reason.screen': '危险评估结果：{risk}',
+  'esc.reason.threat': '人身安全威胁类案件：一律移送公安',
+  'esc.reason.risk': '风险等级提高为{risk}：{why}',
   'esc.level': '级别',
 
   'action.dispatched': '已出警',

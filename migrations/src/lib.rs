@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_create_accounts;
 mod m20261129_000002_create_cases;
+mod m20261202_000001_safety_path;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_create_accounts::Migration),
             Box::new(m20261129_000002_create_cases::Migration),
+            Box::new(m20261202_000001_safety_path::Migration),
         ]
     }
 }

@@ -163,10 +163,8 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
         CtiKind::Ringing => {
             // Withheld or foreign numbers still ring; they just have no history.
             let hist = match &phone {
-                Some(p) => serde_json::to_value(history(state, p).await?).unwrap_or_default(),
-                None => {
-                    serde_json::json!({"phone": ev.caller, "calls": [], "cases": [], "ledger": null})
-                }
+                Some(p) => serde_json::to_value(history(state, None, p).await?).unwrap_or_default(),
+                None => serde_json::to_value(super::no_history(&ev.caller)).unwrap_or_default(),
             };
             let shown = phone
                 .as_ref()
@@ -196,14 +194,10 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
                     }
                     c.id
                 }
+                // Withheld, foreign or garbled numbers are answered too:
+                // the call is logged with the raw text.
                 None => {
-                    let phone = phone.ok_or_else(|| {
-                        Error::validation(
-                            "from",
-                            format!("{:?} is not a mainland phone number", ev.caller),
-                        )
-                    })?;
-                    insert_call(&*txn, now, &phone, operator, &ev.call_ref, None).await?
+                    insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?
                 }
             };
             txn.commit().await?;
@@ -228,12 +222,9 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
                     Some(c.id)
                 }
                 // A call that rang and was never answered is still history.
-                None => match &phone {
-                    Some(p) => {
-                        Some(insert_call(&*txn, now, p, operator, &ev.call_ref, Some(0)).await?)
-                    }
-                    None => None,
-                },
+                None => {
+                    Some(insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?)
+                }
             };
             txn.commit().await?;
             out.call_id = id;
@@ -245,14 +236,15 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
 async fn insert_call(
     conn: &impl sea_orm::ConnectionTrait,
     now: DateTime<Utc>,
-    phone: &PhoneNumber,
+    raw: &str,
     operator: Option<Uuid>,
     cti_ref: &str,
     duration: Option<i32>,
 ) -> Result<Uuid> {
     let m = call::ActiveModel {
         id: Set(crate::db::new_id()),
-        phone: Set(phone.as_str().to_string()),
+        phone: Set(PhoneNumber::parse(raw).ok().map(|p| p.as_str().to_string())),
+        phone_raw: Set(Some(raw.trim().chars().take(64).collect())),
         channel: Set(Channel::Hotline.as_str().to_string()),
         received_at: Set(now),
         duration_s: Set(duration),

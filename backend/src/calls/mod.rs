@@ -1,5 +1,8 @@
 //! Calls and the screen pop: every form of a number finds the same caller,
-//! and her history answers from one indexed lookup per table.
+//! and her history answers from one indexed lookup per table. A call from a
+//! withheld, foreign or garbled number is logged with the raw text only;
+//! it has no history. A look-up shows only cases in the reader's scope and
+//! is written to the audit log.
 pub mod cti;
 
 use chrono::{DateTime, Utc};
@@ -11,18 +14,24 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::{
+    audit,
     auth::Principal,
-    cases::model::PhoneNumber,
+    cases::{model::PhoneNumber, scope},
     db::entities::{call, case},
     error::{Error, Result},
     state::AppState,
     vocab::{CaseStatus, Channel, Role},
 };
+use serde_json::json;
+use std::collections::HashSet;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallView {
     pub id: Uuid,
-    pub caller_phone: String,
+    /// The number normalised; null for a withheld, foreign or garbled one.
+    pub caller_phone: Option<String>,
+    /// The number as the operator or the exchange gave it.
+    pub caller_phone_raw: Option<String>,
     pub channel: Channel,
     pub received_at: DateTime<Utc>,
     pub duration_s: Option<i32>,
@@ -36,6 +45,7 @@ impl CallView {
         CallView {
             id: m.id,
             caller_phone: m.phone,
+            caller_phone_raw: m.phone_raw,
             channel: Channel::parse(&m.channel).unwrap_or(Channel::Hotline),
             received_at: m.received_at,
             duration_s: m.duration_s,
@@ -49,6 +59,9 @@ impl CallView {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCall {
+    /// Any text: `anonymous`, `withheld`, a foreign or empty number are
+    /// logged as they are (victims often call from such numbers).
+    #[serde(default)]
     pub caller_phone: String,
     pub channel: Channel,
     pub received_at: Option<DateTime<Utc>>,
@@ -61,7 +74,11 @@ pub fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber> {
 
 pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<CallView> {
     p.require(&[Role::Operator, Role::Admin])?;
-    let phone = parse_phone("caller_phone", &input.caller_phone)?;
+    let raw = input.caller_phone.trim();
+    if raw.chars().count() > 64 {
+        return Err(Error::validation("caller_phone", "at most 64 characters"));
+    }
+    let phone = PhoneNumber::parse(raw).ok();
     let now = state.now();
     let received_at = input.received_at.unwrap_or(now);
     if received_at > now + chrono::Duration::minutes(5) {
@@ -77,7 +94,8 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
     let txn = state.db.begin_write().await?;
     let m = call::ActiveModel {
         id: Set(crate::db::new_id()),
-        phone: Set(phone.as_str().to_string()),
+        phone: Set(phone.map(|p| p.as_str().to_string())),
+        phone_raw: Set(Some(raw.to_string())),
         channel: Set(input.channel.as_str().to_string()),
         received_at: Set(received_at),
         duration_s: Set(None),
@@ -108,7 +126,11 @@ pub struct CaseBrief {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CallerHistory {
-    pub phone: String,
+    /// The number normalised; null when it is no mainland number (then
+    /// there is no history to show).
+    pub phone: Option<String>,
+    /// The number as asked for.
+    pub caller_phone_raw: String,
     pub calls: Vec<CallView>,
     pub cases: Vec<CaseBrief>,
     /// The county ledger of left-behind women is not connected yet.
@@ -116,7 +138,14 @@ pub struct CallerHistory {
 }
 
 /// The screen pop: earlier calls and cases, open cases first, newest first.
-pub async fn history(state: &AppState, phone: &PhoneNumber) -> Result<CallerHistory> {
+/// With a reader, only the cases in their scope (the rule of `GET /cases`)
+/// and the calls linked to those; the telephone exchange's ringing pop
+/// (no reader) goes to operators, who see all.
+pub async fn history(
+    state: &AppState,
+    reader: Option<&Principal>,
+    phone: &PhoneNumber,
+) -> Result<CallerHistory> {
     let conn = &state.db.conn;
     let calls = call::Entity::find()
         .filter(call::Column::Phone.eq(phone.as_str()))
@@ -129,12 +158,22 @@ pub async fn history(state: &AppState, phone: &PhoneNumber) -> Result<CallerHist
     if !linked.is_empty() {
         cond = cond.add(case::Column::Id.is_in(linked));
     }
-    let cases = case::Entity::find()
-        .filter(cond)
+    let mut query = case::Entity::find().filter(cond);
+    let sees_all = reader.is_none_or(|p| matches!(p.role, Role::Operator | Role::Admin));
+    if let Some(p) = reader {
+        query = query.filter(scope::list_condition(p));
+    }
+    let cases = query
         .order_by_desc(case::Column::CreatedAt)
         .limit(50)
         .all(conn)
         .await?;
+    let visible: HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
+    let calls: Vec<CallView> = calls
+        .into_iter()
+        .filter(|c| sees_all || c.case_id.is_some_and(|id| visible.contains(&id)))
+        .map(CallView::from_model)
+        .collect();
     let mut briefs: Vec<CaseBrief> = cases
         .into_iter()
         .map(|c| {
@@ -158,15 +197,55 @@ pub async fn history(state: &AppState, phone: &PhoneNumber) -> Result<CallerHist
     // Stable sort keeps newest-first inside each group.
     briefs.sort_by_key(|b| !b.open);
     Ok(CallerHistory {
-        phone: phone.as_str().to_string(),
-        calls: calls.into_iter().map(CallView::from_model).collect(),
+        phone: Some(phone.as_str().to_string()),
+        caller_phone_raw: phone.as_str().to_string(),
+        calls,
         cases: briefs,
         ledger: None,
     })
 }
 
+/// No mainland number, no history.
+pub fn no_history(raw: &str) -> CallerHistory {
+    CallerHistory {
+        phone: None,
+        caller_phone_raw: raw.to_string(),
+        calls: Vec::new(),
+        cases: Vec::new(),
+        ledger: None,
+    }
+}
+
+/// `GET /callers/{phone}`: scoped, and audited (`caller.lookup`: who, the
+/// number masked, how many results).
 pub async fn screen_pop(state: &AppState, p: &Principal, raw: &str) -> Result<CallerHistory> {
     p.require(&[Role::Operator, Role::Admin, Role::Supervisor])?;
-    let phone = parse_phone("phone", raw)?;
-    history(state, &phone).await
+    let raw = raw.trim();
+    if raw.chars().count() > 64 {
+        return Err(Error::validation("phone", "at most 64 characters"));
+    }
+    let (hist, masked) = match PhoneNumber::parse(raw) {
+        Ok(phone) => (history(state, Some(p), &phone).await?, phone.masked()),
+        Err(_) => (
+            no_history(raw),
+            crate::cases::model::mask(raw, 3, 4),
+        ),
+    };
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    audit::append(
+        &*txn,
+        now,
+        Some(p.user_id),
+        "caller.lookup",
+        format!("caller:{masked}"),
+        json!({
+            "phone": masked,
+            "calls": hist.calls.len(),
+            "cases": hist.cases.len(),
+        }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(hist)
 }

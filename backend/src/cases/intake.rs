@@ -26,7 +26,10 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::service::{call_already_linked, event, ACCEPT, RESOLVE};
+use super::{
+    clocks::{ACCEPT, DISPATCH, RESOLVE},
+    service::{call_already_linked, event},
+};
 use crate::{
     db::{
         bulk,
@@ -54,6 +57,8 @@ pub(super) struct Intake {
     pub opened: Value,
     pub assigned: Value,
     pub accept_due: Option<DateTime<Utc>>,
+    /// Set when the case stays `new` at the hotline centre.
+    pub dispatch_due: Option<DateTime<Utc>>,
     pub resolve_due: DateTime<Utc>,
     /// A high or imminent danger screen opens an escalation in the same
     /// transaction.
@@ -210,6 +215,9 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     for (intake, c) in intakes.iter().zip(&cases) {
         if let Some(at) = intake.accept_due {
             due.push(("case", c.id, ACCEPT, at));
+        }
+        if let Some(at) = intake.dispatch_due {
+            due.push(("case", c.id, DISPATCH, at));
         }
         due.push(("case", c.id, RESOLVE, intake.resolve_due));
     }

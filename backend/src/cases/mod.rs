@@ -3,10 +3,13 @@
 //! scoped reads; `intake` writes new cases in batches (group commit);
 //! `directory` keeps
 //! intake's routing inputs in memory; `model` and `routing` are pure.
+pub mod clocks;
+pub mod closing;
 pub mod directory;
 pub mod intake;
 pub mod model;
 pub mod query;
+pub mod risk;
 pub mod routing;
 pub mod scope;
 pub mod service;

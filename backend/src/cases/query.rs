@@ -34,6 +34,7 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> 
     let timeline = events::timeline(conn, c.id).await?;
     Ok(CaseDetail {
         case: CaseView::build(&c, reveal, esc),
+        danger_screen: c.danger_screen.clone(),
         timeline,
     })
 }

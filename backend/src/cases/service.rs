@@ -1,15 +1,17 @@
 //! Case use cases, one transaction each: open (with call link, routing,
 //! deadlines, danger screen and escalation), accept, transfer, decline,
-//! note, outcome, close, reopen, raise risk. Every change appends its
-//! case events last (see `events`), then commits; nothing is reported to the
-//! client before the commit.
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+//! note. The end of a case (outcome, confirmation, close, reopen) is in
+//! `closing`, a raised risk in `risk`. Every change appends its case events
+//! last (see `events`), then commits; nothing is reported to the client
+//! before the commit.
+use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    clocks::{self, accept_window, dispatch_window, resolve_window},
     directory::Routing,
     intake::{self, Intake},
     model::{transition, Action, DangerScreen, IdNumber, PhoneNumber},
@@ -20,7 +22,6 @@ use super::{
 use crate::{
     audit,
     auth::Principal,
-    config::DeadlinePolicy,
     db::entities::{call, case, unit},
     deadlines,
     error::{Error, Result},
@@ -28,14 +29,8 @@ use crate::{
     events::NewEvent,
     regions::RegionCode,
     state::AppState,
-    vocab::{CaseStatus, Category, OutcomeResult, Priority, RiskLevel, Role, UnitKind, Urgency},
+    vocab::{CaseStatus, Category, Priority, RiskLevel, Role, UnitKind, Urgency},
 };
-
-pub const ACCEPT: &str = "case.accept";
-pub const RESOLVE: &str = "case.resolve";
-pub const FOLLOW_UP: &str = "case.follow_up";
-pub const CONFIRMATION_REMINDER: &str = "case.confirmation_reminder";
-pub const CONFIRMATION: &str = "case.confirmation";
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -59,7 +54,7 @@ pub struct NewCase {
     pub priority: Option<Priority>,
 }
 
-fn text(field: &str, value: &str, max: usize, required: bool) -> Result<Option<String>> {
+pub(super) fn text(field: &str, value: &str, max: usize, required: bool) -> Result<Option<String>> {
     let v = value.trim();
     if v.is_empty() {
         return if required {
@@ -77,25 +72,8 @@ fn text(field: &str, value: &str, max: usize, required: bool) -> Result<Option<S
     Ok(Some(v.to_string()))
 }
 
-fn required(field: &str, value: &str, max: usize) -> Result<String> {
+pub(super) fn required(field: &str, value: &str, max: usize) -> Result<String> {
     text(field, value, max, true)?.ok_or_else(|| Error::validation(field, "must not be empty"))
-}
-
-pub fn accept_window(policy: &DeadlinePolicy, p: Priority) -> Duration {
-    Duration::seconds(match p {
-        Priority::Urgent => policy.accept_urgent_s,
-        Priority::High => policy.accept_high_s,
-        Priority::Normal => policy.accept_normal_s,
-        Priority::Low => policy.accept_low_s,
-    })
-}
-
-fn resolve_window(policy: &DeadlinePolicy, c: Category) -> Duration {
-    Duration::seconds(if c.is_mediation() {
-        policy.resolve_mediation_s
-    } else {
-        policy.resolve_s
-    })
 }
 
 pub(super) fn event(
@@ -168,16 +146,32 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         ),
         None => None,
     };
-    if let Some(screen) = &input.danger_screen {
-        screen
-            .validate()
-            .map_err(|m| Error::validation("danger_screen.answers", m))?;
-    }
-    let risk = input
+    let screen_notes = match &input.danger_screen {
+        Some(screen) => {
+            screen
+                .validate()
+                .map_err(|m| Error::validation("danger_screen.answers", m))?;
+            match &screen.notes {
+                Some(n) => text("danger_screen.notes", n, 4000, false)?,
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let screened = input
         .danger_screen
         .as_ref()
         .map(DangerScreen::risk)
         .unwrap_or(RiskLevel::None);
+    // A threat to her safety always reaches the police, whatever the screen
+    // says (a relative reporting a threat may not know the answers): the
+    // case is at least `high` and opens an escalation with it.
+    let threat = input.category == Category::SafetyThreat;
+    let risk = if threat && screened.rank() < RiskLevel::High.rank() {
+        RiskLevel::High
+    } else {
+        screened
+    };
     let priority = input.priority.unwrap_or(match risk {
         RiskLevel::Imminent => Priority::Urgent,
         RiskLevel::High => Priority::High,
@@ -224,10 +218,26 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
     let accept_due = decision
         .dispatched
         .then(|| now + accept_window(policy, priority));
+    // Nobody covers the place: the hotline centre must dispatch it by hand.
+    let dispatch_due = (!decision.dispatched).then(|| now + dispatch_window(policy, priority));
     let resolve_due = now + resolve_window(policy, input.category);
     let subject_phone_for_call = subject_phone
         .clone()
-        .or_else(|| linked_call.as_ref().map(|c| c.phone.clone()));
+        .or_else(|| linked_call.as_ref().and_then(|c| c.phone.clone()));
+    // The whole screen stays with the case, for those who may read it; the
+    // events (feed, timeline) and mail carry the answers without the notes.
+    let danger_screen = input.danger_screen.as_ref().map(|sc| {
+        json!({
+            "in_progress": sc.in_progress,
+            "answers": sc.answers,
+            "screener_concern": sc.screener_concern,
+            "notes": screen_notes,
+            "risk_level": screened,
+            "screened_by": p.user_id,
+            "screened_by_name": p.display_name,
+            "screened_at": now,
+        })
+    });
     let row = case::ActiveModel {
         id: Set(crate::db::new_id()),
         category: Set(input.category.as_str().to_string()),
@@ -254,6 +264,9 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         outcome: Set(None),
         resolved_at: Set(None),
         closed_at: Set(None),
+        danger_screen: Set(danger_screen),
+        dispatch_due_at: Set(dispatch_due),
+        confirmation: Set(None),
         ..Default::default()
     };
     // The escalation seam: a high or imminent screen opens one in the
@@ -263,6 +276,11 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         RiskLevel::Imminent => Some(Urgency::Imminent),
         RiskLevel::High => Some(Urgency::High),
         _ => None,
+    };
+    let escalation_reason = if threat && screened.rank() < RiskLevel::High.rank() {
+        "category: safety_threat".to_string()
+    } else {
+        format!("danger screen: {risk}")
     };
     let c = intake::submit(
         state,
@@ -293,10 +311,12 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
                 "reason": decision.reason,
                 "status": status,
                 "accept_due_at": accept_due,
+                "dispatch_due_at": dispatch_due,
             }),
             accept_due,
+            dispatch_due,
             resolve_due,
-            escalate: urgency.map(|u| (u, format!("danger screen: {risk}"))),
+            escalate: urgency.map(|u| (u, escalation_reason)),
         },
     )
     .await?;
@@ -311,12 +331,12 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
 
 /// Common shape of a state change: load in scope, check the role, the
 /// version and the transition.
-struct Change {
-    case: case::Model,
-    next: CaseStatus,
+pub(super) struct Change {
+    pub case: case::Model,
+    pub next: CaseStatus,
 }
 
-async fn begin_change(
+pub(super) async fn begin_change(
     conn: &impl ConnectionTrait,
     p: &Principal,
     id: Uuid,
@@ -337,13 +357,13 @@ async fn begin_change(
             return Err(Error::VersionConflict);
         }
     }
-    let from = CaseStatus::parse(&c.status).unwrap_or(CaseStatus::New);
+    let from = clocks::status_of(&c)?;
     let next = transition(from, action).map_err(Error::InvalidTransition)?;
     Ok(Change { case: c, next })
 }
 
 /// Conditional update on version: the loser of a race gets 409.
-async fn save(
+pub(super) async fn save(
     conn: &impl ConnectionTrait,
     c: &case::Model,
     mut am: case::ActiveModel,
@@ -367,7 +387,7 @@ async fn save(
 }
 
 /// The case after a change, masked (a reveal is always an explicit read).
-async fn respond(state: &AppState, c: &case::Model) -> Result<CaseView> {
+pub(super) async fn respond(state: &AppState, c: &case::Model) -> Result<CaseView> {
     let now = state.now();
     let esc = escalation::latest_for_case(&state.db.conn, c, now).await?;
     Ok(CaseView::build(c, false, esc))
@@ -408,7 +428,7 @@ pub async fn accept(
         now,
     )
     .await?;
-    deadlines::cancel(&*txn, now, c.id, &[ACCEPT]).await?;
+    deadlines::cancel(&*txn, now, c.id, clocks::ACCEPT_KINDS).await?;
     let mut out = Produced::default();
     out.events.push(event(
         &c,
@@ -466,7 +486,9 @@ pub async fn transfer(
             "the case is already with that unit",
         ));
     }
-    let priority = Priority::parse(&ch.case.priority).unwrap_or(Priority::Normal);
+    let priority = Priority::parse(&ch.case.priority).ok_or_else(|| {
+        Error::Internal(format!("case {} has unknown priority {:?}", id, ch.case.priority))
+    })?;
     let accept_due = now + accept_window(&state.settings.deadlines, priority);
     let c = save(
         &*txn,
@@ -476,14 +498,17 @@ pub async fn transfer(
             assigned_unit_id: Set(Some(target.id)),
             assignee_id: Set(None),
             accept_due_at: Set(Some(accept_due)),
+            dispatch_due_at: Set(None),
             ..Default::default()
         },
         now,
     )
     .await?;
     escalation::add_handler(&*txn, c.id, target.id).await?;
-    deadlines::cancel(&*txn, now, c.id, &[ACCEPT]).await?;
-    deadlines::schedule(&*txn, now, "case", c.id, ACCEPT, accept_due).await?;
+    // Dispatched (or passed on): the old unit's accept clock and the hotline's
+    // dispatch clock stop, the new unit's accept clock starts.
+    deadlines::cancel(&*txn, now, c.id, &[clocks::ACCEPT_KINDS, clocks::DISPATCH_KINDS].concat()).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, clocks::ACCEPT, accept_due).await?;
     let mut out = Produced::default();
     let mut e = event(
         &c,
@@ -542,6 +567,10 @@ pub async fn decline(
             .await?,
     )
     .map(|(u, _)| u.id);
+    let priority = Priority::parse(&ch.case.priority).ok_or_else(|| {
+        Error::Internal(format!("case {} has unknown priority {:?}", id, ch.case.priority))
+    })?;
+    let dispatch_due = now + dispatch_window(&state.settings.deadlines, priority);
     let c = save(
         &*txn,
         &ch.case,
@@ -550,6 +579,7 @@ pub async fn decline(
             assigned_unit_id: Set(hotline),
             assignee_id: Set(None),
             accept_due_at: Set(None),
+            dispatch_due_at: Set(Some(dispatch_due)),
             ..Default::default()
         },
         now,
@@ -558,7 +588,9 @@ pub async fn decline(
     if let Some(h) = hotline {
         escalation::add_handler(&*txn, c.id, h).await?;
     }
-    deadlines::cancel(&*txn, now, c.id, &[ACCEPT]).await?;
+    // Back at the hotline centre: it must dispatch the case again.
+    deadlines::cancel(&*txn, now, c.id, clocks::ACCEPT_KINDS).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, clocks::DISPATCH, dispatch_due).await?;
     let mut out = Produced::default();
     let mut e = event(
         &c,
@@ -571,6 +603,7 @@ pub async fn decline(
             "to_unit_id": hotline,
             "reason": reason,
             "status": c.status,
+            "dispatch_due_at": dispatch_due,
         }),
     );
     e.prev_unit_id = ch.case.assigned_unit_id;
@@ -619,267 +652,6 @@ pub async fn add_note(
         now,
         json!({
             "body": text, "by": p.user_id, "by_name": p.display_name,
-        }),
-    ));
-    out.commit(state, txn, now, false).await?;
-    respond(state, &c).await
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OutcomeBody {
-    pub result: OutcomeResult,
-    #[serde(default)]
-    pub details: String,
-    /// For mediation agreements: starts the 30-day judicial confirmation window.
-    pub agreement_date: Option<NaiveDate>,
-    pub version: Option<i32>,
-}
-
-pub async fn record_outcome(
-    state: &AppState,
-    p: &Principal,
-    id: Uuid,
-    body: OutcomeBody,
-) -> Result<CaseView> {
-    let details = text("details", &body.details, 10000, false)?;
-    let now = state.now();
-    if body.agreement_date.is_some() && body.result != OutcomeResult::Agreement {
-        return Err(Error::validation(
-            "agreement_date",
-            "only an agreement has an agreement date",
-        ));
-    }
-    let txn = state.db.begin_write().await?;
-    let ch = begin_change(
-        &*txn,
-        p,
-        id,
-        Action::RecordOutcome,
-        body.version,
-        &[Access::Handler],
-    )
-    .await?;
-    let policy = &state.settings.deadlines;
-    let follow_up_due = now + Duration::seconds(policy.follow_up_s);
-    let agreement_start = match (body.result, body.agreement_date) {
-        (OutcomeResult::Agreement, Some(d)) => {
-            let start = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-            if start > now + Duration::days(1) {
-                return Err(Error::validation(
-                    "agreement_date",
-                    "cannot be in the future",
-                ));
-            }
-            Some(start)
-        }
-        (OutcomeResult::Agreement, None) => Some(now),
-        _ => None,
-    };
-    let confirmation_due =
-        agreement_start.map(|s| s + Duration::seconds(policy.confirmation_window_s));
-    let c = save(
-        &*txn,
-        &ch.case,
-        case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
-            outcome: Set(Some(json!({
-                "result": body.result,
-                "details": details,
-                "agreement_date": body.agreement_date,
-                "recorded_by": p.user_id,
-                "recorded_at": now,
-            }))),
-            resolved_at: Set(Some(now)),
-            follow_up_due_at: Set(Some(follow_up_due)),
-            confirmation_due_at: Set(confirmation_due),
-            overdue: Set(false),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    deadlines::cancel(&*txn, now, c.id, &[RESOLVE, ACCEPT]).await?;
-    deadlines::schedule(&*txn, now, "case", c.id, FOLLOW_UP, follow_up_due).await?;
-    if let (Some(start), Some(due)) = (agreement_start, confirmation_due) {
-        let reminder = start + Duration::seconds(policy.confirmation_reminder_s);
-        if reminder > now {
-            deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION_REMINDER, reminder).await?;
-        }
-        deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION, due.max(now)).await?;
-    }
-    let mut out = Produced::default();
-    out.events.push(event(
-        &c,
-        "case.outcome_recorded",
-        Some(p.user_id),
-        now,
-        json!({
-            "result": body.result,
-            "details": details,
-            "agreement_date": body.agreement_date,
-            "follow_up_due_at": follow_up_due,
-            "confirmation_due_at": confirmation_due,
-            "status": c.status,
-        }),
-    ));
-    out.commit(state, txn, now, true).await?;
-    respond(state, &c).await
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloseBody {
-    /// What the follow-up visit found.
-    pub follow_up: String,
-    pub version: Option<i32>,
-}
-
-pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -> Result<CaseView> {
-    let follow_up = required("follow_up", &body.follow_up, 10000)?;
-    let now = state.now();
-    let txn = state.db.begin_write().await?;
-    let ch = begin_change(
-        &*txn,
-        p,
-        id,
-        Action::Close,
-        body.version,
-        &[Access::Handler],
-    )
-    .await?;
-    let c = save(
-        &*txn,
-        &ch.case,
-        case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
-            closed_at: Set(Some(now)),
-            overdue: Set(false),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    deadlines::cancel(&*txn, now, c.id, &[FOLLOW_UP]).await?;
-    let mut out = Produced::default();
-    out.events.push(event(
-        &c,
-        "case.closed",
-        Some(p.user_id),
-        now,
-        json!({
-            "follow_up": follow_up, "status": c.status,
-        }),
-    ));
-    out.commit(state, txn, now, true).await?;
-    respond(state, &c).await
-}
-
-pub async fn reopen(
-    state: &AppState,
-    p: &Principal,
-    id: Uuid,
-    body: ReasonBody,
-) -> Result<CaseView> {
-    let reason = required("reason", &body.reason, 2000)?;
-    let now = state.now();
-    let txn = state.db.begin_write().await?;
-    let ch = begin_change(
-        &*txn,
-        p,
-        id,
-        Action::Reopen,
-        body.version,
-        &[Access::Handler, Access::Hotline, Access::Supervisor],
-    )
-    .await?;
-    let category = Category::parse(&ch.case.category).unwrap_or(Category::Other);
-    let resolve_due = now + resolve_window(&state.settings.deadlines, category);
-    let c = save(
-        &*txn,
-        &ch.case,
-        case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
-            resolve_due_at: Set(Some(resolve_due)),
-            follow_up_due_at: Set(None),
-            closed_at: Set(None),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    deadlines::cancel(&*txn, now, c.id, &[FOLLOW_UP]).await?;
-    deadlines::schedule(&*txn, now, "case", c.id, RESOLVE, resolve_due).await?;
-    let mut out = Produced::default();
-    out.events.push(event(
-        &c,
-        "case.reopened",
-        Some(p.user_id),
-        now,
-        json!({
-            "reason": reason, "status": c.status, "resolve_due_at": resolve_due,
-        }),
-    ));
-    out.commit(state, txn, now, true).await?;
-    respond(state, &c).await
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RiskBody {
-    pub risk_level: RiskLevel,
-    pub reason: String,
-    pub version: Option<i32>,
-}
-
-/// Raise the risk level by hand (never lower it); a timeline event.
-pub async fn raise_risk(
-    state: &AppState,
-    p: &Principal,
-    id: Uuid,
-    body: RiskBody,
-) -> Result<CaseView> {
-    let reason = required("reason", &body.reason, 2000)?;
-    let now = state.now();
-    let txn = state.db.begin_write().await?;
-    let (c0, access) = scope::load(&*txn, p, id).await?;
-    if !matches!(
-        access,
-        Access::Handler | Access::Hotline | Access::Supervisor
-    ) {
-        return Err(Error::Forbidden(
-            "you may not change this case's risk level".into(),
-        ));
-    }
-    if let Some(v) = body.version {
-        if v != c0.version {
-            return Err(Error::VersionConflict);
-        }
-    }
-    let current = RiskLevel::parse(&c0.risk_level).unwrap_or(RiskLevel::None);
-    if body.risk_level.rank() <= current.rank() {
-        return Err(Error::InvalidTransition(format!(
-            "the risk level is {current}; it can only be raised, never lowered"
-        )));
-    }
-    let c = save(
-        &*txn,
-        &c0,
-        case::ActiveModel {
-            risk_level: Set(body.risk_level.as_str().to_string()),
-            ..Default::default()
-        },
-        now,
-    )
-    .await?;
-    let mut out = Produced::default();
-    out.events.push(event(
-        &c,
-        "case.risk_raised",
-        Some(p.user_id),
-        now,
-        json!({
-            "from": current, "to": body.risk_level, "reason": reason,
         }),
     ));
     out.commit(state, txn, now, false).await?;

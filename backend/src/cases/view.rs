@@ -24,6 +24,8 @@ pub struct SubjectView {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DeadlinesView {
+    /// A case left `new` at the hotline centre: dispatch by then.
+    pub dispatch_due_at: Option<DateTime<Utc>>,
     pub accept_due_at: Option<DateTime<Utc>>,
     pub resolve_due_at: Option<DateTime<Utc>>,
     pub follow_up_due_at: Option<DateTime<Utc>>,
@@ -50,6 +52,9 @@ pub struct CaseView {
     pub version: i32,
     pub overdue: bool,
     pub outcome: Option<Value>,
+    /// The parties' judicial confirmation of an agreement:
+    /// `{status, court, date, recorded_by, recorded_at}`.
+    pub confirmation: Option<Value>,
     pub deadlines: DeadlinesView,
     pub escalation: Option<EscalationView>,
 }
@@ -58,6 +63,11 @@ pub struct CaseView {
 pub struct CaseDetail {
     #[serde(flatten)]
     pub case: CaseView,
+    /// The danger screen as the operator took it, notes included:
+    /// `{in_progress, answers, screener_concern, notes, risk_level,
+    /// screened_by, screened_by_name, screened_at}`. Only in the detail,
+    /// never in lists, mail or the live feed.
+    pub danger_screen: Option<Value>,
     pub timeline: Vec<CaseEvent>,
 }
 
@@ -111,7 +121,9 @@ impl CaseView {
             version: c.version,
             overdue: c.overdue,
             outcome: c.outcome.clone(),
+            confirmation: c.confirmation.clone(),
             deadlines: DeadlinesView {
+                dispatch_due_at: c.dispatch_due_at,
                 accept_due_at: c.accept_due_at,
                 resolve_due_at: c.resolve_due_at,
                 follow_up_due_at: c.follow_up_due_at,

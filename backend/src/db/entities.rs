@@ -198,6 +198,13 @@ pub mod case {
         pub outcome: Option<Json>,
         pub resolved_at: Option<DateTimeUtc>,
         pub closed_at: Option<DateTimeUtc>,
+        /// The whole danger screen as the operator took it (answers,
+        /// in progress, concern, notes, who, when). Never in mail or feed.
+        pub danger_screen: Option<Json>,
+        /// When a case left `new` at the hotline centre must be dispatched.
+        pub dispatch_due_at: Option<DateTimeUtc>,
+        /// The parties' judicial confirmation of a mediation agreement.
+        pub confirmation: Option<Json>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -232,7 +239,8 @@ pub mod call {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: Uuid,
-        pub phone: String,
+        /// The caller's number normalised, when it is a mainland number.
+        pub phone: Option<String>,
         pub channel: String,
         pub received_at: DateTimeUtc,
         pub duration_s: Option<i32>,
@@ -242,6 +250,8 @@ pub mod call {
         #[sea_orm(column_type = "Text")]
         pub summary: Option<String>,
         pub created_at: DateTimeUtc,
+        /// The number as the operator or the exchange gave it.
+        pub phone_raw: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -77,6 +77,7 @@ pub fn deadline_missed_mails(
     to: &[String],
 ) -> Vec<Mail> {
     let zh = match kind {
+        "dispatch" => "派单时限",
         "accept" => "受理时限",
         "resolve" => "办结时限",
         "follow_up" => "回访时限",

@@ -4,6 +4,9 @@
 //! actions, resolve). Every step is a case event in the same transaction,
 //! with its emails queued in the outbox and its deadlines as rows.
 pub mod mail;
+mod tighten;
+
+pub use tighten::open_or_tighten;
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{

@@ -15,10 +15,9 @@ use crate::{
     auth::Principal,
     cases::{
         query::{self, ListQuery},
-        service::{
-            self, CloseBody, NewCase, NoteBody, OutcomeBody, ReasonBody, RiskBody, TransferBody,
-            VersionOnly,
-        },
+        closing::{self, CloseBody, ConfirmationBody, OutcomeBody},
+        risk::{self, RiskBody},
+        service::{self, NewCase, NoteBody, ReasonBody, TransferBody, VersionOnly},
         view::{CaseDetail, CaseView},
     },
     escalation::{self, EscalationView, NewEscalation},
@@ -34,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case_id}/decline", post(decline))
         .route("/cases/{case_id}/notes", post(note))
         .route("/cases/{case_id}/outcome", post(outcome))
+        .route("/cases/{case_id}/confirmation", post(confirmation))
         .route("/cases/{case_id}/close", post(close))
         .route("/cases/{case_id}/reopen", post(reopen))
         .route("/cases/{case_id}/risk", post(risk))
@@ -147,7 +147,17 @@ pub async fn outcome(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<OutcomeBody>,
 ) -> ApiResult<Json<CaseView>> {
-    Ok(Json(service::record_outcome(&s, &p, id, body).await?))
+    Ok(Json(closing::record_outcome(&s, &p, id, body).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/confirmation", tag = "cases", request_body = ConfirmationBody, responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn confirmation(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<ConfirmationBody>,
+) -> ApiResult<Json<CaseView>> {
+    Ok(Json(closing::record_confirmation(&s, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/close", tag = "cases", request_body = CloseBody, responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)))]
@@ -157,7 +167,7 @@ pub async fn close(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<CloseBody>,
 ) -> ApiResult<Json<CaseView>> {
-    Ok(Json(service::close(&s, &p, id, body).await?))
+    Ok(Json(closing::close(&s, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/reopen", tag = "cases", request_body = ReasonBody, responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)))]
@@ -167,7 +177,7 @@ pub async fn reopen(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> ApiResult<Json<CaseView>> {
-    Ok(Json(service::reopen(&s, &p, id, body).await?))
+    Ok(Json(closing::reopen(&s, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/risk", tag = "cases", request_body = RiskBody, responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)))]
@@ -177,7 +187,7 @@ pub async fn risk(
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<RiskBody>,
 ) -> ApiResult<Json<CaseView>> {
-    Ok(Json(service::raise_risk(&s, &p, id, body).await?))
+    Ok(Json(risk::raise_risk(&s, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/escalations", tag = "escalations", request_body = NewEscalation, responses((status = 201, body = EscalationView), (status = 403), (status = 404), (status = 409), (status = 422)))]

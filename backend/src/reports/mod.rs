@@ -160,9 +160,13 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
         escalations.extend(esc);
     }
     // A deadline is met when its condition was satisfied (the row was
-    // cancelled) by its due time; missed when it fired.
+    // cancelled) by its due time; missed when it fired. Reminders after a
+    // miss and the parties' confirmation window are not counted.
     let mut kinds: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for d in &deadlines {
+    for d in deadlines
+        .iter()
+        .filter(|d| crate::cases::clocks::counts_in_figures(&d.kind))
+    {
         let entry = kinds.entry(d.kind.clone()).or_insert((0, 0));
         if d.fired_at.is_some() {
             entry.1 += 1;

@@ -14,6 +14,9 @@ export function reasonText(reason) {
   if (!reason) return '—';
   const m = /^danger screen: (\w+)$/.exec(reason);
   if (m) return t('esc.reason.screen', { risk: label('risk', m[1]) });
+  if (reason === 'category: safety_threat') return t('esc.reason.threat');
+  const r = /^risk raised to (\w+): ([\s\S]*)$/.exec(reason);
+  if (r) return t('esc.reason.risk', { risk: label('risk', r[1]), why: r[2] });
   return reason;
 }
 

@@ -1,0 +1,387 @@
+//! The clocks of a case and what a fired one means.
+//!
+//! Every clock is a row in `deadlines` (kinds below). A missed dispatch,
+//! accept or resolve deadline marks the case `overdue`, appends
+//! `deadline.missed`, mails the unit that must act and the nearest
+//! supervisors, and schedules a reminder (`*.remind`) every
+//! `case_remind_every_s`; each further miss tells the supervisors one
+//! region level further up. The reminders stop when the case moves on
+//! (the use case cancels them, or they fire as no-ops).
+//!
+//! The judicial-confirmation window of a mediation agreement belongs to the
+//! parties (People's Mediation Law art. 33): its day-20 reminder asks the
+//! mediator to advise them, and its close is a timeline event — never a
+//! missed deadline, never `overdue`, never in the deadline figures.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::json;
+
+use super::service::event;
+use crate::{
+    config::DeadlinePolicy,
+    db::entities::{case, deadline, unit, user},
+    deadlines::{self, Deadline},
+    error::{Error, Result},
+    escalation::{self, mail, Produced},
+    regions::RegionCode,
+    state::AppState,
+    vocab::{CaseStatus, Category, Priority, Role, UnitKind},
+};
+
+pub const DISPATCH: &str = "case.dispatch";
+pub const DISPATCH_REMIND: &str = "case.dispatch.remind";
+pub const ACCEPT: &str = "case.accept";
+pub const ACCEPT_REMIND: &str = "case.accept.remind";
+pub const RESOLVE: &str = "case.resolve";
+pub const RESOLVE_REMIND: &str = "case.resolve.remind";
+pub const FOLLOW_UP: &str = "case.follow_up";
+pub const CONFIRMATION_REMINDER: &str = "case.confirmation_reminder";
+pub const CONFIRMATION: &str = "case.confirmation";
+
+/// Every kind this module fires.
+pub const KINDS: &[&str] = &[
+    DISPATCH,
+    DISPATCH_REMIND,
+    ACCEPT,
+    ACCEPT_REMIND,
+    RESOLVE,
+    RESOLVE_REMIND,
+    FOLLOW_UP,
+    CONFIRMATION_REMINDER,
+    CONFIRMATION,
+];
+pub const DISPATCH_KINDS: &[&str] = &[DISPATCH, DISPATCH_REMIND];
+pub const ACCEPT_KINDS: &[&str] = &[ACCEPT, ACCEPT_REMIND];
+pub const RESOLVE_KINDS: &[&str] = &[RESOLVE, RESOLVE_REMIND];
+pub const CONFIRMATION_KINDS: &[&str] = &[CONFIRMATION_REMINDER, CONFIRMATION];
+/// What no longer applies once a case is closed. The parties' confirmation
+/// window stays: it runs whatever the case's status.
+pub const ON_CLOSE: &[&str] = &[
+    DISPATCH,
+    DISPATCH_REMIND,
+    ACCEPT,
+    ACCEPT_REMIND,
+    RESOLVE,
+    RESOLVE_REMIND,
+    FOLLOW_UP,
+];
+
+/// Whether a deadline of this kind counts in the met/missed figures: the
+/// first miss does, its reminders do not, and the parties' confirmation
+/// window is no deadline of ours.
+pub fn counts_in_figures(kind: &str) -> bool {
+    !matches!(
+        kind,
+        DISPATCH_REMIND | ACCEPT_REMIND | RESOLVE_REMIND | CONFIRMATION_REMINDER | CONFIRMATION
+    )
+}
+
+pub fn accept_window(policy: &DeadlinePolicy, p: Priority) -> Duration {
+    Duration::seconds(match p {
+        Priority::Urgent => policy.accept_urgent_s,
+        Priority::High => policy.accept_high_s,
+        Priority::Normal => policy.accept_normal_s,
+        Priority::Low => policy.accept_low_s,
+    })
+}
+
+pub fn resolve_window(policy: &DeadlinePolicy, c: Category) -> Duration {
+    Duration::seconds(if c.is_mediation() {
+        policy.resolve_mediation_s
+    } else {
+        policy.resolve_s
+    })
+}
+
+pub fn dispatch_window(policy: &DeadlinePolicy, p: Priority) -> Duration {
+    Duration::seconds(match p {
+        Priority::Urgent => policy.dispatch_urgent_s,
+        _ => policy.dispatch_s,
+    })
+}
+
+/// A stored status no release wrote is an error, never a guess.
+pub fn status_of(c: &case::Model) -> Result<CaseStatus> {
+    CaseStatus::parse(&c.status)
+        .ok_or_else(|| Error::Internal(format!("case {} has unknown status {:?}", c.id, c.status)))
+}
+
+/// One of the three clocks that repeat and climb.
+struct Clock {
+    /// `dispatch`, `accept` or `resolve`: the `kind` of `deadline.missed`.
+    name: &'static str,
+    base: &'static str,
+    remind: &'static str,
+    /// The due time of the current window (a reminder after it belongs to
+    /// it; one before it to an earlier window).
+    window_due: Option<DateTime<Utc>>,
+}
+
+/// Apply a fired case deadline inside the engine's claim transaction.
+/// Returns false when its condition was met in the meantime (a no-op).
+pub async fn fire(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    now: DateTime<Utc>,
+    d: &Deadline,
+    out: &mut Produced,
+) -> Result<bool> {
+    let Some(c) = case::Entity::find_by_id(d.subject_id).one(conn).await? else {
+        return Ok(false);
+    };
+    let status = status_of(&c)?;
+    use CaseStatus::*;
+    let (clock, still_due) = match d.kind.as_str() {
+        CONFIRMATION_REMINDER => return confirmation_reminder(conn, state, now, &c, out).await,
+        CONFIRMATION => return confirmation_window_closed(&c, now, d, out),
+        FOLLOW_UP => {
+            if status != Resolved {
+                return Ok(false);
+            }
+            let to = unit_and_supervisors(conn, &c, 0).await?;
+            missed(state, now, &c, d, "follow_up", 1, None, &to, out).await;
+            mark_overdue(conn, &c).await?;
+            return Ok(true);
+        }
+        DISPATCH | DISPATCH_REMIND => (
+            Clock {
+                name: "dispatch",
+                base: DISPATCH,
+                remind: DISPATCH_REMIND,
+                window_due: c.dispatch_due_at,
+            },
+            status == New,
+        ),
+        ACCEPT | ACCEPT_REMIND => (
+            Clock {
+                name: "accept",
+                base: ACCEPT,
+                remind: ACCEPT_REMIND,
+                window_due: c.accept_due_at,
+            },
+            matches!(status, New | Assigned),
+        ),
+        RESOLVE | RESOLVE_REMIND => (
+            Clock {
+                name: "resolve",
+                base: RESOLVE,
+                remind: RESOLVE_REMIND,
+                window_due: c.resolve_due_at,
+            },
+            matches!(status, New | Assigned | InProgress),
+        ),
+        _ => return Ok(false),
+    };
+    if !still_due {
+        return Ok(false);
+    }
+    let miss = if d.kind == clock.base {
+        1
+    } else {
+        // This reminder is claimed already, so it is among those counted.
+        let mut q = deadline::Entity::find()
+            .filter(deadline::Column::SubjectId.eq(c.id))
+            .filter(deadline::Column::Kind.eq(clock.remind))
+            .filter(deadline::Column::FiredAt.is_not_null());
+        if let Some(w) = clock.window_due {
+            q = q.filter(deadline::Column::DueAt.gt(w));
+        }
+        1 + q.count(conn).await? as usize
+    };
+    let mut to = if clock.name == "dispatch" {
+        hotline_addresses(conn, &c).await?
+    } else {
+        match c.assigned_unit_id {
+            Some(u) => escalation::unit_addresses(conn, u).await?,
+            None => Vec::new(),
+        }
+    };
+    to.extend(supervisors_up_to(conn, &c.region_code, miss - 1).await?);
+    let every = Duration::seconds(Ord::max(state.settings.deadlines.case_remind_every_s, 60));
+    let next = now + every;
+    deadlines::schedule(conn, now, "case", c.id, clock.remind, next).await?;
+    mark_overdue(conn, &c).await?;
+    missed(state, now, &c, d, clock.name, miss, Some(next), &to, out).await;
+    Ok(true)
+}
+
+async fn mark_overdue(conn: &impl ConnectionTrait, c: &case::Model) -> Result<()> {
+    case::Entity::update_many()
+        .col_expr(case::Column::Overdue, Expr::value(true))
+        .filter(case::Column::Id.eq(c.id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn missed(
+    state: &AppState,
+    now: DateTime<Utc>,
+    c: &case::Model,
+    d: &Deadline,
+    kind: &'static str,
+    miss: usize,
+    next_reminder_at: Option<DateTime<Utc>>,
+    to: &[String],
+    out: &mut Produced,
+) {
+    out.events.push(event(
+        c,
+        "deadline.missed",
+        None,
+        now,
+        json!({
+            "kind": kind,
+            "due_at": d.due_at,
+            "status": c.status,
+            "miss": miss,
+            "next_reminder_at": next_reminder_at,
+        }),
+    ));
+    out.mails.extend(mail::deadline_missed_mails(
+        &state.settings.public_url,
+        c,
+        kind,
+        d.due_at,
+        to,
+    ));
+    metrics::counter!("lianxin_deadlines_missed_total", "kind" => kind).increment(1);
+}
+
+async fn unit_and_supervisors(
+    conn: &impl ConnectionTrait,
+    c: &case::Model,
+    climb: usize,
+) -> Result<Vec<String>> {
+    let mut to = match c.assigned_unit_id {
+        Some(u) => escalation::unit_addresses(conn, u).await?,
+        None => Vec::new(),
+    };
+    to.extend(supervisors_up_to(conn, &c.region_code, climb).await?);
+    Ok(to)
+}
+
+/// Who must dispatch a case left `new`: the hotline centre it sits with,
+/// or every active hotline centre when it sits with none.
+async fn hotline_addresses(conn: &impl ConnectionTrait, c: &case::Model) -> Result<Vec<String>> {
+    if let Some(u) = c.assigned_unit_id {
+        return escalation::unit_addresses(conn, u).await;
+    }
+    let mut to = Vec::new();
+    for h in unit::Entity::find()
+        .filter(unit::Column::Kind.eq(UnitKind::HotlineCenter.as_str()))
+        .filter(unit::Column::Active.eq(true))
+        .all(conn)
+        .await?
+    {
+        to.extend(escalation::unit_addresses(conn, h.id).await?);
+    }
+    Ok(to)
+}
+
+/// Active supervisors of the nearest supervising level over `region_code`
+/// and of `climb` levels above it (a level is a region that has a unit with
+/// active supervisors in it).
+pub async fn supervisors_up_to(
+    conn: &impl ConnectionTrait,
+    region_code: &str,
+    climb: usize,
+) -> Result<Vec<String>> {
+    let Some(place) = RegionCode::parse(region_code) else {
+        return Ok(Vec::new());
+    };
+    let codes: Vec<String> = place
+        .self_and_ancestors()
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    let units: std::collections::HashMap<uuid::Uuid, String> = unit::Entity::find()
+        .filter(unit::Column::RegionCode.is_in(codes.clone()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.region_code))
+        .collect();
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let supervisors = user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Supervisor.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::UnitId.is_in(units.keys().copied().collect::<Vec<_>>()))
+        .all(conn)
+        .await?;
+    // `codes` runs from the place up, so its order is nearest first.
+    let mut levels: Vec<&String> = codes
+        .iter()
+        .filter(|code| {
+            supervisors
+                .iter()
+                .any(|s| s.unit_id.and_then(|u| units.get(&u)) == Some(*code))
+        })
+        .collect();
+    levels.truncate(climb + 1);
+    Ok(supervisors
+        .into_iter()
+        .filter(|s| {
+            s.unit_id
+                .and_then(|u| units.get(&u))
+                .is_some_and(|code| levels.contains(&code))
+        })
+        .filter_map(|s| s.email)
+        .collect())
+}
+
+/// Day 20 of the window: remind the mediator to advise the parties.
+async fn confirmation_reminder(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    now: DateTime<Utc>,
+    c: &case::Model,
+    out: &mut Produced,
+) -> Result<bool> {
+    if c.confirmation.is_some() || c.confirmation_due_at.is_none() {
+        return Ok(false);
+    }
+    let to = match c.assigned_unit_id {
+        Some(u) => escalation::unit_addresses(conn, u).await?,
+        None => Vec::new(),
+    };
+    let due = c.confirmation_due_at.unwrap_or(now);
+    out.events.push(event(
+        c,
+        "mediation.confirmation_reminder",
+        None,
+        now,
+        json!({ "confirmation_due_at": due }),
+    ));
+    out.mails.extend(mail::deadline_missed_mails(
+        &state.settings.public_url,
+        c,
+        "confirmation_reminder",
+        due,
+        &to,
+    ));
+    Ok(true)
+}
+
+/// Day 30: the parties' window has closed. A timeline event only.
+fn confirmation_window_closed(
+    c: &case::Model,
+    now: DateTime<Utc>,
+    d: &Deadline,
+    out: &mut Produced,
+) -> Result<bool> {
+    if c.confirmation.is_some() {
+        return Ok(false);
+    }
+    out.events.push(event(
+        c,
+        "mediation.confirmation_window_closed",
+        None,
+        now,
+        json!({ "closed_at": d.due_at }),
+    ));
+    Ok(true)
+}

@@ -1,0 +1,361 @@
+//! The end of a case: the outcome, the parties' judicial confirmation of a
+//! mediation agreement, the close after the follow-up visit, and a reopen.
+//! One transaction each, like every use case in `service`.
+use chrono::{Duration, NaiveDate};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    clocks::{self, resolve_window, CONFIRMATION, CONFIRMATION_REMINDER, FOLLOW_UP, RESOLVE},
+    model::Action,
+    scope::Access,
+    service::{begin_change, event, required, respond, save, text, ReasonBody},
+    view::CaseView,
+};
+use crate::{
+    audit,
+    auth::Principal,
+    db::entities::{case, escalation},
+    deadlines,
+    error::{Error, Result},
+    escalation::Produced,
+    state::AppState,
+    vocab::{Category, ConfirmationStatus, EscalationStatus, OutcomeResult},
+};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutcomeBody {
+    pub result: OutcomeResult,
+    #[serde(default)]
+    pub details: String,
+    /// For mediation agreements: starts the 30-day judicial confirmation window.
+    pub agreement_date: Option<NaiveDate>,
+    pub version: Option<i32>,
+}
+
+pub async fn record_outcome(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: OutcomeBody,
+) -> Result<CaseView> {
+    let details = text("details", &body.details, 10000, false)?;
+    let now = state.now();
+    if body.agreement_date.is_some() && body.result != OutcomeResult::Agreement {
+        return Err(Error::validation(
+            "agreement_date",
+            "only an agreement has an agreement date",
+        ));
+    }
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::RecordOutcome,
+        body.version,
+        &[Access::Handler],
+    )
+    .await?;
+    let policy = &state.settings.deadlines;
+    let follow_up_due = now + Duration::seconds(policy.follow_up_s);
+    let agreement_start = match (body.result, body.agreement_date) {
+        (OutcomeResult::Agreement, Some(d)) => {
+            let start = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+            if start > now + Duration::days(1) {
+                return Err(Error::validation(
+                    "agreement_date",
+                    "cannot be in the future",
+                ));
+            }
+            Some(start)
+        }
+        (OutcomeResult::Agreement, None) => Some(now),
+        _ => None,
+    };
+    let confirmation_due =
+        agreement_start.map(|s| s + Duration::seconds(policy.confirmation_window_s));
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            outcome: Set(Some(json!({
+                "result": body.result,
+                "details": details,
+                "agreement_date": body.agreement_date,
+                "recorded_by": p.user_id,
+                "recorded_at": now,
+            }))),
+            resolved_at: Set(Some(now)),
+            follow_up_due_at: Set(Some(follow_up_due)),
+            confirmation_due_at: Set(confirmation_due),
+            confirmation: Set(None),
+            overdue: Set(false),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    // Resolved: nothing is left to dispatch, accept or resolve, and an
+    // earlier agreement's confirmation window (before a reopen) is replaced.
+    let stop = [
+        clocks::RESOLVE_KINDS,
+        clocks::ACCEPT_KINDS,
+        clocks::DISPATCH_KINDS,
+        clocks::CONFIRMATION_KINDS,
+    ]
+    .concat();
+    deadlines::cancel(&*txn, now, c.id, &stop).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, FOLLOW_UP, follow_up_due).await?;
+    if let (Some(start), Some(due)) = (agreement_start, confirmation_due) {
+        let reminder = start + Duration::seconds(policy.confirmation_reminder_s);
+        if reminder > now {
+            deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION_REMINDER, reminder).await?;
+        }
+        deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION, due.max(now)).await?;
+    }
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.outcome_recorded",
+        Some(p.user_id),
+        now,
+        json!({
+            "result": body.result,
+            "details": details,
+            "agreement_date": body.agreement_date,
+            "follow_up_due_at": follow_up_due,
+            "confirmation_due_at": confirmation_due,
+            "status": c.status,
+        }),
+    ));
+    out.commit(state, txn, now, true).await?;
+    respond(state, &c).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    /// What the follow-up visit found.
+    pub follow_up: String,
+    /// Required to close a case whose police escalation is still open: why
+    /// it may close anyway (audited, on the timeline).
+    pub override_reason: Option<String>,
+    pub version: Option<i32>,
+}
+
+pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -> Result<CaseView> {
+    let follow_up = required("follow_up", &body.follow_up, 10000)?;
+    let override_reason = match &body.override_reason {
+        Some(r) => text("override_reason", r, 2000, false)?,
+        None => None,
+    };
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Close,
+        body.version,
+        &[Access::Handler],
+    )
+    .await?;
+    // The police have not finished: closing needs a stated reason.
+    let open_escalation = escalation::Entity::find()
+        .filter(escalation::Column::CaseId.eq(id))
+        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
+        .one(&*txn)
+        .await?;
+    if let Some(e) = &open_escalation {
+        let Some(why) = &override_reason else {
+            return Err(Error::Conflict {
+                code: "open_escalation",
+                message: format!(
+                    "案件有尚未办结的公安预警（{}），关闭须填写理由 override_reason / \
+                     the case has an open police escalation ({}); give override_reason to close it anyway",
+                    e.status, e.status
+                ),
+            });
+        };
+        audit::append(
+            &*txn,
+            now,
+            Some(p.user_id),
+            "case.close_override",
+            format!("case:{id}"),
+            json!({
+                "case_number": ch.case.number,
+                "escalation_id": e.id,
+                "escalation_status": e.status,
+                "reason": why,
+            }),
+        )
+        .await?;
+    }
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            closed_at: Set(Some(now)),
+            overdue: Set(false),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    // Every clock of ours stops; the parties' confirmation window runs on.
+    deadlines::cancel(&*txn, now, c.id, clocks::ON_CLOSE).await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.closed",
+        Some(p.user_id),
+        now,
+        json!({
+            "follow_up": follow_up,
+            "status": c.status,
+            "open_escalation_id": open_escalation.as_ref().map(|e| e.id),
+            "override_reason": open_escalation.as_ref().and(override_reason.as_ref()),
+        }),
+    ));
+    out.commit(state, txn, now, true).await?;
+    respond(state, &c).await
+}
+
+pub async fn reopen(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: ReasonBody,
+) -> Result<CaseView> {
+    let reason = required("reason", &body.reason, 2000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let ch = begin_change(
+        &*txn,
+        p,
+        id,
+        Action::Reopen,
+        body.version,
+        &[Access::Handler, Access::Hotline, Access::Supervisor],
+    )
+    .await?;
+    let category = Category::parse(&ch.case.category).ok_or_else(|| {
+        Error::Internal(format!("case {id} has unknown category {:?}", ch.case.category))
+    })?;
+    let resolve_due = now + resolve_window(&state.settings.deadlines, category);
+    let c = save(
+        &*txn,
+        &ch.case,
+        case::ActiveModel {
+            status: Set(ch.next.as_str().to_string()),
+            resolve_due_at: Set(Some(resolve_due)),
+            follow_up_due_at: Set(None),
+            closed_at: Set(None),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    deadlines::cancel(&*txn, now, c.id, &[FOLLOW_UP]).await?;
+    deadlines::schedule(&*txn, now, "case", c.id, RESOLVE, resolve_due).await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.reopened",
+        Some(p.user_id),
+        now,
+        json!({
+            "reason": reason, "status": c.status, "resolve_due_at": resolve_due,
+        }),
+    ));
+    out.commit(state, txn, now, true).await?;
+    respond(state, &c).await
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmationBody {
+    pub status: ConfirmationStatus,
+    /// The court applied to, when there is one.
+    pub court: Option<String>,
+    /// When the parties applied, or the court decided.
+    pub date: NaiveDate,
+    pub version: Option<i32>,
+}
+
+/// `POST /cases/{id}/confirmation`: the handling unit records what the
+/// parties did about judicial confirmation of their agreement. The window's
+/// reminder and close stop.
+pub async fn record_confirmation(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: ConfirmationBody,
+) -> Result<CaseView> {
+    let court = match &body.court {
+        Some(c) => text("court", c, 200, false)?,
+        None => None,
+    };
+    let now = state.now();
+    if body.date > now.date_naive() + Duration::days(1) {
+        return Err(Error::validation("date", "cannot be in the future"));
+    }
+    let txn = state.db.begin_write().await?;
+    let (c0, access) = super::scope::load(&*txn, p, id).await?;
+    if access != Access::Handler {
+        return Err(Error::Forbidden(
+            "only the unit handling the case records its judicial confirmation".into(),
+        ));
+    }
+    if let Some(v) = body.version {
+        if v != c0.version {
+            return Err(Error::VersionConflict);
+        }
+    }
+    let agreement = c0
+        .outcome
+        .as_ref()
+        .and_then(|o| o.get("result"))
+        .and_then(|r| r.as_str())
+        == Some(OutcomeResult::Agreement.as_str());
+    if !agreement {
+        return Err(Error::InvalidTransition(
+            "judicial confirmation follows a mediation agreement; this case has none".into(),
+        ));
+    }
+    let record = json!({
+        "status": body.status,
+        "court": court,
+        "date": body.date,
+        "recorded_by": p.user_id,
+        "recorded_at": now,
+    });
+    let c = save(
+        &*txn,
+        &c0,
+        case::ActiveModel {
+            confirmation: Set(Some(record.clone())),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    deadlines::cancel(&*txn, now, c.id, &[CONFIRMATION_REMINDER, CONFIRMATION]).await?;
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "mediation.confirmation_recorded",
+        Some(p.user_id),
+        now,
+        record,
+    ));
+    out.commit(state, txn, now, true).await?;
+    respond(state, &c).await
+}

@@ -1,0 +1,140 @@
+//! A risk raised by hand. `high` or `imminent` reaches the police exactly
+//! as a danger screen with that result would: it opens an escalation in the
+//! same transaction, or moves an open one of lower urgency to the stricter
+//! clocks. The priority follows the risk up, and with it the accept clock.
+use sea_orm::ActiveValue::Set;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    clocks::{self, accept_window},
+    scope::{self, Access},
+    service::{event, required, respond, save},
+    view::CaseView,
+};
+use crate::{
+    auth::Principal,
+    db::entities::case,
+    deadlines,
+    error::{Error, Result},
+    escalation::{self, Produced},
+    state::AppState,
+    vocab::{CaseStatus, Priority, RiskLevel, Urgency},
+};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RiskBody {
+    pub risk_level: RiskLevel,
+    pub reason: String,
+    pub version: Option<i32>,
+}
+
+/// The urgency a risk level calls for, and the priority it implies.
+fn consequences(risk: RiskLevel) -> (Option<Urgency>, Priority) {
+    match risk {
+        RiskLevel::Imminent => (Some(Urgency::Imminent), Priority::Urgent),
+        RiskLevel::High => (Some(Urgency::High), Priority::High),
+        _ => (None, Priority::Normal),
+    }
+}
+
+/// Raise the risk level by hand (never lower it); a timeline event, and
+/// for `high`/`imminent` the escalation.
+pub async fn raise_risk(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    body: RiskBody,
+) -> Result<CaseView> {
+    let reason = required("reason", &body.reason, 2000)?;
+    let now = state.now();
+    let txn = state.db.begin_write().await?;
+    let (c0, access) = scope::load(&*txn, p, id).await?;
+    if !matches!(
+        access,
+        Access::Handler | Access::Hotline | Access::Supervisor
+    ) {
+        return Err(Error::Forbidden(
+            "you may not change this case's risk level".into(),
+        ));
+    }
+    if let Some(v) = body.version {
+        if v != c0.version {
+            return Err(Error::VersionConflict);
+        }
+    }
+    let current = RiskLevel::parse(&c0.risk_level).ok_or_else(|| {
+        Error::Internal(format!("case {id} has unknown risk level {:?}", c0.risk_level))
+    })?;
+    if body.risk_level.rank() <= current.rank() {
+        return Err(Error::InvalidTransition(format!(
+            "the risk level is {current}; it can only be raised, never lowered"
+        )));
+    }
+    let status = clocks::status_of(&c0)?;
+    if status == CaseStatus::Closed {
+        return Err(Error::InvalidTransition(
+            "the case is closed; reopen it first".into(),
+        ));
+    }
+    let (urgency, wanted_priority) = consequences(body.risk_level);
+    let priority = Priority::parse(&c0.priority).ok_or_else(|| {
+        Error::Internal(format!("case {id} has unknown priority {:?}", c0.priority))
+    })?;
+    let new_priority = if wanted_priority.rank() > priority.rank() {
+        wanted_priority
+    } else {
+        priority
+    };
+    // A case still waiting to be accepted gets the stricter accept clock.
+    let accept_due = match (status, c0.accept_due_at) {
+        (CaseStatus::Assigned, Some(old)) if new_priority != priority => {
+            Some(old.min(now + accept_window(&state.settings.deadlines, new_priority)))
+        }
+        (_, old) => old,
+    };
+    let c = save(
+        &*txn,
+        &c0,
+        case::ActiveModel {
+            risk_level: Set(body.risk_level.as_str().to_string()),
+            priority: Set(new_priority.as_str().to_string()),
+            accept_due_at: Set(accept_due),
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let mut deadlines_changed = false;
+    if accept_due != c0.accept_due_at {
+        if let Some(due) = accept_due {
+            deadlines::cancel(&*txn, now, c.id, &[clocks::ACCEPT]).await?;
+            deadlines::schedule(&*txn, now, "case", c.id, clocks::ACCEPT, due).await?;
+            deadlines_changed = true;
+        }
+    }
+    let mut out = Produced::default();
+    out.events.push(event(
+        &c,
+        "case.risk_raised",
+        Some(p.user_id),
+        now,
+        json!({
+            "from": current,
+            "to": body.risk_level,
+            "reason": reason,
+            "priority": new_priority,
+            "accept_due_at": accept_due,
+        }),
+    ));
+    if let Some(u) = urgency {
+        let why = format!("risk raised to {}: {reason}", body.risk_level);
+        escalation::open_or_tighten(&*txn, state, now, &c, u, &why, Some(p.user_id), &mut out)
+            .await?;
+        deadlines_changed = true;
+    }
+    out.commit(state, txn, now, deadlines_changed).await?;
+    respond(state, &c).await
+}

@@ -1,0 +1,131 @@
+//! A case whose danger grows: open an escalation if none is open, or move
+//! the open one to the stricter clocks of a higher urgency. The clocks only
+//! ever move earlier: a deadline already nearer than the new policy's stays.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    event, mail, open, policy_for, recipients_for_level, Produced, ACK_DEADLINE, ACTION_DEADLINE,
+};
+use crate::{
+    db::entities::{case, escalation},
+    deadlines,
+    error::{Error, Result},
+    state::AppState,
+    vocab::{EscalationStatus, Urgency},
+};
+
+/// Open an escalation at `urgency`, or tighten the open one to it. Runs in
+/// the caller's transaction; its events and mail go to `out`.
+#[allow(clippy::too_many_arguments)]
+pub async fn open_or_tighten(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    now: DateTime<Utc>,
+    c: &case::Model,
+    urgency: Urgency,
+    reason: &str,
+    actor: Option<Uuid>,
+    out: &mut Produced,
+) -> Result<()> {
+    let current = escalation::Entity::find()
+        .filter(escalation::Column::CaseId.eq(c.id))
+        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
+        .one(conn)
+        .await?;
+    let Some(e) = current else {
+        open(conn, state, now, c, urgency, reason, actor, out).await?;
+        return Ok(());
+    };
+    let from = Urgency::parse(&e.urgency).ok_or_else(|| {
+        Error::Internal(format!("escalation {} has unknown urgency {:?}", e.id, e.urgency))
+    })?;
+    if from.rank() >= urgency.rank() {
+        return Ok(());
+    }
+    let policy = policy_for(&state.settings.deadlines, urgency);
+    let pending = e.status == EscalationStatus::Pending.as_str();
+    let ack_due = if pending {
+        Ord::min(e.ack_due_at, now + Duration::seconds(policy.acknowledge_s))
+    } else {
+        e.ack_due_at
+    };
+    // While pending, the acknowledgement row is due at `next_raise_at`.
+    let next_raise = match (pending, e.next_raise_at) {
+        (true, Some(n)) => Some(Ord::min(n, ack_due)),
+        (true, None) => Some(ack_due),
+        (false, n) => n,
+    };
+    let action_due = if e.first_action_at.is_none() {
+        Ord::min(
+            e.action_due_at,
+            now + Duration::seconds(policy.first_action_s),
+        )
+    } else {
+        e.action_due_at
+    };
+    let res = escalation::Entity::update_many()
+        .col_expr(escalation::Column::Urgency, Expr::value(urgency.as_str()))
+        .col_expr(escalation::Column::Policy, Expr::value(json!(policy)))
+        .col_expr(escalation::Column::AckDueAt, Expr::value(ack_due))
+        .col_expr(escalation::Column::NextRaiseAt, Expr::value(next_raise))
+        .col_expr(escalation::Column::ActionDueAt, Expr::value(action_due))
+        .col_expr(
+            escalation::Column::Version,
+            Expr::col(escalation::Column::Version).add(1),
+        )
+        .filter(escalation::Column::Id.eq(e.id))
+        .filter(escalation::Column::Version.eq(e.version))
+        .exec(conn)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(Error::VersionConflict);
+    }
+    if let (true, Some(at)) = (pending, next_raise) {
+        deadlines::cancel(conn, now, e.id, &[ACK_DEADLINE]).await?;
+        deadlines::schedule(conn, now, "escalation", e.id, ACK_DEADLINE, at).await?;
+    }
+    if e.first_action_at.is_none() {
+        deadlines::cancel(conn, now, e.id, &[ACTION_DEADLINE]).await?;
+        deadlines::schedule(conn, now, "escalation", e.id, ACTION_DEADLINE, action_due).await?;
+    }
+    let fresh = escalation::Model {
+        urgency: urgency.as_str().to_string(),
+        ack_due_at: ack_due,
+        next_raise_at: next_raise,
+        action_due_at: action_due,
+        version: e.version + 1,
+        ..e.clone()
+    };
+    out.events.push(event(
+        c,
+        &fresh,
+        "escalation.urgency_raised",
+        actor,
+        now,
+        json!({
+            "escalation_id": e.id,
+            "from": from,
+            "to": urgency,
+            "level": e.level,
+            "reason": reason,
+            "ack_due_at": ack_due,
+            "next_raise_at": next_raise,
+            "action_due_at": action_due,
+        }),
+    ));
+    let to = recipients_for_level(conn, c, &fresh, e.level).await?;
+    out.mails.extend(mail::escalation_mails(
+        &state.settings.public_url,
+        c,
+        &fresh,
+        &to,
+        true,
+    ));
+    Ok(())
+}
