@@ -62,7 +62,13 @@ impl MigrationTrait for Migration {
         crate::run_script(manager, CASES).await?;
         match manager.get_database_backend() {
             DatabaseBackend::Postgres => crate::run_script(manager, CALLS_POSTGRES).await,
-            _ => crate::run_script(manager, CALLS_SQLITE).await,
+            // One call, so every statement runs on one pooled connection: a
+            // connection that did not see the DROP would refuse the RENAME.
+            _ => {
+                let sql = crate::Dialect::of(manager).render(CALLS_SQLITE);
+                manager.get_connection().execute_unprepared(&sql).await?;
+                Ok(())
+            }
         }
     }
 
