@@ -413,6 +413,49 @@ test('supervisor and the other roles have their main screens', async () => {
   }
 });
 
+test('a mediator escalates from the case, records the parties\' judicial confirmation and closes with a reason', async () => {
+  const op = await apiLogin('operator');
+  const units = await (await fetch(`${BASE}/api/v1/units`, { headers: { Authorization: `Bearer ${op}` } })).json();
+  const committee = (units.items || units).find((u) => u.name === '白沙镇人民调解委员会');
+  assert.ok(committee, 'the township mediation committee exists');
+  const kase = await apiPost(op, '/cases', { category: 'land_rights', region_code: VILLAGE, summary: '承包地边界纠纷，一方扬言动手' });
+  await apiPost(op, `/cases/${kase.id}/transfer`, { unit_id: committee.id, reason: '镇调委会调处' });
+  const medToken = await apiLogin('mediator');
+  await apiPost(medToken, `/cases/${kase.id}/accept`, {});
+
+  let med = pages.mediator; // signed in by the test before
+  if (!med) { med = await newRolePage('mediator'); await login(med, 'mediator'); await med.waitForURL(/#\/queue/); }
+  await med.goto(`${BASE}/#/case/${kase.id}`);
+  // People's Mediation Law art. 25: the mediator reports a dispute that may turn violent.
+  await med.waitForSelector('#form-escalations:not([hidden])');
+  await med.selectOption('#form-escalations select[name=urgency]', 'high');
+  await med.fill('#form-escalations textarea[name=reason]', '调解中一方扬言动手伤人');
+  await med.click('#form-escalations button[type=submit]');
+  await med.waitForSelector('.case-escalation .esc-card');
+
+  await apiPost(medToken, `/cases/${kase.id}/outcome`, { result: 'agreement', details: '双方达成调解协议' });
+  await med.reload();
+  await med.waitForSelector('#form-confirmation:not([hidden])');
+  await med.selectOption('#form-confirmation select[name=status]', 'applied');
+  await med.fill('#form-confirmation input[name=court]', '阳朔县人民法院');
+  await med.fill('#form-confirmation input[name=date]', new Date().toISOString().slice(0, 10));
+  await med.click('#form-confirmation button[type=submit]');
+  await med.waitForSelector('#confirmation-status');
+  assert.match(await med.textContent('#confirmation-status'), /已申请/);
+
+  // The escalation is still open: closing asks for a reason.
+  await med.waitForSelector('#form-close:not([hidden])');
+  assert.equal(await med.isVisible('#form-close textarea[name=override_reason]'), true, 'the reason field shows');
+  await med.fill('#form-close textarea[name=follow_up]', '回访：双方履行协议');
+  await med.click('#form-close button[type=submit]');
+  await med.waitForSelector('#form-close textarea[name=override_reason][aria-invalid=true]');
+  await med.fill('#form-close textarea[name=override_reason]', '派出所已电话确认处置完毕');
+  await med.click('#form-close button[type=submit]');
+  await med.waitForSelector('.timeline [data-event="case.closed"]');
+  await shot(med, '13-mediator-confirmation');
+  assert.deepEqual(await unlabeled(med), [], 'every mediator control has a label');
+});
+
 test('no Content-Security-Policy violations or page errors', () => {
   assert.deepEqual(problems, []);
 });

@@ -56,11 +56,25 @@ export function renderCase(container, ctx, caseId) {
     }, t('case.reveal')) : null;
     const d = c.deadlines || {};
     const dl = [
+      ['dispatch', d.dispatch_due_at, c.status === 'new' ? null : 'done'],
       ['accept', d.accept_due_at, ['new', 'assigned'].includes(c.status) ? null : 'done'],
       ['resolve', d.resolve_due_at, ['resolved', 'closed'].includes(c.status) ? 'done' : null],
       ['follow_up', d.follow_up_due_at, c.status === 'closed' ? 'done' : null],
-      ['confirmation', d.confirmation_due_at, null],
+      ['confirmation', d.confirmation_due_at, c.confirmation ? 'done' : null],
     ].filter(([, due]) => due);
+    const ds = c.danger_screen;
+    const screenBox = ds ? h('section', { class: 'danger-screen', id: 'danger-screen', 'aria-labelledby': 'ds-h' },
+      h('h3', { id: 'ds-h' }, t('case.screen')),
+      h('dl', { class: 'kv' },
+        h('dt', null, t('case.screen_result')), h('dd', null, riskBadge(ds.risk_level || 'none')),
+        h('dt', null, t('case.screen_in_progress')), h('dd', null, ds.in_progress ? t('case.yes') : t('case.no')),
+        h('dt', null, t('case.screen_yes')), h('dd', null, (ds.answers || []).map((a, i) => (a ? i + 1 : null)).filter(Boolean).join('、') || '—'),
+        h('dt', null, t('case.screen_concern')), h('dd', null, ds.screener_concern ? t('case.yes') : t('case.no')),
+        h('dt', null, t('case.screen_notes')), h('dd', { class: 'pre', id: 'screen-notes' }, ds.notes || '—'),
+        h('dt', null, t('case.screen_by')), h('dd', null, `${ds.screened_by_name || '—'} · ${fmtTime(ds.screened_at)}`))) : null;
+    const conf = c.confirmation;
+    const confBox = conf ? h('p', { class: 'confirmation', id: 'confirmation-status' },
+      `${t('case.confirmation')}: ${t(`confirmation.${conf.status}`)}`, conf.court ? ` · ${conf.court}` : '', ` · ${conf.date}`) : null;
     replace(details,
       h('dl', { class: 'kv' },
         h('dt', null, t('case.category')), h('dd', null, label('category', c.category)),
@@ -77,6 +91,7 @@ export function renderCase(container, ctx, caseId) {
         h('dt', null, t('case.id_number')), h('dd', { id: 'subject-id' }, subj.id_number || '—')),
       revealBtn,
       revealed ? h('p', { class: 'muted', role: 'status' }, t('case.revealed')) : null,
+      screenBox, confBox,
       dl.length ? [h('h3', null, t('case.deadlines')), h('dl', { class: 'kv' }, dl.flatMap(([k, due, done]) => [
         h('dt', null, t(`deadline.${k}`)),
         h('dd', null, done ? h('span', { class: 'countdown cd-done' }, `${t('cd.done')}（${t('cd.due_at', { t: fmtTime(due) })}）`) : countdown(due, { startIso: c.created_at })),
@@ -251,9 +266,39 @@ export function renderCase(container, ctx, caseId) {
   result.addEventListener('change', syncAgreement);
 
   const followUp = h('textarea', { name: 'follow_up', rows: 3 });
+  const overrideReason = h('textarea', { name: 'override_reason', rows: 2 });
+  const overrideField = field(t('case.override_reason'), overrideReason, { name: 'override_reason', hint: t('case.override_hint') });
+  const escIsOpen = () => kase && kase.escalation && kase.escalation.status !== 'resolved';
   const closeForm = actionForm('close', {
-    legend: t('case.close'), fields: [field(t('case.follow_up'), followUp, { name: 'follow_up', required: true })],
-    submitText: t('case.close_do'), body: () => ({ follow_up: followUp.value.trim() }), validate: required(followUp, 'follow_up'),
+    legend: t('case.close'),
+    fields: [field(t('case.follow_up'), followUp, { name: 'follow_up', required: true }), overrideField],
+    submitText: t('case.close_do'),
+    body: () => ({ follow_up: followUp.value.trim(), ...(escIsOpen() ? { override_reason: overrideReason.value.trim() } : {}) }),
+    validate: () => required(followUp, 'follow_up')() || (escIsOpen() ? required(overrideReason, 'override_reason')() : null),
+  });
+
+  const riskLevel = options(h('select', { name: 'risk_level' }), ['elevated', 'high', 'imminent'].map((v) => [v, label('risk', v)]), { placeholder: t('op.choose') });
+  const riskReason = h('textarea', { name: 'reason', rows: 2 });
+  const riskForm = actionForm('risk', {
+    legend: t('case.risk'), help: t('case.risk_help'),
+    fields: [field(t('case.risk_level'), riskLevel, { name: 'risk_level', required: true }),
+      field(t('case.risk_reason'), riskReason, { name: 'reason', required: true })],
+    submitText: t('case.risk_do'),
+    body: () => ({ risk_level: riskLevel.value, reason: riskReason.value.trim() }),
+    validate: () => (!riskLevel.value ? { field: 'risk_level', message: t('err.required') } : required(riskReason, 'reason')()),
+  });
+
+  const confStatus = options(h('select', { name: 'status' }), ['applied', 'confirmed', 'rejected', 'not_needed'].map((v) => [v, t(`confirmation.${v}`)]), { placeholder: t('op.choose') });
+  const confCourt = h('input', { type: 'text', name: 'court', maxlength: 200 });
+  const confDate = h('input', { type: 'date', name: 'date' });
+  const confirmationForm = actionForm('confirmation', {
+    legend: t('case.confirmation'), help: t('case.confirmation_help'),
+    fields: [field(t('case.confirmation_status'), confStatus, { name: 'status', required: true }),
+      field(t('case.court'), confCourt, { name: 'court' }),
+      field(t('case.confirmation_date'), confDate, { name: 'date', required: true })],
+    submitText: t('case.confirmation_do'),
+    body: () => ({ status: confStatus.value, date: confDate.value, ...(confCourt.value.trim() ? { court: confCourt.value.trim() } : {}) }),
+    validate: () => (!confStatus.value ? { field: 'status', message: t('err.required') } : (!confDate.value ? { field: 'date', message: t('err.required') } : null)),
   });
 
   const reopenReason = h('textarea', { name: 'reason', rows: 2 });
@@ -285,6 +330,8 @@ export function renderCase(container, ctx, caseId) {
       transfer: (handles || role === 'operator') && ['new', 'assigned', 'in_progress'].includes(c.status),
       outcome: handles && c.status === 'in_progress',
       close: handles && c.status === 'resolved',
+      risk: (role === 'operator' || role === 'supervisor' || (isUnit && mine && role !== 'police_liaison')) && open && c.risk_level !== 'imminent',
+      confirmation: isUnit && mine && ['resolved', 'closed'].includes(c.status) && c.outcome && c.outcome.result === 'agreement',
       reopen: handles && ['resolved', 'closed'].includes(c.status),
       note: true,
       escalations: role !== 'police_liaison' && open && c.status !== 'resolved' && !escOpen,
@@ -297,6 +344,7 @@ export function renderCase(container, ctx, caseId) {
       forms.outcome.draft.restore();
     }
     syncAgreement();
+    overrideField.hidden = !escOpen;
     for (const [key, on] of Object.entries(show)) forms[key].form.hidden = !on;
   }
 
@@ -326,7 +374,7 @@ export function renderCase(container, ctx, caseId) {
         h('section', { class: 'panel', 'aria-labelledby': 'case-tl-h' }, h('h2', { id: 'case-tl-h' }, t('case.timeline')), timeline)),
       h('div', { class: 'case-side' },
         h('section', { class: 'panel', 'aria-labelledby': 'case-act-h' }, h('h2', { id: 'case-act-h' }, t('case.actions')),
-          acceptForm, noteForm, outcomeForm, closeForm, transferForm, declineForm, escalateForm, reopenForm, actionsBox))));
+          acceptForm, noteForm, riskForm, outcomeForm, confirmationForm, closeForm, transferForm, declineForm, escalateForm, reopenForm, actionsBox))));
   load();
   return () => disposers.forEach((d) => d());
 }

@@ -152,7 +152,7 @@ export function renderOperator(container, ctx) {
     replace(riskOut, riskBadge(r.level));
     riskOut.dataset.level = r.level;
     riskCounts.textContent = t('op.yes_count', { a: r.first, b: r.rest });
-    riskWarn.hidden = !escalates(r.level);
+    riskWarn.hidden = !(escalates(r.level) || category.value === 'safety_threat');
     replace(riskEcho, t('op.risk_now'), riskBadge(r.level));
   }
 
@@ -318,6 +318,7 @@ export function renderOperator(container, ctx) {
     restoringRegion = false;
   });
   if (phone.value.replace(/\D/g, '').length >= 7) lookup(phone.value);
+  category.addEventListener('change', updateRisk);
   updateRisk();
   refreshList();
   phone.focus();
