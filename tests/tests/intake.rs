@@ -134,7 +134,11 @@ async fn screen_pop_finds_history_whatever_form_is_typed_open_cases_first() {
         assert_eq!(cases[1]["id"].as_str().unwrap(), older_id);
     }
     let (status, pop) = app.get(&op, "/api/v1/callers/999").await;
-    assert_eq!(status, StatusCode::OK, "no mainland number: no history, no error");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "no mainland number: no history, no error"
+    );
     assert!(pop["phone"].is_null());
     assert_eq!(pop["cases"], json!([]));
 }

@@ -156,7 +156,10 @@ async fn a_safety_threat_case_always_reaches_the_police() {
     let esc = &case["escalation"];
     assert_eq!(esc["urgency"], "high", "{case}");
     assert_eq!(esc["status"], "pending");
-    assert_eq!(esc["police_unit_id"], json!(app.unit_id("白沙派出所").await));
+    assert_eq!(
+        esc["police_unit_id"],
+        json!(app.unit_id("白沙派出所").await)
+    );
     assert_eq!(case["risk_level"], "high");
     let d = detail(&app, case["id"].as_str().unwrap()).await;
     assert_eq!(events(&d, "escalation.raised").len(), 1);
@@ -216,18 +219,27 @@ async fn raising_the_risk_opens_the_escalation_and_then_tightens_its_clocks() {
     assert_eq!(status, StatusCode::OK, "{raised}");
     let esc = &raised["escalation"];
     assert_eq!(esc["urgency"], "high", "{raised}");
-    assert_eq!(esc["police_unit_id"], json!(app.unit_id("白沙派出所").await));
+    assert_eq!(
+        esc["police_unit_id"],
+        json!(app.unit_id("白沙派出所").await)
+    );
     let now = app.now();
-    let due = |v: &Value| v.as_str().unwrap().parse::<chrono::DateTime<chrono::Utc>>().unwrap();
+    let due = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+    };
     assert_eq!(due(&esc["ack_due_at"]), now + Span::minutes(15));
-    assert_eq!(raised["priority"], "high", "the priority follows the risk up");
+    assert_eq!(
+        raised["priority"], "high",
+        "the priority follows the risk up"
+    );
     let d = detail(&app, id).await;
     assert_eq!(events(&d, "case.risk_raised").len(), 1);
     assert_eq!(events(&d, "escalation.raised").len(), 1);
     smtp.wait_for(1, WAIT).await;
-    assert!(
-        to_of(&smtp.messages(), "Safety escalation").contains(&"bs-police@demo.lianxin".into())
-    );
+    assert!(to_of(&smtp.messages(), "Safety escalation").contains(&"bs-police@demo.lianxin".into()));
 
     // Two minutes on, it becomes imminent: the open escalation moves to the
     // five-minute clock, counted from now.
@@ -317,10 +329,24 @@ async fn the_confirmation_window_belongs_to_the_parties() {
     let d = wait_events(&app, &id, "mediation.confirmation_reminder", 1).await;
     assert_eq!(d["overdue"], false);
     let number = closed["number"].as_str().unwrap().to_string();
-    wait_mail_to(&smtp, &number, "judicial confirmation", "mediator@demo.lianxin").await;
-    let reminded =
-        wait_mail_to(&smtp, &number, "judicial confirmation", "bs-mediation@demo.lianxin").await;
-    assert!(reminded.contains(&"bs-mediation@demo.lianxin".to_string()), "{reminded:?}");
+    wait_mail_to(
+        &smtp,
+        &number,
+        "judicial confirmation",
+        "mediator@demo.lianxin",
+    )
+    .await;
+    let reminded = wait_mail_to(
+        &smtp,
+        &number,
+        "judicial confirmation",
+        "bs-mediation@demo.lianxin",
+    )
+    .await;
+    assert!(
+        reminded.contains(&"bs-mediation@demo.lianxin".to_string()),
+        "{reminded:?}"
+    );
     assert!(!reminded.contains(&"supervisor@demo.lianxin".to_string()));
 
     // Day 30: the window closes. No missed deadline, no overdue, no mail
@@ -334,7 +360,11 @@ async fn the_confirmation_window_belongs_to_the_parties() {
     let before = about_case();
     app.clock.advance(Span::days(10));
     let d = wait_events(&app, &id, "mediation.confirmation_window_closed", 1).await;
-    assert!(events(&d, "deadline.missed").is_empty(), "{:?}", lianxin_tests::timeline_kinds(&d));
+    assert!(
+        events(&d, "deadline.missed").is_empty(),
+        "{:?}",
+        lianxin_tests::timeline_kinds(&d)
+    );
     assert_eq!(d["overdue"], false);
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(about_case(), before, "the window's close mails nobody");
@@ -343,7 +373,10 @@ async fn the_confirmation_window_belongs_to_the_parties() {
     assert_eq!(status, StatusCode::OK, "{summary}");
     let kinds = summary["deadlines_by_kind"].as_object().unwrap();
     assert!(!kinds.contains_key("case.confirmation"), "{summary}");
-    assert!(!kinds.contains_key("case.confirmation_reminder"), "{summary}");
+    assert!(
+        !kinds.contains_key("case.confirmation_reminder"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -353,13 +386,21 @@ async fn the_mediator_records_the_parties_confirmation_and_the_reminder_stops() 
     let id = agreement_case(&app).await;
     let path = format!("/api/v1/cases/{id}/confirmation");
     let got = app
-        .post_json(&mediator, &path, json!({"status": "maybe", "date": "2026-11-29"}))
+        .post_json(
+            &mediator,
+            &path,
+            json!({"status": "maybe", "date": "2026-11-29"}),
+        )
         .await;
     assert_eq!(got.0, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(got.1["error"]["field"], "status");
     let station = app.login("station").await;
     let got = app
-        .post_json(&station, &path, json!({"status": "applied", "date": "2026-11-29"}))
+        .post_json(
+            &station,
+            &path,
+            json!({"status": "applied", "date": "2026-11-29"}),
+        )
         .await;
     assert_eq!(got.0, StatusCode::NOT_FOUND, "not the station's case");
     let (status, c) = app
@@ -372,7 +413,10 @@ async fn the_mediator_records_the_parties_confirmation_and_the_reminder_stops() 
     assert_eq!(status, StatusCode::OK, "{c}");
     assert_eq!(c["confirmation"]["status"], "applied");
     assert_eq!(c["confirmation"]["court"], "阳朔县人民法院");
-    assert!(pending_kinds(&app, &id).await.iter().all(|k| !k.starts_with("case.confirmation")));
+    assert!(pending_kinds(&app, &id)
+        .await
+        .iter()
+        .all(|k| !k.starts_with("case.confirmation")));
     app.clock.advance(Span::days(31));
     settle(&app, &id, "mediation.confirmation_reminder", 0).await;
     settle(&app, &id, "mediation.confirmation_window_closed", 0).await;
@@ -389,7 +433,10 @@ async fn the_mediator_records_the_parties_confirmation_and_the_reminder_stops() 
     let got = app
         .post_json(
             &station,
-            &format!("/api/v1/cases/{}/confirmation", other["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/cases/{}/confirmation",
+                other["id"].as_str().unwrap()
+            ),
             json!({"status": "applied", "date": "2026-11-29"}),
         )
         .await;
@@ -439,7 +486,9 @@ async fn the_danger_screen_is_kept_whole_but_never_mailed_or_fed() {
     assert!(events.iter().all(|e| !e.data.to_string().contains(secret)));
     let mails = mail::Entity::find().all(db).await.unwrap();
     assert!(!mails.is_empty());
-    assert!(mails.iter().all(|m| !m.body.contains(secret) && !m.subject.contains(secret)));
+    assert!(mails
+        .iter()
+        .all(|m| !m.body.contains(secret) && !m.subject.contains(secret)));
     // Too long a note is refused with its field.
     let got = app
         .post_json(
@@ -469,8 +518,11 @@ async fn a_case_nobody_covers_must_be_dispatched() {
     .await;
     let id = case["id"].as_str().unwrap();
     assert_eq!(case["status"], "new");
-    let due: chrono::DateTime<chrono::Utc> =
-        case["deadlines"]["dispatch_due_at"].as_str().unwrap().parse().unwrap();
+    let due: chrono::DateTime<chrono::Utc> = case["deadlines"]["dispatch_due_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(due, app.now() + Span::minutes(15), "urgent: 15 minutes");
     app.clock.advance(Span::minutes(15) + Span::seconds(1));
     let d = wait_events(&app, id, "deadline.missed", 1).await;
@@ -490,7 +542,10 @@ async fn a_case_nobody_covers_must_be_dispatched() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert!(!pending_kinds(&app, id).await.iter().any(|k| k.starts_with("case.dispatch")));
+    assert!(!pending_kinds(&app, id)
+        .await
+        .iter()
+        .any(|k| k.starts_with("case.dispatch")));
 
     // A declined case is back at the hotline with a one-hour clock, and its
     // miss also reaches the region's supervisors.
@@ -557,7 +612,10 @@ async fn missed_case_deadlines_repeat_and_climb_until_the_case_moves_on() {
     wait_mail_to(&smtp, number, "accept", "bs-station@demo.lianxin").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let to_after_first = to_of(&smtp.messages(), number);
-    assert!(!to_after_first.contains(&"prov-supervisor@demo.lianxin".to_string()), "{to_after_first:?}");
+    assert!(
+        !to_after_first.contains(&"prov-supervisor@demo.lianxin".to_string()),
+        "{to_after_first:?}"
+    );
 
     // A day later, still not accepted: again, and one level up.
     app.clock.advance(Span::hours(24));
@@ -576,8 +634,13 @@ async fn missed_case_deadlines_repeat_and_climb_until_the_case_moves_on() {
     // The figures count the first miss only.
     let supervisor = app.login("supervisor").await;
     let (_, summary) = app.get(&supervisor, "/api/v1/reports/summary").await;
-    assert_eq!(summary["deadlines_by_kind"]["case.accept"]["missed"], 1, "{summary}");
-    assert!(summary["deadlines_by_kind"].get("case.accept.remind").is_none());
+    assert_eq!(
+        summary["deadlines_by_kind"]["case.accept"]["missed"], 1,
+        "{summary}"
+    );
+    assert!(summary["deadlines_by_kind"]
+        .get("case.accept.remind")
+        .is_none());
 }
 
 // ------------------------------------------------------------------ 7
@@ -591,21 +654,33 @@ async fn calls_from_withheld_foreign_or_garbled_numbers_are_logged() {
     let op = app.login("operator").await;
     for raw in ["anonymous", "withheld", "+44 20 7946 0958", "", "13-8"] {
         let (status, call) = app
-            .post_json(&op, "/api/v1/calls", json!({"caller_phone": raw, "channel": "hotline"}))
+            .post_json(
+                &op,
+                "/api/v1/calls",
+                json!({"caller_phone": raw, "channel": "hotline"}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{raw:?}: {call}");
         assert!(call["caller_phone"].is_null(), "{call}");
         assert_eq!(call["caller_phone_raw"], raw);
     }
     let (status, call) = app
-        .post_json(&op, "/api/v1/calls", json!({"caller_phone": "+86 138 0000 1111", "channel": "hotline"}))
+        .post_json(
+            &op,
+            "/api/v1/calls",
+            json!({"caller_phone": "+86 138 0000 1111", "channel": "hotline"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(call["caller_phone"], "13800001111");
     assert_eq!(call["caller_phone_raw"], "+86 138 0000 1111");
     // A case opened from a withheld call.
     let (status, anon) = app
-        .post_json(&op, "/api/v1/calls", json!({"caller_phone": "anonymous", "channel": "hotline"}))
+        .post_json(
+            &op,
+            "/api/v1/calls",
+            json!({"caller_phone": "anonymous", "channel": "hotline"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let case = open_case(
@@ -651,7 +726,11 @@ async fn the_screen_pop_shows_only_cases_in_scope_and_is_audited() {
     // One case in 阳朔县 (the supervisor's county), one in 融安县.
     for place in [YULONG, DAXIANG] {
         let (_, call) = app
-            .post_json(&op, "/api/v1/calls", json!({"caller_phone": phone, "channel": "hotline"}))
+            .post_json(
+                &op,
+                "/api/v1/calls",
+                json!({"caller_phone": phone, "channel": "hotline"}),
+            )
             .await;
         open_case(
             &app,
@@ -661,19 +740,32 @@ async fn the_screen_pop_shows_only_cases_in_scope_and_is_audited() {
     }
     let (status, all) = app.get(&op, &format!("/api/v1/callers/{phone}")).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(all["cases"].as_array().unwrap().len(), 2, "the hotline sees all");
+    assert_eq!(
+        all["cases"].as_array().unwrap().len(),
+        2,
+        "the hotline sees all"
+    );
     assert_eq!(all["calls"].as_array().unwrap().len(), 2);
 
     let supervisor = app.login("supervisor").await;
-    let (status, mine) = app.get(&supervisor, &format!("/api/v1/callers/{phone}")).await;
+    let (status, mine) = app
+        .get(&supervisor, &format!("/api/v1/callers/{phone}"))
+        .await;
     assert_eq!(status, StatusCode::OK, "{mine}");
     let cases = mine["cases"].as_array().unwrap();
     assert_eq!(cases.len(), 1, "{mine}");
     assert!(cases[0]["summary"].as_str().unwrap().contains(YULONG));
-    assert_eq!(mine["calls"].as_array().unwrap().len(), 1, "only the call of the case in scope");
+    assert_eq!(
+        mine["calls"].as_array().unwrap().len(),
+        1,
+        "only the call of the case in scope"
+    );
     // …and the case it shows is one the supervisor may open.
     let (status, _) = app
-        .get(&supervisor, &format!("/api/v1/cases/{}", cases[0]["id"].as_str().unwrap()))
+        .get(
+            &supervisor,
+            &format!("/api/v1/cases/{}", cases[0]["id"].as_str().unwrap()),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
 
@@ -710,9 +802,16 @@ async fn a_case_with_an_open_escalation_closes_only_with_a_stated_reason() {
     let id = case["id"].as_str().unwrap();
     let station = app.login("station").await;
     let url = |a: &str| format!("/api/v1/cases/{id}/{a}");
-    assert_eq!(app.post_json(&station, &url("accept"), json!({})).await.0, StatusCode::OK);
+    assert_eq!(
+        app.post_json(&station, &url("accept"), json!({})).await.0,
+        StatusCode::OK
+    );
     let (status, _) = app
-        .post_json(&station, &url("outcome"), json!({"result": "resolved", "details": "已安置"}))
+        .post_json(
+            &station,
+            &url("outcome"),
+            json!({"result": "resolved", "details": "已安置"}),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let got = app
@@ -730,8 +829,14 @@ async fn a_case_with_an_open_escalation_closes_only_with_a_stated_reason() {
     assert_eq!(closed["status"], "closed");
     let d = detail(&app, id).await;
     let ev = events(&d, "case.closed");
-    assert_eq!(ev[0]["data"]["override_reason"], "派出所已电话确认处置完毕，系统内未结");
-    assert_eq!(ev[0]["data"]["open_escalation_id"], case["escalation"]["id"]);
+    assert_eq!(
+        ev[0]["data"]["override_reason"],
+        "派出所已电话确认处置完毕，系统内未结"
+    );
+    assert_eq!(
+        ev[0]["data"]["open_escalation_id"],
+        case["escalation"]["id"]
+    );
     let audit: Vec<_> = app
         .audit_log()
         .await
@@ -765,8 +870,12 @@ async fn a_case_with_an_open_escalation_closes_only_with_a_stated_reason() {
     }
     let url = |a: &str| format!("/api/v1/cases/{id}/{a}");
     app.post_json(&station, &url("accept"), json!({})).await;
-    app.post_json(&station, &url("outcome"), json!({"result": "resolved", "details": "已安置"}))
-        .await;
+    app.post_json(
+        &station,
+        &url("outcome"),
+        json!({"result": "resolved", "details": "已安置"}),
+    )
+    .await;
     let (status, _) = app
         .post_json(&station, &url("close"), json!({"follow_up": "回访正常"}))
         .await;

@@ -196,9 +196,7 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
                 }
                 // Withheld, foreign or garbled numbers are answered too:
                 // the call is logged with the raw text.
-                None => {
-                    insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?
-                }
+                None => insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?,
             };
             txn.commit().await?;
             out.call_id = Some(id);
@@ -222,9 +220,9 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
                     Some(c.id)
                 }
                 // A call that rang and was never answered is still history.
-                None => {
-                    Some(insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?)
-                }
+                None => Some(
+                    insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?,
+                ),
             };
             txn.commit().await?;
             out.call_id = id;

@@ -226,10 +226,7 @@ pub async fn screen_pop(state: &AppState, p: &Principal, raw: &str) -> Result<Ca
     }
     let (hist, masked) = match PhoneNumber::parse(raw) {
         Ok(phone) => (history(state, Some(p), &phone).await?, phone.masked()),
-        Err(_) => (
-            no_history(raw),
-            crate::cases::model::mask(raw, 3, 4),
-        ),
+        Err(_) => (no_history(raw), crate::cases::model::mask(raw, 3, 4)),
     };
     let now = state.now();
     let txn = state.db.begin_write().await?;

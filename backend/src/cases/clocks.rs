@@ -13,7 +13,9 @@
 //! mediator to advise them, and its close is a timeline event — never a
 //! missed deadline, never `overdue`, never in the deadline figures.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::json;
 
 use super::service::event;

@@ -247,7 +247,10 @@ pub async fn reopen(
     )
     .await?;
     let category = Category::parse(&ch.case.category).ok_or_else(|| {
-        Error::Internal(format!("case {id} has unknown category {:?}", ch.case.category))
+        Error::Internal(format!(
+            "case {id} has unknown category {:?}",
+            ch.case.category
+        ))
     })?;
     let resolve_due = now + resolve_window(&state.settings.deadlines, category);
     let c = save(

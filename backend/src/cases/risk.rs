@@ -66,7 +66,10 @@ pub async fn raise_risk(
         }
     }
     let current = RiskLevel::parse(&c0.risk_level).ok_or_else(|| {
-        Error::Internal(format!("case {id} has unknown risk level {:?}", c0.risk_level))
+        Error::Internal(format!(
+            "case {id} has unknown risk level {:?}",
+            c0.risk_level
+        ))
     })?;
     if body.risk_level.rank() <= current.rank() {
         return Err(Error::InvalidTransition(format!(

@@ -487,7 +487,10 @@ pub async fn transfer(
         ));
     }
     let priority = Priority::parse(&ch.case.priority).ok_or_else(|| {
-        Error::Internal(format!("case {} has unknown priority {:?}", id, ch.case.priority))
+        Error::Internal(format!(
+            "case {} has unknown priority {:?}",
+            id, ch.case.priority
+        ))
     })?;
     let accept_due = now + accept_window(&state.settings.deadlines, priority);
     let c = save(
@@ -507,7 +510,13 @@ pub async fn transfer(
     escalation::add_handler(&*txn, c.id, target.id).await?;
     // Dispatched (or passed on): the old unit's accept clock and the hotline's
     // dispatch clock stop, the new unit's accept clock starts.
-    deadlines::cancel(&*txn, now, c.id, &[clocks::ACCEPT_KINDS, clocks::DISPATCH_KINDS].concat()).await?;
+    deadlines::cancel(
+        &*txn,
+        now,
+        c.id,
+        &[clocks::ACCEPT_KINDS, clocks::DISPATCH_KINDS].concat(),
+    )
+    .await?;
     deadlines::schedule(&*txn, now, "case", c.id, clocks::ACCEPT, accept_due).await?;
     let mut out = Produced::default();
     let mut e = event(
@@ -568,7 +577,10 @@ pub async fn decline(
     )
     .map(|(u, _)| u.id);
     let priority = Priority::parse(&ch.case.priority).ok_or_else(|| {
-        Error::Internal(format!("case {} has unknown priority {:?}", id, ch.case.priority))
+        Error::Internal(format!(
+            "case {} has unknown priority {:?}",
+            id, ch.case.priority
+        ))
     })?;
     let dispatch_due = now + dispatch_window(&state.settings.deadlines, priority);
     let c = save(

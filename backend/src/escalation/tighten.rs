@@ -43,7 +43,10 @@ pub async fn open_or_tighten(
         return Ok(());
     };
     let from = Urgency::parse(&e.urgency).ok_or_else(|| {
-        Error::Internal(format!("escalation {} has unknown urgency {:?}", e.id, e.urgency))
+        Error::Internal(format!(
+            "escalation {} has unknown urgency {:?}",
+            e.id, e.urgency
+        ))
     })?;
     if from.rank() >= urgency.rank() {
         return Ok(());

@@ -14,8 +14,8 @@ use super::{
 use crate::{
     auth::Principal,
     cases::{
-        query::{self, ListQuery},
         closing::{self, CloseBody, ConfirmationBody, OutcomeBody},
+        query::{self, ListQuery},
         risk::{self, RiskBody},
         service::{self, NewCase, NoteBody, ReasonBody, TransferBody, VersionOnly},
         view::{CaseDetail, CaseView},
