@@ -119,32 +119,10 @@ struct Clock {
     window_due: Option<DateTime<Utc>>,
 }
 
-/// Apply a fired case deadline inside the engine's claim transaction.
-/// Returns false when its condition was met in the meantime (a no-op).
-pub async fn fire(
-    conn: &impl ConnectionTrait,
-    state: &AppState,
-    now: DateTime<Utc>,
-    d: &Deadline,
-    out: &mut Produced,
-) -> Result<bool> {
-    let Some(c) = case::Entity::find_by_id(d.subject_id).one(conn).await? else {
-        return Ok(false);
-    };
-    let status = status_of(&c)?;
+/// The repeating clock a kind belongs to, and whether the case still owes it.
+fn clock_of(kind: &str, c: &case::Model, status: CaseStatus) -> Option<(Clock, bool)> {
     use CaseStatus::*;
-    let (clock, still_due) = match d.kind.as_str() {
-        CONFIRMATION_REMINDER => return confirmation_reminder(conn, state, now, &c, out).await,
-        CONFIRMATION => return confirmation_window_closed(&c, now, d, out),
-        FOLLOW_UP => {
-            if status != Resolved {
-                return Ok(false);
-            }
-            let to = unit_and_supervisors(conn, &c, 0).await?;
-            missed(state, now, &c, d, "follow_up", 1, None, &to, out).await;
-            mark_overdue(conn, &c).await?;
-            return Ok(true);
-        }
+    Some(match kind {
         DISPATCH | DISPATCH_REMIND => (
             Clock {
                 name: "dispatch",
@@ -172,7 +150,40 @@ pub async fn fire(
             },
             matches!(status, New | Assigned | InProgress),
         ),
-        _ => return Ok(false),
+        _ => return None,
+    })
+}
+
+/// Apply a fired case deadline inside the engine's claim transaction.
+/// Returns false when its condition was met in the meantime (a no-op).
+pub async fn fire(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    now: DateTime<Utc>,
+    d: &Deadline,
+    out: &mut Produced,
+) -> Result<bool> {
+    let Some(c) = case::Entity::find_by_id(d.subject_id).one(conn).await? else {
+        return Ok(false);
+    };
+    let status = status_of(&c)?;
+    use CaseStatus::*;
+    let (clock, still_due) = match d.kind.as_str() {
+        CONFIRMATION_REMINDER => return confirmation_reminder(conn, state, now, &c, out).await,
+        CONFIRMATION => return confirmation_window_closed(&c, now, d, out),
+        FOLLOW_UP => {
+            if status != Resolved {
+                return Ok(false);
+            }
+            let to = unit_and_supervisors(conn, &c, 0).await?;
+            missed(state, now, &c, d, "follow_up", 1, None, &to, out).await;
+            mark_overdue(conn, &c).await?;
+            return Ok(true);
+        }
+        kind => match clock_of(kind, &c, status) {
+            Some(found) => found,
+            None => return Ok(false),
+        },
     };
     if !still_due {
         return Ok(false);

@@ -40,6 +40,35 @@ fn consequences(risk: RiskLevel) -> (Option<Urgency>, Priority) {
     }
 }
 
+/// The priority after a raise (never lower) and the accept deadline that
+/// goes with it: a case still waiting to be accepted gets the stricter one.
+fn stricter_accept(
+    state: &AppState,
+    c: &case::Model,
+    status: CaseStatus,
+    wanted: Priority,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Priority, Option<chrono::DateTime<chrono::Utc>>)> {
+    let priority = Priority::parse(&c.priority).ok_or_else(|| {
+        Error::Internal(format!(
+            "case {} has unknown priority {:?}",
+            c.id, c.priority
+        ))
+    })?;
+    let new_priority = if wanted.rank() > priority.rank() {
+        wanted
+    } else {
+        priority
+    };
+    let accept_due = match (status, c.accept_due_at) {
+        (CaseStatus::Assigned, Some(old)) if new_priority != priority => {
+            Some(old.min(now + accept_window(&state.settings.deadlines, new_priority)))
+        }
+        (_, old) => old,
+    };
+    Ok((new_priority, accept_due))
+}
+
 /// Raise the risk level by hand (never lower it); a timeline event, and
 /// for `high`/`imminent` the escalation.
 pub async fn raise_risk(
@@ -83,21 +112,7 @@ pub async fn raise_risk(
         ));
     }
     let (urgency, wanted_priority) = consequences(body.risk_level);
-    let priority = Priority::parse(&c0.priority).ok_or_else(|| {
-        Error::Internal(format!("case {id} has unknown priority {:?}", c0.priority))
-    })?;
-    let new_priority = if wanted_priority.rank() > priority.rank() {
-        wanted_priority
-    } else {
-        priority
-    };
-    // A case still waiting to be accepted gets the stricter accept clock.
-    let accept_due = match (status, c0.accept_due_at) {
-        (CaseStatus::Assigned, Some(old)) if new_priority != priority => {
-            Some(old.min(now + accept_window(&state.settings.deadlines, new_priority)))
-        }
-        (_, old) => old,
-    };
+    let (new_priority, accept_due) = stricter_accept(state, &c0, status, wanted_priority, now)?;
     let c = save(
         &*txn,
         &c0,

@@ -97,6 +97,71 @@ pub(super) fn event(
     }
 }
 
+/// The danger screen as intake takes it: validated, the risk it gives
+/// (with a `safety_threat` at least `high`), the record kept with the case
+/// (notes, who, when) and the reason an escalation would carry.
+struct Screen {
+    risk: RiskLevel,
+    record: Option<serde_json::Value>,
+    escalation_reason: String,
+}
+
+impl Screen {
+    fn take(
+        p: &Principal,
+        now: DateTime<Utc>,
+        category: Category,
+        screen: Option<&DangerScreen>,
+    ) -> Result<Screen> {
+        let notes = match screen {
+            Some(sc) => {
+                sc.validate()
+                    .map_err(|m| Error::validation("danger_screen.answers", m))?;
+                match &sc.notes {
+                    Some(n) => text("danger_screen.notes", n, 4000, false)?,
+                    None => None,
+                }
+            }
+            None => None,
+        };
+        let screened = screen.map(DangerScreen::risk).unwrap_or(RiskLevel::None);
+        // A threat to her safety always reaches the police, whatever the
+        // screen says (a relative reporting a threat may not know the
+        // answers): the case is at least `high` and opens an escalation.
+        let threat_only =
+            category == Category::SafetyThreat && screened.rank() < RiskLevel::High.rank();
+        let risk = if threat_only {
+            RiskLevel::High
+        } else {
+            screened
+        };
+        // The whole screen stays with the case, for those who may read it;
+        // the events (feed, timeline) and mail carry no notes.
+        let record = screen.map(|sc| {
+            json!({
+                "in_progress": sc.in_progress,
+                "answers": sc.answers,
+                "screener_concern": sc.screener_concern,
+                "notes": notes,
+                "risk_level": screened,
+                "screened_by": p.user_id,
+                "screened_by_name": p.display_name,
+                "screened_at": now,
+            })
+        });
+        let escalation_reason = if threat_only {
+            "category: safety_threat".to_string()
+        } else {
+            format!("danger screen: {risk}")
+        };
+        Ok(Screen {
+            risk,
+            record,
+            escalation_reason,
+        })
+    }
+}
+
 pub(super) fn call_already_linked() -> Error {
     Error::Conflict {
         code: "call_already_linked",
@@ -146,32 +211,11 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         ),
         None => None,
     };
-    let screen_notes = match &input.danger_screen {
-        Some(screen) => {
-            screen
-                .validate()
-                .map_err(|m| Error::validation("danger_screen.answers", m))?;
-            match &screen.notes {
-                Some(n) => text("danger_screen.notes", n, 4000, false)?,
-                None => None,
-            }
-        }
-        None => None,
-    };
-    let screened = input
-        .danger_screen
-        .as_ref()
-        .map(DangerScreen::risk)
-        .unwrap_or(RiskLevel::None);
-    // A threat to her safety always reaches the police, whatever the screen
-    // says (a relative reporting a threat may not know the answers): the
-    // case is at least `high` and opens an escalation with it.
-    let threat = input.category == Category::SafetyThreat;
-    let risk = if threat && screened.rank() < RiskLevel::High.rank() {
-        RiskLevel::High
-    } else {
-        screened
-    };
+    let Screen {
+        risk,
+        record: danger_screen,
+        escalation_reason,
+    } = Screen::take(p, now, input.category, input.danger_screen.as_ref())?;
     let priority = input.priority.unwrap_or(match risk {
         RiskLevel::Imminent => Priority::Urgent,
         RiskLevel::High => Priority::High,
@@ -224,20 +268,6 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
     let subject_phone_for_call = subject_phone
         .clone()
         .or_else(|| linked_call.as_ref().and_then(|c| c.phone.clone()));
-    // The whole screen stays with the case, for those who may read it; the
-    // events (feed, timeline) and mail carry the answers without the notes.
-    let danger_screen = input.danger_screen.as_ref().map(|sc| {
-        json!({
-            "in_progress": sc.in_progress,
-            "answers": sc.answers,
-            "screener_concern": sc.screener_concern,
-            "notes": screen_notes,
-            "risk_level": screened,
-            "screened_by": p.user_id,
-            "screened_by_name": p.display_name,
-            "screened_at": now,
-        })
-    });
     let row = case::ActiveModel {
         id: Set(crate::db::new_id()),
         category: Set(input.category.as_str().to_string()),
@@ -277,11 +307,6 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         RiskLevel::High => Some(Urgency::High),
         _ => None,
     };
-    let escalation_reason = if threat && screened.rank() < RiskLevel::High.rank() {
-        "category: safety_threat".to_string()
-    } else {
-        format!("danger screen: {risk}")
-    };
     let c = intake::submit(
         state,
         Intake {
@@ -316,7 +341,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
             accept_due,
             dispatch_due,
             resolve_due,
-            escalate: urgency.map(|u| (u, escalation_reason)),
+            escalate: urgency.map(|u| (u, escalation_reason.to_string())),
         },
     )
     .await?;

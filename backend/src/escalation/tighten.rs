@@ -38,10 +38,28 @@ pub async fn open_or_tighten(
         .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
         .one(conn)
         .await?;
-    let Some(e) = current else {
-        open(conn, state, now, c, urgency, reason, actor, out).await?;
-        return Ok(());
-    };
+    match current {
+        None => open(conn, state, now, c, urgency, reason, actor, out)
+            .await
+            .map(|_| ()),
+        Some(e) => tighten(conn, state, now, c, &e, urgency, reason, actor, out).await,
+    }
+}
+
+/// Move the open escalation `e` to the clocks of `urgency` if they are
+/// stricter than its own.
+#[allow(clippy::too_many_arguments)]
+async fn tighten(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    now: DateTime<Utc>,
+    c: &case::Model,
+    e: &escalation::Model,
+    urgency: Urgency,
+    reason: &str,
+    actor: Option<Uuid>,
+    out: &mut Produced,
+) -> Result<()> {
     let from = Urgency::parse(&e.urgency).ok_or_else(|| {
         Error::Internal(format!(
             "escalation {} has unknown urgency {:?}",
@@ -105,28 +123,45 @@ pub async fn open_or_tighten(
         version: e.version + 1,
         ..e.clone()
     };
+    tell(conn, state, now, c, &fresh, from, reason, actor, out).await
+}
+
+/// The timeline event and the mail to the level the escalation is at.
+#[allow(clippy::too_many_arguments)]
+async fn tell(
+    conn: &impl ConnectionTrait,
+    state: &AppState,
+    now: DateTime<Utc>,
+    c: &case::Model,
+    fresh: &escalation::Model,
+    from: Urgency,
+    reason: &str,
+    actor: Option<Uuid>,
+    out: &mut Produced,
+) -> Result<()> {
+    let e = fresh;
     out.events.push(event(
         c,
-        &fresh,
+        e,
         "escalation.urgency_raised",
         actor,
         now,
         json!({
             "escalation_id": e.id,
             "from": from,
-            "to": urgency,
+            "to": e.urgency,
             "level": e.level,
             "reason": reason,
-            "ack_due_at": ack_due,
-            "next_raise_at": next_raise,
-            "action_due_at": action_due,
+            "ack_due_at": e.ack_due_at,
+            "next_raise_at": e.next_raise_at,
+            "action_due_at": e.action_due_at,
         }),
     ));
-    let to = recipients_for_level(conn, c, &fresh, e.level).await?;
+    let to = recipients_for_level(conn, c, e, e.level).await?;
     out.mails.extend(mail::escalation_mails(
         &state.settings.public_url,
         c,
-        &fresh,
+        e,
         &to,
         true,
     ));
