@@ -2,7 +2,7 @@
 //! serve until the shutdown signal, then wait for the tasks to stop.
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use tokio::{net::TcpListener, sync::Notify, task::JoinHandle};
+use tokio::{net::TcpListener, task::JoinHandle};
 
 use crate::{
     clock::SharedClock,
@@ -13,6 +13,7 @@ use crate::{
     shutdown::{self, Shutdown, ShutdownTrigger},
     state::AppState,
     telemetry::Metrics,
+    work::Signals,
 };
 
 pub struct App {
@@ -51,7 +52,8 @@ impl App {
         let db = Db::connect(&settings).await?;
         db.migrate().await?;
         let head = events::head(&db.conn).await?;
-        let hub = Hub::new(head, settings.live.queue_capacity);
+        let signals = Signals::default();
+        let hub = Hub::new(head, settings.live.queue_capacity, signals.feed.clone());
         let listener = TcpListener::bind(&settings.listen).await?;
         let (trigger, shutdown) = shutdown::channel();
         let node_id: Arc<str> = Arc::from(format!(
@@ -65,9 +67,10 @@ impl App {
             clock,
             hub,
             metrics: Metrics::install(),
-            deadline_wake: Arc::new(Notify::new()),
-            deadline_plan: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
-            mail_wake: Arc::new(Notify::new()),
+            deadline_wake: signals.deadlines.clone(),
+            deadline_plan: signals.plan.clone(),
+            mail_wake: signals.mail.clone(),
+            signals,
             node_id,
             shutdown: shutdown.clone(),
             intake: Arc::default(),

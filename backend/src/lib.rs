@@ -15,6 +15,8 @@
 //!   [`audit`].
 //! - [`realtime`]: the live feed hub.
 //! - [`db`]: connections, the SQLite writer lock, entities.
+//! - [`work`]: the unit of work — a write transaction with its events,
+//!   mail and deadlines, committed together and woken after.
 pub mod admin;
 pub mod app;
 pub mod audit;
@@ -39,3 +41,4 @@ pub mod shutdown;
 pub mod state;
 pub mod telemetry;
 pub mod vocab;
+pub mod work;

@@ -18,7 +18,7 @@ pub struct AppState {
     pub deadline_wake: Arc<Notify>,
     /// When the deadline engine will next read the store, in milliseconds
     /// by `clock`; `i64::MIN` while it is reading (see
-    /// [`AppState::deadlines_scheduled`]).
+    /// [`crate::work::Signals::deadline_scheduled`]).
     pub deadline_plan: Arc<std::sync::atomic::AtomicI64>,
     /// Wakes the mail sender when a message is queued.
     pub mail_wake: Arc<Notify>,
@@ -32,6 +32,8 @@ pub struct AppState {
     pub directory: Arc<crate::cases::directory::Directory>,
     /// Sessions resolved a moment ago (`auth::cache`).
     pub sessions: Arc<crate::auth::SessionCache>,
+    /// What a unit of work wakes at commit (the same notifiers as above).
+    pub signals: crate::work::Signals,
 }
 
 impl AppState {
@@ -39,34 +41,17 @@ impl AppState {
         self.clock.now()
     }
 
-    /// Call after a commit that appended case events, scheduled deadlines or
-    /// queued mail: wakes the local hub, the engine and the sender. (Other
-    /// processes heard of the events from the commit itself:
-    /// `events::append` notifies on PostgreSQL.)
-    pub fn after_commit(&self, effects: crate::events::Effects) {
-        if effects.events {
-            self.hub.wake();
-        }
-        if effects.deadlines {
-            self.deadline_wake.notify_one();
-        }
-        if effects.mail {
-            self.mail_wake.notify_one();
-        }
+    /// Begin a unit of work at the clock's time.
+    pub async fn work(&self) -> crate::error::Result<crate::work::Work> {
+        self.work_at(self.now()).await
     }
 
-    /// Call after a commit that scheduled deadlines, the earliest of them
-    /// due at `earliest`: wakes the engine only if it would otherwise read
-    /// the store later than that. Intake schedules hours ahead, and waking
-    /// the engine after every batch cost two queries each time. The engine
-    /// sets its plan to `i64::MIN` before it reads, so a deadline committed
-    /// while it reads always wakes it.
-    pub fn deadlines_scheduled(&self, earliest: chrono::DateTime<chrono::Utc>) {
-        let plan = self
-            .deadline_plan
-            .load(std::sync::atomic::Ordering::Acquire);
-        if plan == i64::MIN || earliest.timestamp_millis() < plan {
-            self.deadline_wake.notify_one();
-        }
+    /// Begin a unit of work at `now` (a use case that read the time before
+    /// it validated its input).
+    pub async fn work_at(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> crate::error::Result<crate::work::Work> {
+        crate::work::Work::begin(&self.db, now, self.node_id.clone(), self.signals.clone()).await
     }
 }

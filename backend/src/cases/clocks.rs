@@ -20,14 +20,14 @@ use serde_json::json;
 
 use super::service::event;
 use crate::{
-    config::DeadlinePolicy,
+    config::{DeadlinePolicy, Settings},
     db::entities::{case, deadline, unit, user},
-    deadlines::{self, Deadline},
+    deadlines::Deadline,
     error::{Error, Result},
-    escalation::{self, mail, Produced},
+    escalation::{self, mail},
     regions::RegionCode,
-    state::AppState,
     vocab::{CaseStatus, Category, Priority, Role, UnitKind},
+    work::Work,
 };
 
 pub const DISPATCH: &str = "case.dispatch";
@@ -156,28 +156,23 @@ fn clock_of(kind: &str, c: &case::Model, status: CaseStatus) -> Option<(Clock, b
 
 /// Apply a fired case deadline inside the engine's claim transaction.
 /// Returns false when its condition was met in the meantime (a no-op).
-pub async fn fire(
-    conn: &impl ConnectionTrait,
-    state: &AppState,
-    now: DateTime<Utc>,
-    d: &Deadline,
-    out: &mut Produced,
-) -> Result<bool> {
-    let Some(c) = case::Entity::find_by_id(d.subject_id).one(conn).await? else {
+pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<bool> {
+    let now = w.now;
+    let Some(c) = case::Entity::find_by_id(d.subject_id).one(&**w).await? else {
         return Ok(false);
     };
     let status = status_of(&c)?;
     use CaseStatus::*;
     let (clock, still_due) = match d.kind.as_str() {
-        CONFIRMATION_REMINDER => return confirmation_reminder(conn, state, now, &c, out).await,
-        CONFIRMATION => return confirmation_window_closed(&c, now, d, out),
+        CONFIRMATION_REMINDER => return confirmation_reminder(w, settings, &c).await,
+        CONFIRMATION => return Ok(confirmation_window_closed(w, &c, d)),
         FOLLOW_UP => {
             if status != Resolved {
                 return Ok(false);
             }
-            let to = unit_and_supervisors(conn, &c, 0).await?;
-            missed(state, now, &c, d, "follow_up", 1, None, &to, out).await;
-            mark_overdue(conn, &c).await?;
+            let to = unit_and_supervisors(&**w, &c, 0).await?;
+            missed(w, settings, &c, d, "follow_up", 1, None, &to);
+            mark_overdue(&**w, &c).await?;
             return Ok(true);
         }
         kind => match clock_of(kind, &c, status) {
@@ -199,22 +194,22 @@ pub async fn fire(
         if let Some(w) = clock.window_due {
             q = q.filter(deadline::Column::DueAt.gt(w));
         }
-        1 + q.count(conn).await? as usize
+        1 + q.count(&**w).await? as usize
     };
     let mut to = if clock.name == "dispatch" {
-        hotline_addresses(conn, &c).await?
+        hotline_addresses(&**w, &c).await?
     } else {
         match c.assigned_unit_id {
-            Some(u) => escalation::unit_addresses(conn, u).await?,
+            Some(u) => escalation::unit_addresses(&**w, u).await?,
             None => Vec::new(),
         }
     };
-    to.extend(supervisors_up_to(conn, &c.region_code, miss - 1).await?);
-    let every = Duration::seconds(Ord::max(state.settings.deadlines.case_remind_every_s, 60));
+    to.extend(supervisors_up_to(&**w, &c.region_code, miss - 1).await?);
+    let every = Duration::seconds(Ord::max(settings.deadlines.case_remind_every_s, 60));
     let next = now + every;
-    deadlines::schedule(conn, now, "case", c.id, clock.remind, next).await?;
-    mark_overdue(conn, &c).await?;
-    missed(state, now, &c, d, clock.name, miss, Some(next), &to, out).await;
+    w.schedule("case", c.id, clock.remind, next).await?;
+    mark_overdue(&**w, &c).await?;
+    missed(w, settings, &c, d, clock.name, miss, Some(next), &to);
     Ok(true)
 }
 
@@ -228,22 +223,21 @@ async fn mark_overdue(conn: &impl ConnectionTrait, c: &case::Model) -> Result<()
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn missed(
-    state: &AppState,
-    now: DateTime<Utc>,
+fn missed(
+    w: &mut Work,
+    settings: &Settings,
     c: &case::Model,
     d: &Deadline,
     kind: &'static str,
     miss: usize,
     next_reminder_at: Option<DateTime<Utc>>,
     to: &[String],
-    out: &mut Produced,
 ) {
-    out.events.push(event(
+    w.event(event(
         c,
         "deadline.missed",
         None,
-        now,
+        w.now,
         json!({
             "kind": kind,
             "due_at": d.due_at,
@@ -252,8 +246,8 @@ async fn missed(
             "next_reminder_at": next_reminder_at,
         }),
     ));
-    out.mails.extend(mail::deadline_missed_mails(
-        &state.settings.public_url,
+    w.mail(mail::deadline_missed_mails(
+        &settings.public_url,
         c,
         kind,
         d.due_at,
@@ -347,30 +341,24 @@ pub async fn supervisors_up_to(
 }
 
 /// Day 20 of the window: remind the mediator to advise the parties.
-async fn confirmation_reminder(
-    conn: &impl ConnectionTrait,
-    state: &AppState,
-    now: DateTime<Utc>,
-    c: &case::Model,
-    out: &mut Produced,
-) -> Result<bool> {
-    if c.confirmation.is_some() || c.confirmation_due_at.is_none() {
+async fn confirmation_reminder(w: &mut Work, settings: &Settings, c: &case::Model) -> Result<bool> {
+    let (Some(due), None) = (c.confirmation_due_at, &c.confirmation) else {
         return Ok(false);
-    }
+    };
     let to = match c.assigned_unit_id {
-        Some(u) => escalation::unit_addresses(conn, u).await?,
+        Some(u) => escalation::unit_addresses(&**w, u).await?,
         None => Vec::new(),
     };
-    let due = c.confirmation_due_at.unwrap_or(now);
-    out.events.push(event(
+    let now = w.now;
+    w.event(event(
         c,
         "mediation.confirmation_reminder",
         None,
         now,
         json!({ "confirmation_due_at": due }),
     ));
-    out.mails.extend(mail::deadline_missed_mails(
-        &state.settings.public_url,
+    w.mail(mail::deadline_missed_mails(
+        &settings.public_url,
         c,
         "confirmation_reminder",
         due,
@@ -380,21 +368,17 @@ async fn confirmation_reminder(
 }
 
 /// Day 30: the parties' window has closed. A timeline event only.
-fn confirmation_window_closed(
-    c: &case::Model,
-    now: DateTime<Utc>,
-    d: &Deadline,
-    out: &mut Produced,
-) -> Result<bool> {
+fn confirmation_window_closed(w: &mut Work, c: &case::Model, d: &Deadline) -> bool {
     if c.confirmation.is_some() {
-        return Ok(false);
+        return false;
     }
-    out.events.push(event(
+    let now = w.now;
+    w.event(event(
         c,
         "mediation.confirmation_window_closed",
         None,
         now,
         json!({ "closed_at": d.due_at }),
     ));
-    Ok(true)
+    true
 }

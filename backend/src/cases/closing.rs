@@ -18,9 +18,7 @@ use crate::{
     audit,
     auth::Principal,
     db::entities::{case, escalation},
-    deadlines,
     error::{Error, Result},
-    escalation::Produced,
     state::AppState,
     vocab::{Category, ConfirmationStatus, EscalationStatus, OutcomeResult},
 };
@@ -50,9 +48,9 @@ pub async fn record_outcome(
             "only an agreement has an agreement date",
         ));
     }
-    let txn = state.db.begin_write().await?;
+    let mut w = state.work_at(now).await?;
     let ch = begin_change(
-        &*txn,
+        &*w,
         p,
         id,
         Action::RecordOutcome,
@@ -79,7 +77,7 @@ pub async fn record_outcome(
     let confirmation_due =
         agreement_start.map(|s| s + Duration::seconds(policy.confirmation_window_s));
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         case::ActiveModel {
             status: Set(ch.next.as_str().to_string()),
@@ -109,17 +107,17 @@ pub async fn record_outcome(
         clocks::CONFIRMATION_KINDS,
     ]
     .concat();
-    deadlines::cancel(&*txn, now, c.id, &stop).await?;
-    deadlines::schedule(&*txn, now, "case", c.id, FOLLOW_UP, follow_up_due).await?;
+    w.cancel(c.id, &stop).await?;
+    w.schedule("case", c.id, FOLLOW_UP, follow_up_due).await?;
     if let (Some(start), Some(due)) = (agreement_start, confirmation_due) {
         let reminder = start + Duration::seconds(policy.confirmation_reminder_s);
         if reminder > now {
-            deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION_REMINDER, reminder).await?;
+            w.schedule("case", c.id, CONFIRMATION_REMINDER, reminder)
+                .await?;
         }
-        deadlines::schedule(&*txn, now, "case", c.id, CONFIRMATION, due.max(now)).await?;
+        w.schedule("case", c.id, CONFIRMATION, due.max(now)).await?;
     }
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.event(event(
         &c,
         "case.outcome_recorded",
         Some(p.user_id),
@@ -133,7 +131,7 @@ pub async fn record_outcome(
             "status": c.status,
         }),
     ));
-    out.commit(state, txn, now, true).await?;
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -155,21 +153,13 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
         None => None,
     };
     let now = state.now();
-    let txn = state.db.begin_write().await?;
-    let ch = begin_change(
-        &*txn,
-        p,
-        id,
-        Action::Close,
-        body.version,
-        &[Access::Handler],
-    )
-    .await?;
+    let mut w = state.work_at(now).await?;
+    let ch = begin_change(&*w, p, id, Action::Close, body.version, &[Access::Handler]).await?;
     // The police have not finished: closing needs a stated reason.
     let open_escalation = escalation::Entity::find()
         .filter(escalation::Column::CaseId.eq(id))
         .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
-        .one(&*txn)
+        .one(&*w)
         .await?;
     if let Some(e) = &open_escalation {
         let Some(why) = &override_reason else {
@@ -183,7 +173,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
             });
         };
         audit::append(
-            &*txn,
+            &*w,
             now,
             Some(p.user_id),
             "case.close_override",
@@ -198,7 +188,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
         .await?;
     }
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         case::ActiveModel {
             status: Set(ch.next.as_str().to_string()),
@@ -210,9 +200,8 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
     )
     .await?;
     // Every clock of ours stops; the parties' confirmation window runs on.
-    deadlines::cancel(&*txn, now, c.id, clocks::ON_CLOSE).await?;
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.cancel(c.id, clocks::ON_CLOSE).await?;
+    w.event(event(
         &c,
         "case.closed",
         Some(p.user_id),
@@ -224,7 +213,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
             "override_reason": open_escalation.as_ref().and(override_reason.as_ref()),
         }),
     ));
-    out.commit(state, txn, now, true).await?;
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -236,9 +225,9 @@ pub async fn reopen(
 ) -> Result<CaseView> {
     let reason = required("reason", &body.reason, 2000)?;
     let now = state.now();
-    let txn = state.db.begin_write().await?;
+    let mut w = state.work_at(now).await?;
     let ch = begin_change(
-        &*txn,
+        &*w,
         p,
         id,
         Action::Reopen,
@@ -254,7 +243,7 @@ pub async fn reopen(
     })?;
     let resolve_due = now + resolve_window(&state.settings.deadlines, category);
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         case::ActiveModel {
             status: Set(ch.next.as_str().to_string()),
@@ -266,10 +255,9 @@ pub async fn reopen(
         now,
     )
     .await?;
-    deadlines::cancel(&*txn, now, c.id, &[FOLLOW_UP]).await?;
-    deadlines::schedule(&*txn, now, "case", c.id, RESOLVE, resolve_due).await?;
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.cancel(c.id, &[FOLLOW_UP]).await?;
+    w.schedule("case", c.id, RESOLVE, resolve_due).await?;
+    w.event(event(
         &c,
         "case.reopened",
         Some(p.user_id),
@@ -278,7 +266,7 @@ pub async fn reopen(
             "reason": reason, "status": c.status, "resolve_due_at": resolve_due,
         }),
     ));
-    out.commit(state, txn, now, true).await?;
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -310,8 +298,8 @@ pub async fn record_confirmation(
     if body.date > now.date_naive() + Duration::days(1) {
         return Err(Error::validation("date", "cannot be in the future"));
     }
-    let txn = state.db.begin_write().await?;
-    let (c0, access) = super::scope::load(&*txn, p, id).await?;
+    let mut w = state.work_at(now).await?;
+    let (c0, access) = super::scope::load(&*w, p, id).await?;
     if access != Access::Handler {
         return Err(Error::Forbidden(
             "only the unit handling the case records its judicial confirmation".into(),
@@ -341,7 +329,7 @@ pub async fn record_confirmation(
         "recorded_at": now,
     });
     let c = save(
-        &*txn,
+        &*w,
         &c0,
         case::ActiveModel {
             confirmation: Set(Some(record.clone())),
@@ -350,15 +338,15 @@ pub async fn record_confirmation(
         now,
     )
     .await?;
-    deadlines::cancel(&*txn, now, c.id, &[CONFIRMATION_REMINDER, CONFIRMATION]).await?;
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.cancel(c.id, &[CONFIRMATION_REMINDER, CONFIRMATION])
+        .await?;
+    w.event(event(
         &c,
         "mediation.confirmation_recorded",
         Some(p.user_id),
         now,
         record,
     ));
-    out.commit(state, txn, now, true).await?;
+    w.commit().await?;
     respond(state, &c).await
 }

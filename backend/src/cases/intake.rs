@@ -35,10 +35,8 @@ use crate::{
         bulk,
         entities::{call, case, case_handler},
     },
-    deadlines,
     error::{Error, Result},
-    escalation::{self, Produced},
-    events,
+    escalation, events,
     state::AppState,
     vocab::Urgency,
 };
@@ -172,7 +170,7 @@ fn count_batch(cases: usize) {
 /// Write `intakes` in one transaction; the committed cases, in order.
 async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>> {
     let now = state.now();
-    let txn = state.db.begin_write().await?;
+    let mut w = state.work_at(now).await?;
 
     // Case numbers: one counter bump per year in the batch.
     let mut numbers = vec![String::new(); intakes.len()];
@@ -184,7 +182,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             .filter(|&k| intakes[k].now.year() == year)
             .collect();
         let n = mine.len() as i64;
-        let last = events::bump_counter(&*txn, &format!("case_number:{year}"), n).await?;
+        let last = events::bump_counter(&*w, &format!("case_number:{year}"), n).await?;
         for (j, &k) in mine.iter().enumerate() {
             numbers[k] = format!("{year}-{:06}", last - n + 1 + j as i64);
         }
@@ -198,7 +196,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         cases.push(am.clone().try_into_model()?);
         rows.push(am);
     }
-    bulk::insert_rows(&*txn, rows).await?;
+    bulk::insert_rows(&*w, rows).await?;
 
     let handlers: Vec<case_handler::ActiveModel> = cases
         .iter()
@@ -209,7 +207,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             })
         })
         .collect();
-    bulk::insert_rows(&*txn, handlers).await?;
+    bulk::insert_rows(&*w, handlers).await?;
 
     let mut due = Vec::with_capacity(intakes.len() * 2);
     for (intake, c) in intakes.iter().zip(&cases) {
@@ -221,29 +219,28 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         }
         due.push(("case", c.id, RESOLVE, intake.resolve_due));
     }
-    deadlines::schedule_many(&*txn, now, &due).await?;
+    w.schedule_many(&due).await?;
 
-    let mut out = Produced::default();
     for (intake, c) in intakes.iter().zip(&cases) {
         if let Some(call_id) = intake.call_id {
             let linked = call::Entity::update_many()
                 .col_expr(call::Column::CaseId, Expr::value(c.id))
                 .filter(call::Column::Id.eq(call_id))
                 .filter(call::Column::CaseId.is_null())
-                .exec(&*txn)
+                .exec(&*w)
                 .await?;
             if linked.rows_affected != 1 {
                 return Err(call_already_linked());
             }
         }
-        out.events.push(event(
+        w.event(event(
             c,
             "case.opened",
             Some(intake.actor),
             intake.now,
             intake.opened.clone(),
         ));
-        out.events.push(event(
+        w.event(event(
             c,
             "case.assigned",
             None,
@@ -253,24 +250,18 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         // The escalation seam: a dangerous case never exists without it.
         if let Some((urgency, reason)) = &intake.escalate {
             escalation::open(
-                &*txn,
-                state,
-                intake.now,
+                &mut w,
+                &state.settings,
                 c,
                 *urgency,
                 reason,
                 Some(intake.actor),
-                &mut out,
             )
             .await?;
         }
     }
-    // An escalation schedules its acknowledgement within minutes: wake the
-    // engine. Otherwise only if a case's deadline is earlier than its plan.
-    let escalated = intakes.iter().any(|i| i.escalate.is_some());
-    out.commit(state, txn, now, escalated).await?;
-    if let Some(earliest) = due.iter().map(|d| d.3).min() {
-        state.deadlines_scheduled(earliest);
-    }
+    // The work wakes the engine only for a deadline earlier than its plan
+    // (an escalation's acknowledgement is minutes away; a case's hours).
+    w.commit().await?;
     Ok(cases)
 }

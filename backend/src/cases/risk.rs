@@ -16,9 +16,8 @@ use super::{
 use crate::{
     auth::Principal,
     db::entities::case,
-    deadlines,
     error::{Error, Result},
-    escalation::{self, Produced},
+    escalation,
     state::AppState,
     vocab::{CaseStatus, Priority, RiskLevel, Urgency},
 };
@@ -79,8 +78,8 @@ pub async fn raise_risk(
 ) -> Result<CaseView> {
     let reason = required("reason", &body.reason, 2000)?;
     let now = state.now();
-    let txn = state.db.begin_write().await?;
-    let (c0, access) = scope::load(&*txn, p, id).await?;
+    let mut w = state.work_at(now).await?;
+    let (c0, access) = scope::load(&*w, p, id).await?;
     if !matches!(
         access,
         Access::Handler | Access::Hotline | Access::Supervisor
@@ -114,7 +113,7 @@ pub async fn raise_risk(
     let (urgency, wanted_priority) = consequences(body.risk_level);
     let (new_priority, accept_due) = stricter_accept(state, &c0, status, wanted_priority, now)?;
     let c = save(
-        &*txn,
+        &*w,
         &c0,
         case::ActiveModel {
             risk_level: Set(body.risk_level.as_str().to_string()),
@@ -125,16 +124,13 @@ pub async fn raise_risk(
         now,
     )
     .await?;
-    let mut deadlines_changed = false;
     if accept_due != c0.accept_due_at {
         if let Some(due) = accept_due {
-            deadlines::cancel(&*txn, now, c.id, &[clocks::ACCEPT]).await?;
-            deadlines::schedule(&*txn, now, "case", c.id, clocks::ACCEPT, due).await?;
-            deadlines_changed = true;
+            w.cancel(c.id, &[clocks::ACCEPT]).await?;
+            w.schedule("case", c.id, clocks::ACCEPT, due).await?;
         }
     }
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.event(event(
         &c,
         "case.risk_raised",
         Some(p.user_id),
@@ -149,10 +145,8 @@ pub async fn raise_risk(
     ));
     if let Some(u) = urgency {
         let why = format!("risk raised to {}: {reason}", body.risk_level);
-        escalation::open_or_tighten(&*txn, state, now, &c, u, &why, Some(p.user_id), &mut out)
-            .await?;
-        deadlines_changed = true;
+        escalation::open_or_tighten(&mut w, &state.settings, &c, u, &why, Some(p.user_id)).await?;
     }
-    out.commit(state, txn, now, deadlines_changed).await?;
+    w.commit().await?;
     respond(state, &c).await
 }

@@ -23,9 +23,8 @@ use crate::{
     audit,
     auth::Principal,
     db::entities::{call, case, unit},
-    deadlines,
     error::{Error, Result},
-    escalation::{self, Produced},
+    escalation,
     events::NewEvent,
     regions::RegionCode,
     state::AppState,
@@ -431,18 +430,10 @@ pub async fn accept(
     body: VersionOnly,
 ) -> Result<CaseView> {
     let now = state.now();
-    let txn = state.db.begin_write().await?;
-    let ch = begin_change(
-        &*txn,
-        p,
-        id,
-        Action::Accept,
-        body.version,
-        &[Access::Handler],
-    )
-    .await?;
+    let mut w = state.work_at(now).await?;
+    let ch = begin_change(&*w, p, id, Action::Accept, body.version, &[Access::Handler]).await?;
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         case::ActiveModel {
             status: Set(ch.next.as_str().to_string()),
@@ -453,9 +444,8 @@ pub async fn accept(
         now,
     )
     .await?;
-    deadlines::cancel(&*txn, now, c.id, clocks::ACCEPT_KINDS).await?;
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.cancel(c.id, clocks::ACCEPT_KINDS).await?;
+    w.event(event(
         &c,
         "case.accepted",
         Some(p.user_id),
@@ -465,7 +455,7 @@ pub async fn accept(
             "late": ch.case.accept_due_at.is_some_and(|d| now > d),
         }),
     ));
-    out.commit(state, txn, now, true).await?;
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -485,9 +475,9 @@ pub async fn transfer(
 ) -> Result<CaseView> {
     let reason = required("reason", &body.reason, 2000)?;
     let now = state.now();
-    let txn = state.db.begin_write().await?;
+    let mut w = state.work_at(now).await?;
     let ch = begin_change(
-        &*txn,
+        &*w,
         p,
         id,
         Action::Transfer,
@@ -501,7 +491,7 @@ pub async fn transfer(
     )
     .await?;
     let target = unit::Entity::find_by_id(body.unit_id)
-        .one(&*txn)
+        .one(&*w)
         .await?
         .filter(|u| u.active)
         .ok_or_else(|| Error::validation("unit_id", "no such active unit"))?;
@@ -519,7 +509,7 @@ pub async fn transfer(
     })?;
     let accept_due = now + accept_window(&state.settings.deadlines, priority);
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         case::ActiveModel {
             status: Set(ch.next.as_str().to_string()),
@@ -532,18 +522,15 @@ pub async fn transfer(
         now,
     )
     .await?;
-    escalation::add_handler(&*txn, c.id, target.id).await?;
+    escalation::add_handler(&*w, c.id, target.id).await?;
     // Dispatched (or passed on): the old unit's accept clock and the hotline's
     // dispatch clock stop, the new unit's accept clock starts.
-    deadlines::cancel(
-        &*txn,
-        now,
+    w.cancel(
         c.id,
         &[clocks::ACCEPT_KINDS, clocks::DISPATCH_KINDS].concat(),
     )
     .await?;
-    deadlines::schedule(&*txn, now, "case", c.id, clocks::ACCEPT, accept_due).await?;
-    let mut out = Produced::default();
+    w.schedule("case", c.id, clocks::ACCEPT, accept_due).await?;
     let mut e = event(
         &c,
         "case.transferred",
@@ -559,8 +546,8 @@ pub async fn transfer(
         }),
     );
     e.prev_unit_id = ch.case.assigned_unit_id;
-    out.events.push(e);
-    out.commit(state, txn, now, true).await?;
+    w.event(e);
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -581,9 +568,9 @@ pub async fn decline(
 ) -> Result<CaseView> {
     let reason = required("reason", &body.reason, 2000)?;
     let now = state.now();
-    let txn = state.db.begin_write().await?;
+    let mut w = state.work_at(now).await?;
     let ch = begin_change(
-        &*txn,
+        &*w,
         p,
         id,
         Action::Decline,
@@ -609,7 +596,7 @@ pub async fn decline(
     })?;
     let dispatch_due = now + dispatch_window(&state.settings.deadlines, priority);
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         case::ActiveModel {
             status: Set(ch.next.as_str().to_string()),
@@ -623,12 +610,12 @@ pub async fn decline(
     )
     .await?;
     if let Some(h) = hotline {
-        escalation::add_handler(&*txn, c.id, h).await?;
+        escalation::add_handler(&*w, c.id, h).await?;
     }
     // Back at the hotline centre: it must dispatch the case again.
-    deadlines::cancel(&*txn, now, c.id, clocks::ACCEPT_KINDS).await?;
-    deadlines::schedule(&*txn, now, "case", c.id, clocks::DISPATCH, dispatch_due).await?;
-    let mut out = Produced::default();
+    w.cancel(c.id, clocks::ACCEPT_KINDS).await?;
+    w.schedule("case", c.id, clocks::DISPATCH, dispatch_due)
+        .await?;
     let mut e = event(
         &c,
         "case.transferred",
@@ -644,8 +631,8 @@ pub async fn decline(
         }),
     );
     e.prev_unit_id = ch.case.assigned_unit_id;
-    out.events.push(e);
-    out.commit(state, txn, now, true).await?;
+    w.event(e);
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -664,9 +651,9 @@ pub async fn add_note(
 ) -> Result<CaseView> {
     let text = required("body", &body.body, 10000)?;
     let now = state.now();
-    let txn = state.db.begin_write().await?;
+    let mut w = state.work_at(now).await?;
     let ch = begin_change(
-        &*txn,
+        &*w,
         p,
         id,
         Action::Note,
@@ -675,14 +662,13 @@ pub async fn add_note(
     )
     .await?;
     let c = save(
-        &*txn,
+        &*w,
         &ch.case,
         <case::ActiveModel as Default>::default(),
         now,
     )
     .await?;
-    let mut out = Produced::default();
-    out.events.push(event(
+    w.event(event(
         &c,
         "case.note_added",
         Some(p.user_id),
@@ -691,7 +677,7 @@ pub async fn add_note(
             "body": text, "by": p.user_id, "by_name": p.display_name,
         }),
     ));
-    out.commit(state, txn, now, false).await?;
+    w.commit().await?;
     respond(state, &c).await
 }
 
@@ -699,9 +685,9 @@ pub async fn add_note(
 /// the read itself changes nothing else).
 pub async fn audit_reveal(state: &AppState, p: &Principal, c: &case::Model) -> Result<()> {
     let now = state.now();
-    let txn = state.db.begin_write().await?;
+    let w = state.work_at(now).await?;
     audit::append(
-        &*txn,
+        &*w,
         now,
         Some(p.user_id),
         "case.reveal",
@@ -711,6 +697,6 @@ pub async fn audit_reveal(state: &AppState, p: &Principal, c: &case::Model) -> R
         }),
     )
     .await?;
-    txn.commit().await?;
+    w.commit().await?;
     Ok(())
 }

@@ -1,48 +1,48 @@
 //! A case whose danger grows: open an escalation if none is open, or move
 //! the open one to the stricter clocks of a higher urgency. The clocks only
 //! ever move earlier: a deadline already nearer than the new policy's stays.
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    ColumnTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    event, mail, open, policy_for, recipients_for_level, Produced, ACK_DEADLINE, ACTION_DEADLINE,
+    chain::recipients_for_level,
+    engine::{event, open, policy_for},
+    mail, ACK_DEADLINE, ACTION_DEADLINE,
 };
 use crate::{
+    config::Settings,
     db::entities::{case, escalation},
-    deadlines,
     error::{Error, Result},
-    state::AppState,
     vocab::{EscalationStatus, Urgency},
+    work::Work,
 };
 
 /// Open an escalation at `urgency`, or tighten the open one to it. Runs in
 /// the caller's transaction; its events and mail go to `out`.
 #[allow(clippy::too_many_arguments)]
 pub async fn open_or_tighten(
-    conn: &impl ConnectionTrait,
-    state: &AppState,
-    now: DateTime<Utc>,
+    w: &mut Work,
+    settings: &Settings,
     c: &case::Model,
     urgency: Urgency,
     reason: &str,
     actor: Option<Uuid>,
-    out: &mut Produced,
 ) -> Result<()> {
     let current = escalation::Entity::find()
         .filter(escalation::Column::CaseId.eq(c.id))
         .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
-        .one(conn)
+        .one(&**w)
         .await?;
     match current {
-        None => open(conn, state, now, c, urgency, reason, actor, out)
+        None => open(w, settings, c, urgency, reason, actor)
             .await
             .map(|_| ()),
-        Some(e) => tighten(conn, state, now, c, &e, urgency, reason, actor, out).await,
+        Some(e) => tighten(w, settings, c, &e, urgency, reason, actor).await,
     }
 }
 
@@ -50,16 +50,15 @@ pub async fn open_or_tighten(
 /// stricter than its own.
 #[allow(clippy::too_many_arguments)]
 async fn tighten(
-    conn: &impl ConnectionTrait,
-    state: &AppState,
-    now: DateTime<Utc>,
+    w: &mut Work,
+    settings: &Settings,
     c: &case::Model,
     e: &escalation::Model,
     urgency: Urgency,
     reason: &str,
     actor: Option<Uuid>,
-    out: &mut Produced,
 ) -> Result<()> {
+    let now = w.now;
     let from = Urgency::parse(&e.urgency).ok_or_else(|| {
         Error::Internal(format!(
             "escalation {} has unknown urgency {:?}",
@@ -69,7 +68,7 @@ async fn tighten(
     if from.rank() >= urgency.rank() {
         return Ok(());
     }
-    let policy = policy_for(&state.settings.deadlines, urgency);
+    let policy = policy_for(&settings.deadlines, urgency);
     let pending = e.status == EscalationStatus::Pending.as_str();
     let ack_due = if pending {
         Ord::min(e.ack_due_at, now + Duration::seconds(policy.acknowledge_s))
@@ -102,18 +101,19 @@ async fn tighten(
         )
         .filter(escalation::Column::Id.eq(e.id))
         .filter(escalation::Column::Version.eq(e.version))
-        .exec(conn)
+        .exec(&**w)
         .await?;
     if res.rows_affected != 1 {
         return Err(Error::VersionConflict);
     }
     if let (true, Some(at)) = (pending, next_raise) {
-        deadlines::cancel(conn, now, e.id, &[ACK_DEADLINE]).await?;
-        deadlines::schedule(conn, now, "escalation", e.id, ACK_DEADLINE, at).await?;
+        w.cancel(e.id, &[ACK_DEADLINE]).await?;
+        w.schedule("escalation", e.id, ACK_DEADLINE, at).await?;
     }
     if e.first_action_at.is_none() {
-        deadlines::cancel(conn, now, e.id, &[ACTION_DEADLINE]).await?;
-        deadlines::schedule(conn, now, "escalation", e.id, ACTION_DEADLINE, action_due).await?;
+        w.cancel(e.id, &[ACTION_DEADLINE]).await?;
+        w.schedule("escalation", e.id, ACTION_DEADLINE, action_due)
+            .await?;
     }
     let fresh = escalation::Model {
         urgency: urgency.as_str().to_string(),
@@ -123,24 +123,23 @@ async fn tighten(
         version: e.version + 1,
         ..e.clone()
     };
-    tell(conn, state, now, c, &fresh, from, reason, actor, out).await
+    tell(w, settings, c, &fresh, from, reason, actor).await
 }
 
 /// The timeline event and the mail to the level the escalation is at.
 #[allow(clippy::too_many_arguments)]
 async fn tell(
-    conn: &impl ConnectionTrait,
-    state: &AppState,
-    now: DateTime<Utc>,
+    w: &mut Work,
+    settings: &Settings,
     c: &case::Model,
     fresh: &escalation::Model,
     from: Urgency,
     reason: &str,
     actor: Option<Uuid>,
-    out: &mut Produced,
 ) -> Result<()> {
+    let now = w.now;
     let e = fresh;
-    out.events.push(event(
+    w.event(event(
         c,
         e,
         "escalation.urgency_raised",
@@ -157,9 +156,9 @@ async fn tell(
             "action_due_at": e.action_due_at,
         }),
     ));
-    let to = recipients_for_level(conn, c, e, e.level).await?;
-    out.mails.extend(mail::escalation_mails(
-        &state.settings.public_url,
+    let to = recipients_for_level(&**w, c, e, e.level).await?;
+    w.mail(mail::escalation_mails(
+        &settings.public_url,
         c,
         e,
         &to,

@@ -22,24 +22,6 @@ use crate::db::entities::case_event;
 /// PostgreSQL channel on which committed events are announced.
 pub const NOTIFY_CHANNEL: &str = "lianxin_feed";
 
-/// What a committed transaction needs to wake.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct Effects {
-    pub events: bool,
-    pub deadlines: bool,
-    pub mail: bool,
-}
-
-impl Effects {
-    pub fn merge(self, other: Effects) -> Effects {
-        Effects {
-            events: self.events || other.events,
-            deadlines: self.deadlines || other.deadlines,
-            mail: self.mail || other.mail,
-        }
-    }
-}
-
 /// An event before it is stamped. Visibility columns say who may see it:
 /// the handling unit at the time (`unit_id`), the unit a transfer came from
 /// (`prev_unit_id`), the police unit of an escalation, and the region.

@@ -94,7 +94,7 @@ struct Registry {
 
 struct HubInner {
     registry: Mutex<Registry>,
-    wake: Notify,
+    wake: Arc<Notify>,
     next_id: AtomicU64,
     connections: AtomicI64,
     capacity: usize,
@@ -120,14 +120,15 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    pub fn new(head: i64, capacity: usize) -> Hub {
+    /// `wake` is the feed signal of `work::Signals`: commits notify it.
+    pub fn new(head: i64, capacity: usize, wake: Arc<Notify>) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
                 registry: Mutex::new(Registry {
                     clients: HashMap::new(),
                     head,
                 }),
-                wake: Notify::new(),
+                wake,
                 next_id: AtomicU64::new(1),
                 connections: AtomicI64::new(0),
                 capacity,

@@ -127,16 +127,16 @@ impl Engine {
 /// process has it (or it was cancelled meanwhile).
 async fn fire_one(state: &AppState, deadline: &Deadline) -> Result<bool> {
     let now = state.now();
-    let txn = state.db.begin_write().await?;
-    if state.db.is_postgres() && !lock_unless_taken(&*txn, deadline.id).await? {
+    let mut w = state.work_at(now).await?;
+    if state.db.is_postgres() && !lock_unless_taken(&*w, deadline.id).await? {
         return Ok(false);
     }
-    if !deadlines::claim(&*txn, deadline.id, now, &state.node_id).await? {
+    if !deadlines::claim(&*w, deadline.id, now, &state.node_id).await? {
         return Ok(false);
     }
-    let effects = fire::fire(state, &txn, deadline).await?;
-    txn.commit().await?;
-    state.after_commit(effects);
+    // A no-op firing still commits its claim; it has nothing to wake.
+    fire::fire(&mut w, &state.settings, deadline).await?;
+    w.commit().await?;
     let lag = (now - deadline.due_at).num_milliseconds() as f64 / 1000.0;
     metrics::gauge!("lianxin_deadline_engine_lag_seconds").set(lag.max(0.0));
     metrics::counter!("lianxin_deadlines_fired_total").increment(1);

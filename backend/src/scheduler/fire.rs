@@ -5,42 +5,21 @@
 //! no-op; unknown kinds are ignored.
 use crate::{
     cases::clocks,
-    db::WriteTxn,
+    config::Settings,
     deadlines::Deadline,
     error::Result,
-    escalation::{self, Produced, ACK_DEADLINE, ACTION_DEADLINE},
-    events::{self, Effects},
-    notify,
-    state::AppState,
+    escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
+    work::Work,
 };
 
-/// Apply the effects of `deadline` inside `txn`, the transaction that
-/// claimed it. Unknown kinds are ignored.
-pub async fn fire(state: &AppState, txn: &WriteTxn, deadline: &Deadline) -> Result<Effects> {
-    let now = state.now();
-    let mut out = Produced::default();
-    let fired = match deadline.kind.as_str() {
-        ACK_DEADLINE => {
-            escalation::raise(&**txn, state, now, deadline.subject_id, &mut out).await?
-        }
-        ACTION_DEADLINE => {
-            escalation::action_missed(&**txn, state, now, deadline.subject_id, &mut out).await?
-        }
-        kind if clocks::KINDS.contains(&kind) => {
-            clocks::fire(&**txn, state, now, deadline, &mut out).await?
-        }
-        _ => false,
-    };
-    if !fired {
-        return Ok(Effects::default());
+/// Apply the effects of `deadline` on `w`, the unit of work that claimed
+/// it. Returns false (and records nothing) when its condition was met in
+/// the meantime or the kind is unknown.
+pub async fn fire(w: &mut Work, settings: &Settings, deadline: &Deadline) -> Result<bool> {
+    match deadline.kind.as_str() {
+        ACK_DEADLINE => escalation::raise(w, settings, deadline.subject_id).await,
+        ACTION_DEADLINE => escalation::action_missed(w, settings, deadline.subject_id).await,
+        kind if clocks::KINDS.contains(&kind) => clocks::fire(w, settings, deadline).await,
+        _ => Ok(false),
     }
-    let mail = !out.mails.is_empty();
-    notify::enqueue(&**txn, now, out.mails).await?;
-    let events = !out.events.is_empty();
-    events::append(&**txn, &state.node_id, out.events).await?;
-    Ok(Effects {
-        events,
-        deadlines: true,
-        mail,
-    })
 }

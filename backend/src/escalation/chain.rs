@@ -1,0 +1,151 @@
+//! The police chain and who is told: the police unit for each level of an
+//! escalation, the units that handled a case, and the mail addresses of a
+//! unit, of the region's supervisors and of each level.
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::TOP_LEVEL;
+use crate::{
+    cases::routing,
+    db::entities::{case, case_handler, escalation, unit, user},
+    error::Result,
+    regions::RegionCode,
+    vocab::{Role, UnitKind},
+};
+
+async fn police_units(
+    conn: &impl ConnectionTrait,
+    place: &RegionCode,
+) -> Result<Vec<routing::Candidate>> {
+    let codes: Vec<String> = place
+        .self_and_ancestors()
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    Ok(unit::Entity::find()
+        .filter(unit::Column::Kind.eq(UnitKind::Police.as_str()))
+        .filter(unit::Column::Active.eq(true))
+        .filter(unit::Column::RegionCode.is_in(codes))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| routing::Candidate {
+            id: u.id,
+            kind: UnitKind::Police,
+            name: u.name,
+            region_code: u.region_code,
+        })
+        .collect())
+}
+
+/// The police unit for `level` at `place`: level 1 the nearest police unit
+/// up the region tree; level 2 the nearest strictly above level 1's unit
+/// (county command). Level 3 has no police unit (supervisors).
+pub async fn police_unit_for(
+    conn: &impl ConnectionTrait,
+    place: &RegionCode,
+    level: i16,
+) -> Result<Option<Uuid>> {
+    let units = police_units(conn, place).await?;
+    let Some((first, at)) = routing::nearest(UnitKind::Police, place, &units) else {
+        return Ok(None);
+    };
+    match level {
+        1 => Ok(Some(first.id)),
+        2 => Ok(at
+            .parent()
+            .and_then(|up| routing::nearest(UnitKind::Police, &up, &units))
+            .map(|(u, _)| u.id)),
+        _ => Ok(None),
+    }
+}
+
+pub async fn add_handler(conn: &impl ConnectionTrait, case_id: Uuid, unit_id: Uuid) -> Result<()> {
+    let exists = case_handler::Entity::find_by_id((case_id, unit_id))
+        .one(conn)
+        .await?
+        .is_some();
+    if !exists {
+        case_handler::Entity::insert(case_handler::ActiveModel {
+            case_id: Set(case_id),
+            unit_id: Set(unit_id),
+        })
+        .exec_without_returning(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Email addresses to notify at `level`: the police unit (unit address and
+/// its liaisons) for 1 and 2; the region's supervisors and the hotline
+/// centre for 3.
+pub async fn recipients_for_level(
+    conn: &impl ConnectionTrait,
+    c: &case::Model,
+    e: &escalation::Model,
+    level: i16,
+) -> Result<Vec<String>> {
+    if level < TOP_LEVEL {
+        return match e.police_unit_id {
+            Some(u) => unit_addresses(conn, u).await,
+            None => Ok(Vec::new()),
+        };
+    }
+    let mut out = supervisor_addresses(conn, &c.region_code).await?;
+    let hotline = unit::Entity::find()
+        .filter(unit::Column::Kind.eq(UnitKind::HotlineCenter.as_str()))
+        .filter(unit::Column::Active.eq(true))
+        .all(conn)
+        .await?;
+    out.extend(hotline.into_iter().filter_map(|u| u.email));
+    Ok(out)
+}
+
+/// The unit's own address and the addresses of its active users.
+pub async fn unit_addresses(conn: &impl ConnectionTrait, unit_id: Uuid) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    if let Some(u) = unit::Entity::find_by_id(unit_id).one(conn).await? {
+        out.extend(u.email);
+    }
+    let users = user::Entity::find()
+        .filter(user::Column::UnitId.eq(unit_id))
+        .filter(user::Column::Active.eq(true))
+        .all(conn)
+        .await?;
+    out.extend(users.into_iter().filter_map(|u| u.email));
+    Ok(out)
+}
+
+/// Active supervisors whose unit's region contains `region_code`.
+pub async fn supervisor_addresses(
+    conn: &impl ConnectionTrait,
+    region_code: &str,
+) -> Result<Vec<String>> {
+    let Some(place) = RegionCode::parse(region_code) else {
+        return Ok(Vec::new());
+    };
+    let codes: Vec<String> = place
+        .self_and_ancestors()
+        .iter()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    let units: Vec<Uuid> = unit::Entity::find()
+        .filter(unit::Column::RegionCode.is_in(codes))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(user::Entity::find()
+        .filter(user::Column::Role.eq(Role::Supervisor.as_str()))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::UnitId.is_in(units))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|u| u.email)
+        .collect())
+}

@@ -1,0 +1,289 @@
+//! The escalation engine: open one in the caller's unit of work, raise it
+//! a level when nobody acknowledges, report a missed first action. Each step
+//! records its case event, its mail and its next deadline on the work.
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, QueryFilter,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    chain::{
+        add_handler, police_unit_for, recipients_for_level, supervisor_addresses, unit_addresses,
+    },
+    mail, ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL,
+};
+use crate::{
+    config::{DeadlinePolicy, EscalationPolicy, Settings},
+    db::entities::{case, escalation},
+    error::{Error, Result},
+    events::NewEvent,
+    regions::RegionCode,
+    vocab::{EscalationStatus, Urgency},
+    work::Work,
+};
+
+pub fn policy_for(policy: &DeadlinePolicy, urgency: Urgency) -> EscalationPolicy {
+    match urgency {
+        Urgency::Imminent => policy.imminent.clone(),
+        Urgency::High => policy.high.clone(),
+    }
+}
+
+pub(super) fn event(
+    c: &case::Model,
+    e: &escalation::Model,
+    kind: &'static str,
+    actor: Option<Uuid>,
+    at: DateTime<Utc>,
+    data: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        case_id: c.id,
+        case_number: c.number.clone(),
+        kind,
+        actor_id: actor,
+        unit_id: c.assigned_unit_id,
+        prev_unit_id: None,
+        police_unit_id: e.police_unit_id,
+        region_code: c.region_code.clone(),
+        at,
+        data,
+    }
+}
+
+/// Open an escalation inside the caller's transaction (the case intake
+/// transaction, or a hand escalation).
+#[allow(clippy::too_many_arguments)]
+pub async fn open(
+    w: &mut Work,
+    settings: &Settings,
+    c: &case::Model,
+    urgency: Urgency,
+    reason: &str,
+    actor: Option<Uuid>,
+) -> Result<escalation::Model> {
+    let now = w.now;
+    let open = escalation::Entity::find()
+        .filter(escalation::Column::CaseId.eq(c.id))
+        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
+        .one(&**w)
+        .await?;
+    if open.is_some() {
+        return Err(Error::Conflict {
+            code: "escalation_open",
+            message: "this case already has an open escalation".into(),
+        });
+    }
+    let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
+    let policy = policy_for(&settings.deadlines, urgency);
+    let police = police_unit_for(&**w, &place, 1).await?;
+    let level: i16 = if police.is_some() { 1 } else { TOP_LEVEL };
+    let ack_due = now + Duration::seconds(policy.acknowledge_s);
+    let model = escalation::ActiveModel {
+        id: Set(crate::db::new_id()),
+        case_id: Set(c.id),
+        urgency: Set(urgency.as_str().to_string()),
+        level: Set(level),
+        status: Set(EscalationStatus::Pending.as_str().to_string()),
+        police_unit_id: Set(police),
+        reason: Set(reason.to_string()),
+        created_by: Set(actor),
+        created_at: Set(now),
+        ack_due_at: Set(ack_due),
+        acknowledged_at: Set(None),
+        acknowledged_by: Set(None),
+        action_due_at: Set(now + Duration::seconds(policy.first_action_s)),
+        first_action_at: Set(None),
+        next_raise_at: Set(Some(ack_due)),
+        resolved_at: Set(None),
+        resolution: Set(None),
+        policy: Set(json!(policy)),
+        version: Set(1),
+    }
+    .insert(&**w)
+    .await?;
+    if let Some(p) = police {
+        add_handler(&**w, c.id, p).await?;
+    }
+    w.schedule("escalation", model.id, ACK_DEADLINE, ack_due)
+        .await?;
+    w.schedule("escalation", model.id, ACTION_DEADLINE, model.action_due_at)
+        .await?;
+    w.event(event(
+        c,
+        &model,
+        "escalation.raised",
+        actor,
+        now,
+        json!({
+            "escalation_id": model.id,
+            "urgency": urgency,
+            "level": level,
+            "police_unit_id": police,
+            "reason": reason,
+            "ack_due_at": model.ack_due_at,
+            "action_due_at": model.action_due_at,
+            "opened": true,
+        }),
+    ));
+    let recipients = recipients_for_level(&**w, c, &model, level).await?;
+    w.mail(mail::escalation_mails(
+        &settings.public_url,
+        c,
+        &model,
+        &recipients,
+        false,
+    ));
+    Ok(model)
+}
+
+/// A missed acknowledgement: raise one level (or, at the top, remind),
+/// notify the new level and keep the earlier ones informed, and schedule
+/// the next raise. Called by the deadline engine inside its claim
+/// transaction.
+pub async fn raise(w: &mut Work, settings: &Settings, id: Uuid) -> Result<bool> {
+    let now = w.now;
+    let Some(e) = escalation::Entity::find_by_id(id).one(&**w).await? else {
+        return Ok(false);
+    };
+    if e.status != EscalationStatus::Pending.as_str() {
+        return Ok(false);
+    }
+    let Some(c) = case::Entity::find_by_id(e.case_id).one(&**w).await? else {
+        return Ok(false);
+    };
+    let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
+    let policy: EscalationPolicy = serde_json::from_value(e.policy.clone()).unwrap_or_else(|_| {
+        policy_for(
+            &settings.deadlines,
+            Urgency::parse(&e.urgency).unwrap_or(Urgency::High),
+        )
+    });
+    // Everyone told so far: each police level reached, and level 3 once
+    // it has been reached.
+    let mut earlier = Vec::new();
+    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
+        if let Some(p) = police_unit_for(&**w, &place, level).await? {
+            earlier.extend(unit_addresses(&**w, p).await?);
+        }
+    }
+    if e.level >= TOP_LEVEL {
+        earlier.extend(recipients_for_level(&**w, &c, &e, TOP_LEVEL).await?);
+    }
+    let mut new_level = e.level;
+    let mut new_police = e.police_unit_id;
+    while new_level < TOP_LEVEL {
+        new_level += 1;
+        if new_level == TOP_LEVEL {
+            break;
+        }
+        let p = police_unit_for(&**w, &place, new_level).await?;
+        if p.is_some() && p != e.police_unit_id {
+            new_police = p;
+            break;
+        }
+    }
+    let next_raise = now + Duration::seconds(Ord::max(policy.raise_every_s, 1));
+    let raised = new_level != e.level;
+    let updated = escalation::Entity::update_many()
+        .col_expr(escalation::Column::Level, Expr::value(new_level))
+        .col_expr(escalation::Column::PoliceUnitId, Expr::value(new_police))
+        .col_expr(escalation::Column::NextRaiseAt, Expr::value(next_raise))
+        .col_expr(
+            escalation::Column::Version,
+            Expr::col(escalation::Column::Version).add(1),
+        )
+        .filter(escalation::Column::Id.eq(e.id))
+        .filter(escalation::Column::Status.eq(EscalationStatus::Pending.as_str()))
+        .exec(&**w)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    if let Some(p) = new_police {
+        add_handler(&**w, c.id, p).await?;
+    }
+    w.schedule("escalation", e.id, ACK_DEADLINE, next_raise)
+        .await?;
+    let fresh = escalation::Model {
+        level: new_level,
+        police_unit_id: new_police,
+        next_raise_at: Some(next_raise),
+        ..e.clone()
+    };
+    let mut current = recipients_for_level(&**w, &c, &fresh, new_level).await?;
+    if raised {
+        w.event(event(
+            &c,
+            &fresh,
+            "escalation.raised",
+            None,
+            now,
+            json!({
+                "escalation_id": e.id,
+                "urgency": e.urgency,
+                "level": new_level,
+                "from_level": e.level,
+                "police_unit_id": new_police,
+                "reason": "acknowledgement deadline missed",
+                "ack_due_at": e.ack_due_at,
+                "next_raise_at": next_raise,
+            }),
+        ));
+    }
+    // Notify the new level; keep the earlier ones informed.
+    current.append(&mut earlier);
+    w.mail(mail::escalation_mails(
+        &settings.public_url,
+        &c,
+        &fresh,
+        &current,
+        true,
+    ));
+    Ok(true)
+}
+
+/// The first-action deadline passed with no action recorded.
+pub async fn action_missed(w: &mut Work, settings: &Settings, id: Uuid) -> Result<bool> {
+    let now = w.now;
+    let Some(e) = escalation::Entity::find_by_id(id).one(&**w).await? else {
+        return Ok(false);
+    };
+    if e.first_action_at.is_some() || e.status == EscalationStatus::Resolved.as_str() {
+        return Ok(false);
+    }
+    let Some(c) = case::Entity::find_by_id(e.case_id).one(&**w).await? else {
+        return Ok(false);
+    };
+    w.event(event(
+        &c,
+        &e,
+        "deadline.missed",
+        None,
+        now,
+        json!({
+            "kind": "escalation_action",
+            "escalation_id": e.id,
+            "due_at": e.action_due_at,
+        }),
+    ));
+    let mut to = match e.police_unit_id {
+        Some(u) => unit_addresses(&**w, u).await?,
+        None => Vec::new(),
+    };
+    to.extend(supervisor_addresses(&**w, &c.region_code).await?);
+    w.mail(mail::deadline_missed_mails(
+        &settings.public_url,
+        &c,
+        "escalation_action",
+        e.action_due_at,
+        &to,
+    ));
+    metrics::counter!("lianxin_deadlines_missed_total", "kind" => "escalation_action").increment(1);
+    Ok(true)
+}

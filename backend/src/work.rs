@@ -1,0 +1,186 @@
+//! The unit of work: one write transaction, the moment it happens at, and
+//! the effects it will have. A use case opens one, its domain cores write
+//! rows and record events, mail and deadlines on it, and `commit` queues
+//! the mail, appends the events last (they take the feed-order lock, see
+//! `events`), commits, and wakes whoever in this process must hear of it:
+//! the live-feed hub, the deadline engine (only for a deadline earlier than
+//! it planned to read), the mail sender. Other processes hear of the events
+//! from the commit itself (`NOTIFY` on PostgreSQL). Dropping a `Work`
+//! without committing rolls everything back, effects included.
+use std::sync::{
+    atomic::{AtomicI64, Ordering},
+    Arc,
+};
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::{
+    db::{Db, WriteTxn},
+    deadlines,
+    error::Result,
+    events::{self, NewEvent},
+    notify::{self, Mail},
+};
+
+/// Who in this process must hear of a commit.
+#[derive(Clone)]
+pub struct Signals {
+    /// The live-feed hub's pump.
+    pub feed: Arc<Notify>,
+    /// The deadline engine.
+    pub deadlines: Arc<Notify>,
+    /// When the engine will next read the store, in milliseconds by the
+    /// clock; `i64::MIN` while it reads.
+    pub plan: Arc<AtomicI64>,
+    /// The mail sender.
+    pub mail: Arc<Notify>,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Signals {
+            feed: Arc::new(Notify::new()),
+            deadlines: Arc::new(Notify::new()),
+            plan: Arc::new(AtomicI64::new(i64::MIN)),
+            mail: Arc::new(Notify::new()),
+        }
+    }
+}
+
+impl Signals {
+    /// A deadline due at `earliest` was committed: wake the engine only if
+    /// it would otherwise read the store later than that (intake schedules
+    /// hours ahead, and a wake-up costs the engine two queries). The engine
+    /// sets its plan to `i64::MIN` before it reads, so a deadline committed
+    /// while it reads always wakes it.
+    pub fn deadline_scheduled(&self, earliest: DateTime<Utc>) {
+        let plan = self.plan.load(Ordering::Acquire);
+        if plan == i64::MIN || earliest.timestamp_millis() < plan {
+            self.deadlines.notify_one();
+        }
+    }
+}
+
+/// A write transaction with its pending effects.
+pub struct Work {
+    txn: WriteTxn,
+    /// The time of the change: every row, event and deadline of it.
+    pub now: DateTime<Utc>,
+    node: Arc<str>,
+    signals: Signals,
+    events: Vec<NewEvent>,
+    mails: Vec<Mail>,
+    earliest_deadline: Option<DateTime<Utc>>,
+}
+
+impl std::ops::Deref for Work {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl Work {
+    /// Begin a write transaction (on SQLite: wait for the writer) at `now`.
+    pub async fn begin(
+        db: &Db,
+        now: DateTime<Utc>,
+        node: Arc<str>,
+        signals: Signals,
+    ) -> Result<Work> {
+        Ok(Work {
+            txn: db.begin_write().await?,
+            now,
+            node,
+            signals,
+            events: Vec::new(),
+            mails: Vec::new(),
+            earliest_deadline: None,
+        })
+    }
+
+    /// Record a case event; it is appended at commit.
+    pub fn event(&mut self, e: NewEvent) {
+        self.events.push(e);
+    }
+
+    /// Queue mail; it is written to the outbox at commit.
+    pub fn mail(&mut self, mails: impl IntoIterator<Item = Mail>) {
+        self.mails.extend(mails);
+    }
+
+    /// Whether this work has recorded events (a fired deadline that found
+    /// its condition met records none).
+    pub fn has_effects(&self) -> bool {
+        !self.events.is_empty() || !self.mails.is_empty() || self.earliest_deadline.is_some()
+    }
+
+    /// Schedule a deadline row in this transaction.
+    pub async fn schedule(
+        &mut self,
+        subject_kind: &str,
+        subject_id: Uuid,
+        kind: &str,
+        due_at: DateTime<Utc>,
+    ) -> Result<Uuid> {
+        let ids = self
+            .schedule_many(&[(subject_kind, subject_id, kind, due_at)])
+            .await?;
+        ids.into_iter()
+            .next()
+            .ok_or_else(|| crate::error::Error::Internal("no deadline scheduled".into()))
+    }
+
+    /// Schedule several deadline rows in one statement.
+    pub async fn schedule_many(
+        &mut self,
+        due: &[(&str, Uuid, &str, DateTime<Utc>)],
+    ) -> Result<Vec<Uuid>> {
+        let ids = deadlines::schedule_many(&*self.txn, self.now, due).await?;
+        if let Some(earliest) = due.iter().map(|d| d.3).min() {
+            self.earliest_deadline = Some(match self.earliest_deadline {
+                Some(e) => e.min(earliest),
+                None => earliest,
+            });
+        }
+        Ok(ids)
+    }
+
+    /// Cancel pending deadlines of `kinds` for a subject. (The engine needs
+    /// no wake-up: a cancelled row it planned for is simply not due.)
+    pub async fn cancel(&mut self, subject_id: Uuid, kinds: &[&str]) -> Result<u64> {
+        Ok(deadlines::cancel(&*self.txn, self.now, subject_id, kinds).await?)
+    }
+
+    /// Queue the mail, append the events, commit, and wake this process's
+    /// hub, engine and sender as needed.
+    pub async fn commit(self) -> Result<()> {
+        let Work {
+            txn,
+            now,
+            node,
+            signals,
+            events,
+            mails,
+            earliest_deadline,
+        } = self;
+        let mail = !mails.is_empty();
+        let fed = !events.is_empty();
+        notify::enqueue(&*txn, now, mails).await?;
+        events::append(&*txn, &node, events).await?;
+        txn.commit().await?;
+        if fed {
+            signals.feed.notify_one();
+        }
+        if let Some(at) = earliest_deadline {
+            signals.deadline_scheduled(at);
+        }
+        if mail {
+            signals.mail.notify_one();
+        }
+        Ok(())
+    }
+}
