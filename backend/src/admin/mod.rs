@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    auth::{password, Principal, SessionCache, UserView},
+    auth::{cache::Change, password, Principal, SessionCache, UserView},
     cases::directory::Directory,
     db::{
         entities::{routing_rule, unit, user},
@@ -238,10 +238,13 @@ pub async fn update_unit(
         json!(view),
     )
     .await?;
-    // A signed-in member's unit kind and place come with their session.
-    crate::db::notify_with_commit(&*txn, crate::auth::cache::NOTIFY_CHANNEL, "").await?;
+    // A signed-in member's unit kind, place and active flag come with
+    // their session.
+    let change = Change::Unit(id);
+    crate::db::notify_with_commit(&*txn, crate::auth::cache::NOTIFY_CHANNEL, &change.payload())
+        .await?;
     directory.commit_change(txn).await?;
-    sessions.invalidate();
+    sessions.invalidate_for(change);
     Ok(view)
 }
 
@@ -398,7 +401,7 @@ pub async fn update_user(
     )
     .await?;
     // Role, unit and the active flag are read with every session.
-    sessions.commit_change(txn).await?;
+    sessions.commit_change(txn, Change::User(id)).await?;
     Ok(view)
 }
 

@@ -282,6 +282,7 @@ pub async fn logout(
     db: &Db,
     sessions: &SessionCache,
     now: DateTime<Utc>,
+    user_id: Uuid,
     token: &str,
 ) -> Result<()> {
     let txn = db.begin_write().await?;
@@ -294,7 +295,9 @@ pub async fn logout(
         .filter(session::Column::RevokedAt.is_null())
         .exec(&*txn)
         .await?;
-    sessions.commit_change(txn).await
+    sessions
+        .commit_change(txn, cache::Change::User(user_id))
+        .await
 }
 
 /// Remove expired sessions and aged-out login failures; returns rows removed.

@@ -67,11 +67,11 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "session", responses((status = 204), (status = 401)))]
 pub async fn logout(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some((token, _)) = session::token_from(&headers) {
-        auth::logout(&state.db, &state.sessions, state.now(), &token).await?;
+        auth::logout(&state.db, &state.sessions, state.now(), p.user_id, &token).await?;
     }
     let mut resp = super::no_content();
     if let Ok(v) = session::clear_cookie().parse() {
