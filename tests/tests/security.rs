@@ -105,3 +105,198 @@ async fn live_feeds_close_on_logout_deactivation_and_unit_or_role_change() {
         None
     );
 }
+
+// ------------------------------------------------ 3. inactive units
+
+#[tokio::test]
+async fn deactivating_a_unit_signs_its_members_out_and_keeps_them_out() {
+    let app = spawn_app().await;
+    let other = feed_server(&app).await;
+    let feeds = other.as_ref().unwrap_or(&app);
+    let admin = app.login("admin").await;
+    let token = feeds.login_fresh("station").await;
+    let mut ws = feeds.live_connect(&token).await;
+    let mut bystander = feeds
+        .live_connect(&feeds.login_fresh("mediator").await)
+        .await;
+
+    let unit = app.unit_id("白沙镇妇女维权站").await;
+    let (status, body) = app
+        .patch_json(
+            &admin,
+            &format!("/api/v1/units/{unit}"),
+            json!({"active": false}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        live_closed_within(&mut ws, CLOSE_WITHIN).await,
+        Some(SESSION_ENDED)
+    );
+    assert_error(
+        &feeds.get(&token, "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_error(
+        &app.get(&token, "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    let refused = app.try_login("station", lianxin_tests::DEMO_PASSWORD).await;
+    assert_eq!(refused.0, StatusCode::UNAUTHORIZED, "{}", refused.1);
+    // Members of other units keep their feed.
+    assert_eq!(
+        live_closed_within(&mut bystander, Duration::from_millis(300)).await,
+        None
+    );
+
+    // Active again: the member may sign in again.
+    let (status, _) = app
+        .patch_json(
+            &admin,
+            &format!("/api/v1/units/{unit}"),
+            json!({"active": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    app.login_fresh("station").await;
+}
+
+// ------------------------------------------------ 4. password resets
+
+#[tokio::test]
+async fn an_admin_password_reset_ends_every_session_of_that_user() {
+    let app = spawn_app().await;
+    let other = feed_server(&app).await;
+    let feeds = other.as_ref().unwrap_or(&app);
+    let admin = app.login("admin").await;
+    let first = app.login_fresh("operator").await;
+    let second = feeds.login_fresh("operator").await;
+    let mut ws = feeds.live_connect(&second).await;
+    let operator = app.user_id("operator").await;
+    let (status, body) = app
+        .patch_json(
+            &admin,
+            &format!("/api/v1/users/{operator}"),
+            json!({"password": "a brand new secret 7"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        live_closed_within(&mut ws, CLOSE_WITHIN).await,
+        Some(SESSION_ENDED)
+    );
+    for token in [&first, &second] {
+        assert_error(
+            &feeds.get(token, "/api/v1/me").await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &app.get(token, "/api/v1/me").await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+    }
+    let (status, _) = app.try_login("operator", "a brand new secret 7").await;
+    assert_eq!(status, StatusCode::OK);
+
+    // An admin resetting their own password keeps the session doing it.
+    let admin_elsewhere = feeds.login_fresh("admin").await;
+    let me = app.user_id("admin").await;
+    let (status, body) = app
+        .patch_json(
+            &admin,
+            &format!("/api/v1/users/{me}"),
+            json!({"password": "another new secret 8"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(app.get(&admin, "/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(
+        feeds.get(&admin_elsewhere, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_ends_every_other_session() {
+    let app = spawn_app().await;
+    let other = feed_server(&app).await;
+    let feeds = other.as_ref().unwrap_or(&app);
+    let here = app.login_fresh("station").await;
+    let there = feeds.login_fresh("station").await;
+    let mut ws_there = feeds.live_connect(&there).await;
+    let mut ws_here = app.live_connect(&here).await;
+
+    let wrong = app
+        .post_json(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": "not it at all", "new_password": "my own new secret 9"}),
+        )
+        .await;
+    assert_error(
+        &wrong,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(wrong.1["error"]["field"], "current_password");
+
+    let (status, body) = app
+        .post_json(
+            &here,
+            "/api/v1/me/password",
+            json!({"current_password": lianxin_tests::DEMO_PASSWORD, "new_password": "my own new secret 9"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(
+        live_closed_within(&mut ws_there, CLOSE_WITHIN).await,
+        Some(SESSION_ENDED)
+    );
+    assert_eq!(
+        feeds.get(&there, "/api/v1/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // The session that made the change goes on, feed included.
+    assert_eq!(app.get(&here, "/api/v1/me").await.0, StatusCode::OK);
+    assert_eq!(
+        live_closed_within(&mut ws_here, Duration::from_millis(300)).await,
+        None
+    );
+    assert!(app
+        .audit_log()
+        .await
+        .iter()
+        .any(|a| a.action == "user.password_change"));
+}
+
+// ------------------------------------------------ 5. unknown stored roles
+
+#[tokio::test]
+async fn an_unknown_stored_role_fails_closed() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let token = app.login_fresh("station").await;
+    app.state
+        .db
+        .conn
+        .execute_unprepared("UPDATE users SET role = 'chief_inspector' WHERE username = 'station'")
+        .await
+        .unwrap();
+    app.state.sessions.invalidate();
+    assert_error(
+        &app.get(&token, "/api/v1/me").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    assert_error(
+        &app.get(&token, "/api/v1/cases").await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    let refused = app.try_login("station", lianxin_tests::DEMO_PASSWORD).await;
+    assert_eq!(refused.0, StatusCode::UNAUTHORIZED, "{}", refused.1);
+}

@@ -343,11 +343,14 @@ pub async fn create_user(
     Ok(view)
 }
 
+/// `actor_token_hash` is the session making the change: when admins reset
+/// their own password, that session stays and every other one ends.
 pub async fn update_user(
     db: &Db,
     sessions: &SessionCache,
     now: DateTime<Utc>,
     actor: &Principal,
+    actor_token_hash: Option<&str>,
     id: Uuid,
     patch: UserPatch,
 ) -> Result<UserView> {
@@ -391,6 +394,12 @@ pub async fn update_user(
     let view = UserView::from_model(&model);
     let mut detail = json!(view);
     detail["password_changed"] = json!(patch.password.is_some());
+    if patch.password.is_some() {
+        // A reset password ends the sessions opened with the old one.
+        let keep = actor_token_hash.filter(|_| id == actor.user_id);
+        let ended = crate::auth::revoke_sessions_of(&*txn, now, id, keep).await?;
+        detail["sessions_ended"] = json!(ended);
+    }
     audit::append(
         &*txn,
         now,

@@ -15,9 +15,15 @@ pub const DUMMY_HASH: &str =
 pub const MIN_LENGTH: usize = 8;
 
 pub async fn hash(password: String) -> Result<String> {
+    hash_for("", password, "password").await
+}
+
+/// Check `password` against the policy for `username` (errors name
+/// `field`) and hash it.
+pub async fn hash_for(_username: &str, password: String, field: &str) -> Result<String> {
     if password.chars().count() < MIN_LENGTH {
         return Err(Error::validation(
-            "password",
+            field,
             format!("must be at least {MIN_LENGTH} characters"),
         ));
     }

@@ -121,12 +121,14 @@ pub async fn create_user(
 pub async fn update_user(
     State(s): State<AppState>,
     p: Principal,
+    headers: axum::http::HeaderMap,
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<UserPatch>,
 ) -> ApiResult<Json<UserView>> {
     admin_only(&p)?;
+    let own = super::session::token_from(&headers).map(|(t, _)| crate::auth::hash_token(&t));
     Ok(Json(
-        admin::update_user(&s.db, &s.sessions, s.now(), &p, id, body).await?,
+        admin::update_user(&s.db, &s.sessions, s.now(), &p, own.as_deref(), id, body).await?,
     ))
 }
 

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
+        .route("/me/password", post(change_password))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -104,4 +105,34 @@ pub async fn me(p: Principal) -> Json<MeResponse> {
         unit_kind: p.unit.as_ref().map(|u| u.kind),
         unit_region_code: p.unit.as_ref().map(|u| u.region_code.clone()),
     })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password; every other session of the user ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordChange,
+    responses((status = 204), (status = 401), (status = 422, description = "wrong current password or a refused new one")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<Response> {
+    let (token, _) = session::token_from(&headers).ok_or(crate::error::Error::Unauthorized)?;
+    auth::change_own_password(
+        &state.db,
+        &state.sessions,
+        state.now(),
+        &p,
+        &token,
+        &req.current_password,
+        req.new_password,
+    )
+    .await?;
+    Ok(super::no_content())
 }
