@@ -59,7 +59,12 @@ impl App {
             std::process::id(),
             &uuid::Uuid::new_v4().to_string()[..8]
         ));
+        let hash_gate = Arc::new(crate::auth::password::HashGate::new(
+            settings.auth.max_concurrent_hashes,
+            Duration::from_millis(settings.auth.hash_wait_ms),
+        ));
         let state = AppState {
+            hash_gate,
             settings: Arc::new(settings),
             db,
             clock,

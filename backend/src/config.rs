@@ -66,6 +66,12 @@ pub struct AuthSettings {
     pub allowed_origins: Vec<String>,
     /// Set the `Secure` flag on the session cookie (behind HTTPS).
     pub secure_cookie: bool,
+    /// argon2id computations (19 MiB each) allowed at once; more logins
+    /// wait for a slot.
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits for a hash slot, in ms, before 503 `busy`
+    /// with `Retry-After`.
+    pub hash_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +188,8 @@ impl Default for AuthSettings {
                 "http://localhost:8080".into(),
             ],
             secure_cookie: false,
+            max_concurrent_hashes: 4,
+            hash_wait_ms: 2000,
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub directory: Arc<crate::cases::directory::Directory>,
     /// Sessions resolved a moment ago (`auth::cache`).
     pub sessions: Arc<crate::auth::SessionCache>,
+    /// Bounds concurrent argon2id hashes (`auth.max_concurrent_hashes`).
+    pub hash_gate: Arc<crate::auth::password::HashGate>,
 }
 
 impl AppState {

@@ -5,7 +5,8 @@
 use std::time::{Duration, Instant};
 
 use lianxin_tests::{
-    assert_error, live_closed_within, spawn_app, spawn_app_with, StatusCode, TestApp,
+    assert_error, live_closed_within, spawn_app, spawn_app_with, Method, StatusCode, TestApp,
+    TestOptions,
 };
 use serde_json::json;
 
@@ -299,4 +300,47 @@ async fn an_unknown_stored_role_fails_closed() {
     );
     let refused = app.try_login("station", lianxin_tests::DEMO_PASSWORD).await;
     assert_eq!(refused.0, StatusCode::UNAUTHORIZED, "{}", refused.1);
+}
+
+// ------------------------------------------------ 8. bounded password hashing
+
+#[tokio::test]
+async fn logins_beyond_the_hash_slots_wait_then_get_503_busy_with_retry_after() {
+    let app = spawn_app_with(TestOptions::default().settings(|s| {
+        s.auth.max_concurrent_hashes = 1;
+        s.auth.hash_wait_ms = 1;
+    }))
+    .await;
+    let attempts = (0..24).map(|i| {
+        let rb = app
+            .request(Method::POST, "", "/api/v1/auth/login")
+            .json(&json!({
+                "username": format!("nobody{i}"),
+                "password": "whatever it is 123",
+            }));
+        async move {
+            let resp = rb.send().await.unwrap();
+            let retry = resp.headers().get("retry-after").cloned();
+            let (status, body) = lianxin_tests::read(resp).await;
+            (status, body, retry)
+        }
+    });
+    let results = futures_util::future::join_all(attempts).await;
+    let busy: Vec<_> = results
+        .iter()
+        .filter(|(s, _, _)| *s == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!busy.is_empty(), "no login was turned away: {results:?}");
+    for (_, body, retry) in &busy {
+        assert_eq!(body["error"]["code"], "busy", "{body}");
+        assert!(retry.is_some(), "503 without Retry-After");
+    }
+    assert!(
+        results
+            .iter()
+            .any(|(s, _, _)| *s == StatusCode::UNAUTHORIZED),
+        "some logins were checked: {results:?}"
+    );
+    // A slot frees up: a later login goes through.
+    app.login_fresh("operator").await;
 }

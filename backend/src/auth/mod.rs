@@ -122,11 +122,24 @@ pub struct LoginPolicy {
     pub session_ttl: Duration,
 }
 
-/// Check the password, count failures, and open a session.
+/// [`login_with`] with a default hash gate (the CLI and tests).
 pub async fn login(
     db: &Db,
     now: DateTime<Utc>,
     policy: &LoginPolicy,
+    username: &str,
+    password: &str,
+) -> Result<LoginOutcome> {
+    let gate = password::HashGate::default();
+    login_with(db, now, policy, &gate, username, password).await
+}
+
+/// Check the password, count failures, and open a session.
+pub async fn login_with(
+    db: &Db,
+    now: DateTime<Utc>,
+    policy: &LoginPolicy,
+    gate: &password::HashGate,
     username: &str,
     password: &str,
 ) -> Result<LoginOutcome> {
@@ -156,7 +169,7 @@ pub async fn login(
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| password::DUMMY_HASH.to_string());
     // Verify even for unknown users, so timing does not reveal who exists.
-    let ok = password::verify(password.to_string(), hash).await;
+    let ok = password::verify_gated(gate, password.to_string(), hash).await?;
     let allowed = match &found {
         Some(u) if ok && u.active => may_sign_in(db, u).await?,
         _ => false,
@@ -356,9 +369,11 @@ pub async fn revoke_sessions_of(
 /// `POST /api/v1/me/password`: the signed-in user changes their own
 /// password. Every other session of theirs ends (and its live feeds close);
 /// the one making the change stays signed in.
+#[allow(clippy::too_many_arguments)]
 pub async fn change_own_password(
     db: &Db,
     sessions: &SessionCache,
+    gate: &password::HashGate,
     now: DateTime<Utc>,
     p: &Principal,
     token: &str,
@@ -369,13 +384,13 @@ pub async fn change_own_password(
         .one(&db.conn)
         .await?
         .ok_or(Error::Unauthorized)?;
-    if !password::verify(current.to_string(), found.password_hash.clone()).await {
+    if !password::verify_gated(gate, current.to_string(), found.password_hash.clone()).await? {
         return Err(Error::validation(
             "current_password",
             "is not your current password",
         ));
     }
-    let hash = password::hash_for(&found.username, new, "new_password").await?;
+    let hash = password::hash_for(Some(gate), &found.username, new, "new_password").await?;
     let txn = db.begin_write().await?;
     user::Entity::update_many()
         .col_expr(

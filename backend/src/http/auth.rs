@@ -37,7 +37,7 @@ pub struct LoginResponse {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "too_many_attempts")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "too_many_attempts"), (status = 503, description = "busy: too many logins at once; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
@@ -48,10 +48,11 @@ pub async fn login(
         window: chrono::Duration::seconds(s.failure_window_s as i64),
         session_ttl: chrono::Duration::seconds(s.session_ttl_s as i64),
     };
-    let out = auth::login(
+    let out = auth::login_with(
         &state.db,
         state.now(),
         &policy,
+        &state.hash_gate,
         &req.username,
         &req.password,
     )
@@ -127,6 +128,7 @@ pub async fn change_password(
     auth::change_own_password(
         &state.db,
         &state.sessions,
+        &state.hash_gate,
         state.now(),
         &p,
         &token,
