@@ -117,9 +117,12 @@ impl App {
         let router = http::router(state.clone());
         let mut stop = shutdown.clone();
         tracing::info!(addr = %listener.local_addr()?, node = %state.node_id, "lianxin listening");
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.wait().await })
-            .await;
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { stop.wait().await })
+        .await;
         trigger.trigger();
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;

@@ -58,10 +58,24 @@ pub struct DatabaseSettings {
 pub struct AuthSettings {
     /// Session lifetime in seconds.
     pub session_ttl_s: u64,
-    /// Failed logins for one username within the window before 429.
+    /// Failed logins for one username before each further attempt waits
+    /// (see `auth/throttle.rs`).
     pub max_failures: u32,
-    /// Window and cool-down, in seconds.
+    /// Failures older than this many seconds are forgotten.
     pub failure_window_s: u64,
+    /// The wait after `max_failures` failures, in seconds; it doubles with
+    /// each further failure…
+    pub lockout_base_s: u64,
+    /// …up to this many seconds.
+    pub lockout_max_s: u64,
+    /// Failed logins from one client address (any usernames) within
+    /// `address_window_s` before its attempts get 429; 0 disables.
+    pub max_failures_per_address: u32,
+    pub address_window_s: u64,
+    /// Peers (exact IP addresses, e.g. the nginx host) whose
+    /// `X-Forwarded-For` is believed: the client address is then its last
+    /// entry. Anyone else's header is ignored.
+    pub trusted_proxies: Vec<String>,
     /// Origins allowed to open the live feed with a session cookie.
     pub allowed_origins: Vec<String>,
     /// Set the `Secure` flag on the session cookie (behind HTTPS).
@@ -182,7 +196,12 @@ impl Default for AuthSettings {
         AuthSettings {
             session_ttl_s: 12 * 3600,
             max_failures: 5,
-            failure_window_s: 15 * 60,
+            failure_window_s: 24 * 3600,
+            lockout_base_s: 60,
+            lockout_max_s: 15 * 60,
+            max_failures_per_address: 30,
+            address_window_s: 15 * 60,
+            trusted_proxies: Vec::new(),
             allowed_origins: vec![
                 "http://127.0.0.1:8080".into(),
                 "http://localhost:8080".into(),

@@ -344,3 +344,173 @@ async fn logins_beyond_the_hash_slots_wait_then_get_503_busy_with_retry_after() 
     // A slot frees up: a later login goes through.
     app.login_fresh("operator").await;
 }
+
+// ------------------------------------------------ 7. login throttling
+
+async fn login_from(
+    app: &TestApp,
+    user: &str,
+    password: &str,
+    xff: Option<&str>,
+) -> (StatusCode, serde_json::Value, Option<i64>) {
+    let mut rb = app
+        .request(Method::POST, "", "/api/v1/auth/login")
+        .json(&json!({"username": user, "password": password}));
+    if let Some(x) = xff {
+        rb = rb.header("x-forwarded-for", x);
+    }
+    let resp = rb.send().await.unwrap();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let (status, body) = lianxin_tests::read(resp).await;
+    (status, body, retry)
+}
+
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_counted_before_they_are_verified() {
+    let app = spawn_app().await;
+    let guesses = (0..16).map(|i| {
+        login_from(
+            &app,
+            "station",
+            if i == 0 { "guess 0" } else { "guess n" },
+            None,
+        )
+    });
+    let results = futures_util::future::join_all(guesses).await;
+    let verified = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = results
+        .iter()
+        .filter(|r| r.0 == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(verified, 5, "{results:?}");
+    assert_eq!(refused, 11, "{results:?}");
+    assert!(results
+        .iter()
+        .filter(|r| r.0 == StatusCode::TOO_MANY_REQUESTS)
+        .all(|r| r.1["error"]["code"] == "too_many_attempts" && r.2.is_some()));
+}
+
+#[tokio::test]
+async fn after_the_limit_each_failure_doubles_the_wait_and_then_the_right_password_gets_in() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        assert_eq!(
+            login_from(&app, "admin", "guess", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // Locked for 60 s since the last failure, even with the right password.
+    let (status, _, retry) = login_from(&app, "admin", lianxin_tests::DEMO_PASSWORD, None).await;
+    assert_eq!((status, retry), (StatusCode::TOO_MANY_REQUESTS, Some(60)));
+    app.clock.advance(chrono::Duration::seconds(30));
+    let (status, _, retry) = login_from(&app, "admin", "guess", None).await;
+    assert_eq!(
+        (status, retry),
+        (StatusCode::TOO_MANY_REQUESTS, Some(30)),
+        "refused attempts do not count"
+    );
+    app.clock.advance(chrono::Duration::seconds(31));
+    // One more wrong guess: the wait doubles.
+    assert_eq!(
+        login_from(&app, "admin", "guess", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _, retry) = login_from(&app, "admin", lianxin_tests::DEMO_PASSWORD, None).await;
+    assert_eq!((status, retry), (StatusCode::TOO_MANY_REQUESTS, Some(120)));
+    app.clock.advance(chrono::Duration::seconds(121));
+    assert_eq!(
+        login_from(&app, "admin", "guess", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // 240, 480, then the cap of 15 minutes.
+    for expected in [240, 480, 900, 900] {
+        let (status, _, retry) = login_from(&app, "admin", "guess", None).await;
+        assert_eq!(
+            (status, retry),
+            (StatusCode::TOO_MANY_REQUESTS, Some(expected))
+        );
+        app.clock.advance(chrono::Duration::seconds(expected + 1));
+        assert_eq!(
+            login_from(&app, "admin", "guess", None).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, _, retry) = login_from(&app, "admin", lianxin_tests::DEMO_PASSWORD, None).await;
+    assert_eq!((status, retry), (StatusCode::TOO_MANY_REQUESTS, Some(900)));
+    app.clock.advance(chrono::Duration::seconds(901));
+    // After the wait, the right password goes through and clears the count.
+    let (status, body, _) = login_from(&app, "admin", lianxin_tests::DEMO_PASSWORD, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        login_from(&app, "admin", "guess", None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn one_client_address_is_limited_across_usernames_and_forwarded_for_only_from_trusted_proxies(
+) {
+    // Untrusted: X-Forwarded-For is ignored, the peer (127.0.0.1) counts.
+    let app = spawn_app_with(TestOptions::default().settings(|s| {
+        s.auth.max_failures_per_address = 3;
+    }))
+    .await;
+    for (i, user) in ["station", "police", "nobody"].iter().enumerate() {
+        let xff = format!("10.0.0.{i}");
+        assert_eq!(
+            login_from(&app, user, "guess", Some(&xff)).await.0,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let (status, body, retry) = login_from(
+        &app,
+        "mediator",
+        lianxin_tests::DEMO_PASSWORD,
+        Some("10.9.9.9"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert!(retry.is_some_and(|r| r > 0 && r <= 900), "{retry:?}");
+    app.clock.advance(chrono::Duration::seconds(901));
+    assert_eq!(
+        login_from(&app, "mediator", lianxin_tests::DEMO_PASSWORD, None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+
+    // Behind a trusted proxy each forwarded client has its own count.
+    let app = spawn_app_with(TestOptions::default().settings(|s| {
+        s.auth.max_failures_per_address = 3;
+        s.auth.trusted_proxies = vec!["127.0.0.1".into()];
+    }))
+    .await;
+    for user in ["station", "police", "nobody"] {
+        // The last hop is what the proxy saw; the first is the client's claim.
+        let got = login_from(&app, user, "guess", Some("1.2.3.4, 10.0.0.1")).await;
+        assert_eq!(got.0, StatusCode::UNAUTHORIZED);
+    }
+    let got = login_from(
+        &app,
+        "mediator",
+        lianxin_tests::DEMO_PASSWORD,
+        Some("5.6.7.8, 10.0.0.1"),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::TOO_MANY_REQUESTS);
+    let got = login_from(
+        &app,
+        "mediator",
+        lianxin_tests::DEMO_PASSWORD,
+        Some("10.0.0.1, 10.0.0.2"),
+    )
+    .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+}

@@ -3,14 +3,16 @@
 //! counted in the database so that a restart does not reset it.
 pub mod cache;
 pub mod password;
+pub mod throttle;
 
 pub use cache::SessionCache;
+pub use throttle::Throttle;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Statement,
+    Statement,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -122,7 +124,8 @@ pub struct LoginPolicy {
     pub session_ttl: Duration,
 }
 
-/// [`login_with`] with a default hash gate (the CLI and tests).
+/// [`login_with`] with a default hash gate, the default delays and no
+/// client address (the CLI and tests).
 pub async fn login(
     db: &Db,
     now: DateTime<Utc>,
@@ -131,63 +134,62 @@ pub async fn login(
     password: &str,
 ) -> Result<LoginOutcome> {
     let gate = password::HashGate::default();
-    login_with(db, now, policy, &gate, username, password).await
+    let d = crate::config::AuthSettings::default();
+    let throttle = Throttle {
+        max_failures: policy.max_failures,
+        window: policy.window,
+        base_delay: Duration::seconds(d.lockout_base_s as i64),
+        max_delay: Duration::seconds(d.lockout_max_s as i64),
+        max_per_address: 0,
+        address_window: Duration::zero(),
+    };
+    login_with(db, now, policy, &throttle, &gate, None, username, password).await
 }
 
-/// Check the password, count failures, and open a session.
+/// Check the password under the throttle (`throttle.rs`), and open a
+/// session. `address` is the client's (see `http::session::ClientAddr`).
+#[allow(clippy::too_many_arguments)]
 pub async fn login_with(
     db: &Db,
     now: DateTime<Utc>,
     policy: &LoginPolicy,
+    throttle: &Throttle,
     gate: &password::HashGate,
+    address: Option<&str>,
     username: &str,
     password: &str,
 ) -> Result<LoginOutcome> {
     let username = username.trim();
-    let since = now - policy.window;
-    let recent = login_failure::Entity::find()
-        .filter(login_failure::Column::Username.eq(username))
-        .filter(login_failure::Column::At.gt(since))
-        .order_by_asc(login_failure::Column::At)
-        .all(&db.conn)
-        .await?;
-    if recent.len() as u32 >= policy.max_failures {
-        // The cool-down ends when the oldest counted failure leaves the window.
-        let retry_after_s = recent
-            .first()
-            .map(|f| (f.at + policy.window - now).num_seconds())
-            .unwrap_or(policy.window.num_seconds());
-        return Err(Error::TooManyAttempts { retry_after_s });
-    }
-
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(&db.conn)
-        .await?;
+    let reservation = throttle::reserve(db, now, throttle, username, address).await?;
+    let found = if throttle::is_possible_username(username) {
+        user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&db.conn)
+            .await?
+    } else {
+        None
+    };
     let hash = found
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| password::DUMMY_HASH.to_string());
     // Verify even for unknown users, so timing does not reveal who exists.
-    let ok = password::verify_gated(gate, password.to_string(), hash).await?;
+    let ok = match password::verify_gated(gate, password.to_string(), hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not verified (no hash slot): the attempt does not count.
+            throttle::release(db, reservation).await?;
+            return Err(e);
+        }
+    };
     let allowed = match &found {
         Some(u) if ok && u.active => may_sign_in(db, u).await?,
         _ => false,
     };
     let user = match found {
         Some(u) if allowed => u,
-        _ => {
-            let txn = db.begin_write().await?;
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                username: Set(username.to_string()),
-                at: Set(now),
-            })
-            .exec_without_returning(&*txn)
-            .await?;
-            txn.commit().await?;
-            return Err(Error::InvalidCredentials);
-        }
+        // The reserved rows stand as the failure.
+        _ => return Err(Error::InvalidCredentials),
     };
 
     let token = new_token();
@@ -202,10 +204,7 @@ pub async fn login_with(
     })
     .exec_without_returning(&*txn)
     .await?;
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Username.eq(username))
-        .exec(&*txn)
-        .await?;
+    throttle::succeeded(&*txn, &reservation, username).await?;
     txn.commit().await?;
     Ok(LoginOutcome {
         token,

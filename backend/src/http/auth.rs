@@ -40,19 +40,32 @@ pub struct LoginResponse {
     responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "too_many_attempts"), (status = 503, description = "busy: too many logins at once; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    client: session::ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let s = &state.settings.auth;
+    let secs = |v: u64| chrono::Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX / 1000));
     let policy = LoginPolicy {
         max_failures: s.max_failures,
-        window: chrono::Duration::seconds(s.failure_window_s as i64),
-        session_ttl: chrono::Duration::seconds(s.session_ttl_s as i64),
+        window: secs(s.failure_window_s),
+        session_ttl: secs(s.session_ttl_s),
     };
+    let throttle = auth::Throttle {
+        max_failures: s.max_failures,
+        window: secs(s.failure_window_s),
+        base_delay: secs(s.lockout_base_s),
+        max_delay: secs(s.lockout_max_s),
+        max_per_address: s.max_failures_per_address,
+        address_window: secs(s.address_window_s),
+    };
+    let address = client.0.map(|a| a.to_string());
     let out = auth::login_with(
         &state.db,
         state.now(),
         &policy,
+        &throttle,
         &state.hash_gate,
+        address.as_deref(),
         &req.username,
         &req.password,
     )
