@@ -514,3 +514,40 @@ async fn one_client_address_is_limited_across_usernames_and_forwarded_for_only_f
     .await;
     assert_eq!(got.0, StatusCode::OK, "{}", got.1);
 }
+
+// ------------------------------------------------ 9. bounded metrics labels
+
+#[tokio::test]
+async fn made_up_methods_and_paths_do_not_grow_metrics() {
+    let app = spawn_app().await;
+    let token = app.login("operator").await;
+    let burst = |round: u32| {
+        let app = &app;
+        let token = token.clone();
+        async move {
+            for i in 0..200u32 {
+                let n = round * 1000 + i;
+                let method = Method::from_bytes(format!("X{n:05}").as_bytes()).unwrap();
+                let path = match i % 4 {
+                    0 => format!("/api/v1/cases/{n}"),
+                    1 => format!("/api/v1/nothing-{n}/x"),
+                    2 => format!("/console-{n}.js"),
+                    _ => format!("/api/v2/{n}"),
+                };
+                let _ = app.request(method, &token, &path).send().await.unwrap();
+                let _ = app.get(&token, &path).await;
+            }
+        }
+    };
+    burst(1).await;
+    // The first scrape adds its own label set.
+    let _ = app.get("", "/metrics").await;
+    let (_, first) = app.get("", "/metrics").await;
+    let first = first.as_str().unwrap_or_default().lines().count();
+    burst(2).await;
+    let (_, second) = app.get("", "/metrics").await;
+    let text = second.as_str().unwrap_or_default().to_string();
+    assert_eq!(text.lines().count(), first, "metrics grew:\n{text}");
+    assert!(!text.contains("X0"), "a made-up method became a label");
+    assert!(text.contains("method=\"other\""));
+}
