@@ -115,19 +115,23 @@ impl App {
         } = self;
         let tasks = start_background(&state, &shutdown);
         let router = http::router(state.clone());
-        let mut stop = shutdown.clone();
         tracing::info!(addr = %listener.local_addr()?, node = %state.node_id, "lianxin listening");
-        let served = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { stop.wait().await })
-        .await;
+        let limits = crate::server::Limits {
+            header_timeout: Duration::from_secs(state.settings.server.header_timeout_s.max(1)),
+            max_per_address: state.settings.server.max_connections_per_address,
+            exempt: state
+                .settings
+                .auth
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
+        };
+        crate::server::serve(listener, router, limits, shutdown.clone()).await;
         trigger.trigger();
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
-        served?;
         Ok(())
     }
 }

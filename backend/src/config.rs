@@ -33,6 +33,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Directory of the console's static files.
     pub static_dir: PathBuf,
+    pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub smtp: SmtpSettings,
@@ -40,6 +41,26 @@ pub struct Settings {
     pub live: LiveSettings,
     pub deadlines: DeadlinePolicy,
     pub jobs: JobSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Seconds a client has to send a request's headers; also how long an
+    /// idle keep-alive connection stays open (`server.rs`).
+    pub header_timeout_s: u64,
+    /// Open connections (live feeds included) from one address; 0: no
+    /// limit. `auth.trusted_proxies` are exempt.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            header_timeout_s: 10,
+            max_connections_per_address: 64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +190,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
             static_dir: PathBuf::from("frontend-dist"),
+            server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             auth: AuthSettings::default(),
             smtp: SmtpSettings::default(),

@@ -551,3 +551,88 @@ async fn made_up_methods_and_paths_do_not_grow_metrics() {
     assert!(!text.contains("X0"), "a made-up method became a label");
     assert!(text.contains("method=\"other\""));
 }
+
+// ------------------------------------------------ 10. slow clients, connection cap
+
+/// Read until the server closes the connection; what it sent, or `None`
+/// when it stayed open for `within`.
+async fn read_until_closed(s: &mut tokio::net::TcpStream, within: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, s.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(String::from_utf8_lossy(&got).into()),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_sending_half_a_request_line_is_disconnected_after_the_header_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let app =
+        spawn_app_with(TestOptions::default().settings(|s| s.server.header_timeout_s = 1)).await;
+    let mut slow = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    slow.write_all(b"GET /heal").await.unwrap();
+    let t = Instant::now();
+    assert!(
+        read_until_closed(&mut slow, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "still open after 5 s"
+    );
+    assert!(
+        t.elapsed() >= Duration::from_millis(900),
+        "closed too soon: {:?}",
+        t.elapsed()
+    );
+
+    // An idle keep-alive connection is closed the same way.
+    let mut idle = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut idle, Duration::from_secs(5)).await;
+    assert!(
+        answered
+            .as_deref()
+            .is_some_and(|a| a.starts_with("HTTP/1.1 200")),
+        "{answered:?}"
+    );
+
+    // A normal client is unaffected.
+    assert_eq!(app.get("", "/healthz").await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn connections_from_one_address_are_capped() {
+    let app = spawn_app_with(
+        TestOptions::default().settings(|s| s.server.max_connections_per_address = 4),
+    )
+    .await;
+    // The login leaves one pooled keep-alive connection open: the first.
+    let token = app.login("operator").await;
+    let held: Vec<_> =
+        futures_util::future::join_all((0..2).map(|_| tokio::net::TcpStream::connect(app.addr)))
+            .await
+            .into_iter()
+            .map(|c| c.unwrap())
+            .collect();
+    // A live feed is the fourth.
+    let ws = app.live_connect(&token).await;
+    let mut fifth = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let answer = read_until_closed(&mut fifth, Duration::from_secs(5))
+        .await
+        .unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("too_many_connections"), "{answer}");
+    drop(ws);
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let fresh = reqwest::Client::new();
+    let got = fresh.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+}

@@ -46,6 +46,7 @@ pub struct LiveQuery {
 pub async fn live(
     State(state): State<AppState>,
     headers: HeaderMap,
+    slot: Option<axum::Extension<crate::server::ConnSlot>>,
     ApiQuery(q): ApiQuery<LiveQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
@@ -78,7 +79,11 @@ pub async fn live(
         .read_buffer_size(4 * 1024)
         .max_message_size(limit.saturating_mul(16).max(64 * 1024))
         .max_frame_size(limit.saturating_mul(16).max(64 * 1024))
-        .on_upgrade(move |socket| serve(socket, state, principal, token, q.since))
+        .on_upgrade(move |socket| async move {
+            // The feed counts against its address's connection limit.
+            let _slot = slot;
+            serve(socket, state, principal, token, q.since).await
+        })
 }
 
 async fn authenticate(

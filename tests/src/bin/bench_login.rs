@@ -176,4 +176,5 @@ async fn bench(args: &Args, dir: &std::path::Path) -> Result<()> {
 
 /// Raise the per-address login limit (item 7) so that every login of the
 /// burst, all from 127.0.0.1, reaches the hash gate.
-const ADDRESS_LIMIT: &str = "max_failures_per_address = 0\n";
+const ADDRESS_LIMIT: &str =
+    "max_failures_per_address = 0\n[server]\nmax_connections_per_address = 0\n";
