@@ -636,3 +636,65 @@ async fn connections_from_one_address_are_capped() {
     let got = fresh.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(got.status(), StatusCode::OK);
 }
+
+// ------------------------------------------------ 11. control characters
+
+#[tokio::test]
+async fn control_characters_in_text_are_422_naming_the_field_on_every_engine() {
+    let app = spawn_app_with(
+        TestOptions::default().settings(|s| s.cti.secret = "exchange-secret".into()),
+    )
+    .await;
+    let op = app.login("operator").await;
+    let case = |summary: &str, name: &str| {
+        json!({"category": "domestic_violence", "region_code": "450321101201",
+               "summary": summary, "subject": {"name": name}})
+    };
+    let got = app
+        .post_json(&op, "/api/v1/cases", case("a\u{0}b", "x"))
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "summary");
+    let got = app
+        .post_json(&op, "/api/v1/cases", case("ok", "\u{1b}[2J"))
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "subject.name");
+    // Tab and line breaks are text.
+    let (status, created) = app
+        .post_json(&op, "/api/v1/cases", case("line one\r\nline two\tend", "x"))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let got = app
+        .post_json(
+            &op,
+            &format!("/api/v1/cases/{id}/notes"),
+            json!({"body": "bad\u{0}note"}),
+        )
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "body");
+
+    // Query strings.
+    let got = app.get(&op, "/api/v1/cases?region_code=4503%00").await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "region_code");
+
+    // The telephone exchange, JSON and form.
+    let rb = app
+        .request(Method::POST, "", "/api/v1/cti/events")
+        .header("X-CTI-Secret", "exchange-secret")
+        .json(&json!({"event": "ringing", "call_ref": "c\u{0}1", "from": "13812345678"}));
+    let got = app.send(rb).await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "call_ref");
+    let rb = app
+        .request(Method::POST, "", "/api/v1/cti/events")
+        .header("X-CTI-Secret", "exchange-secret")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("event=ringing&call_ref=c%001&from=13812345678");
+    let got = app.send(rb).await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "call_ref");
+}

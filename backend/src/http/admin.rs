@@ -184,6 +184,9 @@ pub async fn import_regions(
     admin_only(&p)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::validation("csv", "the file is not UTF-8"))?;
+    if super::extract::has_control(text) {
+        return Err(super::extract::control_error("csv".into()));
+    }
     let rows = regions::parse_csv(text)?;
     let now = s.now();
     let txn = s.db.begin_write().await?;

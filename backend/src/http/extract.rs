@@ -45,6 +45,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::malformed(format!("malformed JSON: {e}")))?;
+    if let Some(field) = control_in(&value, "") {
+        return Err(control_error(field));
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -62,6 +65,66 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("{field}: {}", strip_position(&message)),
         )
     })
+}
+
+/// A C0 control character other than tab, line feed and carriage return.
+/// PostgreSQL refuses NUL in text (a 503 before this check), SQLite stores
+/// it; neither belongs in a case file.
+pub fn is_forbidden_control(c: char) -> bool {
+    c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')
+}
+
+pub fn has_control(s: &str) -> bool {
+    s.chars().any(is_forbidden_control)
+}
+
+/// 422 naming the field that holds a control character.
+pub fn control_error(field: String) -> ApiError {
+    let message = format!(
+        "{field}: contains a control character (only tab, line feed and carriage return are allowed)"
+    );
+    ApiError::validation(field, message)
+}
+
+/// The path (`summary`, `subject.name`, `answers[2]`) of the first string
+/// or key in `v` that holds a forbidden control character.
+fn control_in(v: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if has_control(s) => Some(if path.is_empty() {
+            ".".into()
+        } else {
+            path.to_string()
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| control_in(x, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let key: String = k.chars().flat_map(char::escape_default).collect();
+            let p = if path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            };
+            if has_control(k) {
+                Some(p)
+            } else {
+                control_in(x, &p)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The first query (or form) parameter whose name or value, decoded, holds
+/// a forbidden control character.
+pub fn control_in_query(uri: &axum::http::Uri) -> Option<String> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, v)| has_control(k) || has_control(v))
+        .map(|(k, _)| k.chars().flat_map(char::escape_default).collect())
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -84,6 +147,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(field) = control_in_query(&parts.uri) {
+            return Err(control_error(field));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(ApiQuery(v)),
             Err(rejection) => {
@@ -167,6 +233,46 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("inner"));
         let e = parse_json::<Body>(br#"{"name": "a", "inner": {"flag": true}} x"#).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn control_characters_are_422_naming_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Case {
+            summary: String,
+            subject: Subject,
+            tags: Vec<String>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Subject {
+            name: String,
+        }
+        let ok = br#"{"summary": "a\tb\r\nc", "subject": {"name": "x"}, "tags": []}"#;
+        assert!(parse_json::<Case>(ok).is_ok());
+        for (body, field) in [
+            (
+                &br#"{"summary": "a\u0000b", "subject": {"name": "x"}, "tags": []}"#[..],
+                "summary",
+            ),
+            (
+                br#"{"summary": "a", "subject": {"name": "\u001b[31m"}, "tags": []}"#,
+                "subject.name",
+            ),
+            (
+                br#"{"summary": "a", "subject": {"name": "x"}, "tags": ["ok", "\u0007"]}"#,
+                "tags[1]",
+            ),
+        ] {
+            let e = parse_json::<Case>(body).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(e.field.as_deref(), Some(field));
+        }
+        let uri: axum::http::Uri = "/x?a=1&region_code=45%00".parse().unwrap();
+        assert_eq!(control_in_query(&uri).as_deref(), Some("region_code"));
+        let uri: axum::http::Uri = "/x?a=1%09&b=%0A".parse().unwrap();
+        assert_eq!(control_in_query(&uri), None);
     }
 
     #[test]
