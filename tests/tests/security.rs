@@ -698,3 +698,38 @@ async fn control_characters_in_text_are_422_naming_the_field_on_every_engine() {
     assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(got.1["error"]["field"], "call_ref");
 }
+
+// ------------------------------------------------ 12. report periods
+
+#[tokio::test]
+async fn report_periods_outside_2000_to_2100_or_longer_than_5_years_are_422() {
+    let app = spawn_app().await;
+    let sup = app.login("supervisor").await;
+    for (query, field) in [
+        ("from=-262143-01-01T00:00:00Z", "from"),
+        ("to=-262143-01-01T00:00:00Z", "to"),
+        ("to=+262142-12-31T23:59:59Z", "to"),
+        ("from=1999-12-31T00:00:00Z&to=2001-01-01T00:00:00Z", "from"),
+        ("from=2026-01-01T00:00:00Z&to=2101-01-01T00:00:00Z", "to"),
+        ("from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", "from"),
+        ("from=2010-01-01T00:00:00Z&to=2016-01-01T00:00:00Z", "from"),
+    ] {
+        for path in ["/api/v1/reports/summary", "/api/v1/reports/cases.csv"] {
+            let got = app.get(&sup, &format!("{path}?{query}")).await;
+            assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+            assert_eq!(got.1["error"]["field"], field, "{path}?{query}: {}", got.1);
+        }
+    }
+    let got = app
+        .get(
+            &sup,
+            "/api/v1/reports/summary?from=2021-12-01T00:00:00Z&to=2026-11-29T00:00:00Z",
+        )
+        .await;
+    assert_eq!(got.0, StatusCode::OK, "{}", got.1);
+    // The server is still there.
+    assert_eq!(
+        app.get(&sup, "/api/v1/reports/summary").await.0,
+        StatusCode::OK
+    );
+}
