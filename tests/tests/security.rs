@@ -733,3 +733,76 @@ async fn report_periods_outside_2000_to_2100_or_longer_than_5_years_are_422() {
         StatusCode::OK
     );
 }
+
+// ------------------------------------------------ 13. cross-site writes
+
+#[tokio::test]
+async fn cookie_writes_need_our_origin_and_json_needs_its_content_type() {
+    let app = spawn_app().await;
+    let token = app.login_fresh("operator").await;
+    let cookie = format!("lianxin_session={token}");
+    let body = json!({"category": "domestic_violence", "region_code": "450321101201",
+                      "summary": "csrf?", "subject": {}})
+    .to_string();
+    let post = |origin: Option<&str>, site: Option<&str>, ctype: &str| {
+        let mut rb = app
+            .request(Method::POST, "", "/api/v1/cases")
+            .header("cookie", cookie.clone())
+            .header("content-type", ctype.to_string())
+            .body(body.clone());
+        if let Some(o) = origin {
+            rb = rb.header("origin", o.to_string());
+        }
+        if let Some(s) = site {
+            rb = rb.header("sec-fetch-site", s.to_string());
+        }
+        app.send(rb)
+    };
+    // The classic cross-site form: text/plain from another origin.
+    let got = post(
+        Some("https://evil.example"),
+        Some("cross-site"),
+        "text/plain",
+    )
+    .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    // No Origin and no Sec-Fetch-Site at all: refused too.
+    let got = post(None, None, "application/json").await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let got = post(Some("https://evil.example"), None, "application/json").await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    // Our own origin, but not JSON: 415.
+    let got = post(Some("http://127.0.0.1:8080"), None, "text/plain").await;
+    assert_error(
+        &got,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // Our own origin (configured or public_url) or a same-origin fetch: created.
+    let got = post(Some("http://127.0.0.1:8080"), None, "application/json").await;
+    assert_eq!(got.0, StatusCode::CREATED, "{}", got.1);
+    let got = post(None, Some("same-origin"), "application/json; charset=utf-8").await;
+    assert_eq!(got.0, StatusCode::CREATED, "{}", got.1);
+
+    // A bearer token is not sent by browsers on their own: no Origin rule,
+    // but JSON still needs its type.
+    let rb = app
+        .request(Method::POST, &token, "/api/v1/cases")
+        .header("content-type", "text/plain")
+        .body(body.clone());
+    assert_error(
+        &app.send(rb).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    let rb = app
+        .request(Method::POST, &token, "/api/v1/cases")
+        .header("content-type", "application/json")
+        .body(body.clone());
+    assert_eq!(app.send(rb).await.0, StatusCode::CREATED);
+    // Reading with the cookie needs no Origin.
+    let rb = app
+        .request(Method::GET, "", "/api/v1/me")
+        .header("cookie", cookie.clone());
+    assert_eq!(app.send(rb).await.0, StatusCode::OK);
+}

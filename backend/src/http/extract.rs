@@ -22,6 +22,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = is_json_content_type(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::too_large()
@@ -29,8 +30,29 @@ where
                 ApiError::malformed(format!("could not read the body: {rejection}"))
             }
         })?;
+        // A body of another type is refused: a cross-site form or a
+        // `text/plain` fetch cannot post JSON without a CORS preflight.
+        if !bytes.is_empty() && !json_type {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// `application/json` (any parameters) or an `application/…+json` type.
+pub fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
 }
 
 /// Parse JSON, separating syntax errors (400) from shape errors (422).

@@ -57,7 +57,11 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::api_router())
         .merge(operations::router())
         .fallback(api_not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cookie_origin_guard,
+        ));
 
     Router::new()
         .nest("/api/v1", api)
@@ -145,6 +149,52 @@ fn method_label(m: &axum::http::Method) -> &'static str {
         Method::OPTIONS => "OPTIONS",
         _ => "other",
     }
+}
+
+/// A browser sends the session cookie with any site's request, so a
+/// state-changing request authenticated by the cookie (not by a bearer
+/// header) must come from our own pages: an `Origin` among
+/// `auth.allowed_origins` or `public_url`'s, or `Sec-Fetch-Site:
+/// same-origin`. Anything else is 403.
+async fn cookie_origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use axum::http::Method;
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method {
+        if let Some((_, true)) = session::token_from(req.headers()) {
+            if !same_site(&state, req.headers()) {
+                return ApiError::forbidden(
+                    "a request signed in with the session cookie must come from the console's own origin",
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn same_site(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site") == Some("same-origin") {
+        return true;
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    state
+        .settings
+        .auth
+        .allowed_origins
+        .iter()
+        .any(|o| o == origin)
+        || origin_of(&state.settings.public_url).is_some_and(|o| o == origin)
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find('/').unwrap_or(rest.len());
+    let len = scheme.len() + 3 + end;
+    url.get(..len)
 }
 
 /// `204 No Content`.
