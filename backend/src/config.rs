@@ -99,7 +99,8 @@ pub struct AuthSettings {
     pub trusted_proxies: Vec<String>,
     /// Origins allowed to open the live feed with a session cookie.
     pub allowed_origins: Vec<String>,
-    /// Set the `Secure` flag on the session cookie (behind HTTPS).
+    /// Set the `Secure` flag on the session cookie (always set when
+    /// `public_url` is https).
     pub secure_cookie: bool,
     /// argon2id computations (19 MiB each) allowed at once; more logins
     /// wait for a slot.

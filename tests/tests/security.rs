@@ -806,3 +806,77 @@ async fn cookie_writes_need_our_origin_and_json_needs_its_content_type() {
         .header("cookie", cookie.clone());
     assert_eq!(app.send(rb).await.0, StatusCode::OK);
 }
+
+// ------------------------------------------------ 14. response headers
+
+#[tokio::test]
+async fn api_answers_are_not_cached_the_console_is_not_framed_and_https_cookies_are_secure() {
+    let app = spawn_app().await;
+    let token = app.login("operator").await;
+    let resp = app
+        .request(Method::GET, &token, "/api/v1/me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let resp = app
+        .request(Method::GET, &token, "/api/v1/nothing-here")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+
+    let resp = app.request(Method::GET, "", "/").send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(
+        csp.contains("connect-src 'self' ws://127.0.0.1:8080;"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains(" ws: ") && !csp.contains(" wss:;"),
+        "any ws host: {csp}"
+    );
+    // Plain http: no Secure flag (it would never be sent back).
+    let resp = app
+        .request(Method::POST, "", "/api/v1/auth/login")
+        .json(&json!({"username": "station", "password": lianxin_tests::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert!(!resp.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Secure"));
+
+    let app = spawn_app_with(
+        TestOptions::default().settings(|s| s.public_url = "https://12338.example.org".into()),
+    )
+    .await;
+    let resp = app
+        .request(Method::POST, "", "/api/v1/auth/login")
+        .json(&json!({"username": "station", "password": lianxin_tests::DEMO_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    let resp = app
+        .request(Method::GET, "", "/index.html")
+        .send()
+        .await
+        .unwrap();
+    let csp = resp.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("connect-src 'self' wss://12338.example.org;"),
+        "{csp}"
+    );
+}

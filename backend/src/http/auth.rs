@@ -70,7 +70,9 @@ pub async fn login(
         &req.password,
     )
     .await?;
-    let cookie = session::set_cookie(&out.token, s.session_ttl_s as i64, s.secure_cookie);
+    // Behind HTTPS the cookie must never travel over plain HTTP.
+    let secure = s.secure_cookie || state.settings.public_url.starts_with("https://");
+    let cookie = session::set_cookie(&out.token, s.session_ttl_s as i64, secure);
     let body = LoginResponse {
         token: out.token,
         expires_at: out.expires_at,

@@ -37,10 +37,30 @@ use error::ApiError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The console may load only its own scripts and styles and talk only to
-/// this origin (including its WebSocket).
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-connect-src 'self' ws: wss:; media-src 'self' data:; font-src 'self'; object-src 'none'; \
-base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// this origin, including its WebSocket: `'self'` plus the `ws:`/`wss:`
+/// form of `public_url` (browsers before CSP 3 do not count a WebSocket
+/// to the page's own host as `'self'`).
+pub fn csp(public_url: &str) -> String {
+    let ws = origin_of(public_url)
+        .and_then(|o| {
+            o.strip_prefix("https://")
+                .map(|h| format!(" wss://{h}"))
+                .or_else(|| o.strip_prefix("http://").map(|h| format!(" ws://{h}")))
+        })
+        // A host is letters, digits, '.', '-', ':' and brackets; anything
+        // else (a quote, a ';') would change the policy.
+        .filter(|w| {
+            w.trim_start().chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '/' | '[' | ']')
+            })
+        })
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'{ws}; media-src 'self' data:; font-src 'self'; object-src 'none'; \
+base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -70,10 +90,17 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::router())
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
         .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn(no_store_api))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&csp(&state.settings.public_url)).unwrap_or_else(|_| {
+                HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
+            }),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -187,6 +214,18 @@ fn same_site(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
         .iter()
         .any(|o| o == origin)
         || origin_of(&state.settings.public_url).is_some_and(|o| o == origin)
+}
+
+/// Case data must not stay in browser or proxy caches: every `/api/`
+/// answer (errors and fallbacks included) is `Cache-Control: no-store`.
+async fn no_store_api(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = next.run(req).await;
+    if api && !resp.headers().contains_key(header::CACHE_CONTROL) {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// `scheme://host[:port]` of a URL.
