@@ -89,7 +89,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .merge(ops::router())
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
         .layer(middleware::from_fn(no_store_api))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -111,16 +114,16 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            // Paths carry phone numbers (`/callers/{phone}`): masked.
+            let path = mask_phone_numbers(req.uri().path());
+            tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
+        }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
@@ -228,6 +231,50 @@ async fn no_store_api(req: Request, next: Next) -> Response {
     resp
 }
 
+/// Runs of 7 or more digits in `text`, masked for logs: a run of 11 or
+/// more keeps its first 3 and last 4 digits (`13812345678` →
+/// `138****5678`), a shorter run its first 2 and last 2.
+pub fn mask_phone_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    fn flush(out: &mut String, run: &str) {
+        let n = run.len();
+        if n < 7 {
+            out.push_str(run);
+            return;
+        }
+        let (head, tail) = if n >= 11 { (3, 4) } else { (2, 2) };
+        out.push_str(&run[..head]);
+        out.extend(std::iter::repeat_n('*', n - head - tail));
+        out.push_str(&run[n - tail..]);
+    }
+    let mut longest = 0;
+    let mut current = 0;
+    for b in text.bytes() {
+        current = if b.is_ascii_digit() { current + 1 } else { 0 };
+        longest = longest.max(current);
+    }
+    if longest < 7 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                flush(&mut out, &text[s..i]);
+                start = None;
+                out.push(c);
+            }
+            (false, None) => out.push(c),
+            (true, Some(_)) => {}
+        }
+    }
+    if let Some(s) = start {
+        flush(&mut out, &text[s..]);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `scheme://host[:port]` of a URL.
 pub fn origin_of(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
@@ -239,4 +286,49 @@ pub fn origin_of(url: &str) -> Option<&str> {
 /// `204 No Content`.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_in_paths_are_masked() {
+        assert_eq!(
+            mask_phone_numbers("/api/v1/callers/13812345678"),
+            "/api/v1/callers/138****5678"
+        );
+        assert_eq!(
+            mask_phone_numbers("/api/v1/callers/%2B8613812345678/x"),
+            "/api/v1/callers/%2B861******5678/x"
+        );
+        // Seven to ten digits: first 2 and last 2.
+        assert_eq!(mask_phone_numbers("/c/5551234"), "/c/55***34");
+        assert_eq!(mask_phone_numbers("/c/0773123456"), "/c/07******56");
+        // Short runs and everything else stay.
+        assert_eq!(
+            mask_phone_numbers("/api/v1/cases/123456"),
+            "/api/v1/cases/123456"
+        );
+        assert!(matches!(
+            mask_phone_numbers("/api/v1/cases/0190a3b2-7c4e"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            mask_phone_numbers("/a/13812345678/b/13987654321"),
+            "/a/138****5678/b/139****4321"
+        );
+        assert_eq!(mask_phone_numbers("电话13812345678"), "电话138****5678");
+    }
+
+    #[test]
+    fn origins_and_the_csp_name_public_url() {
+        assert_eq!(origin_of("https://x.org/console"), Some("https://x.org"));
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080"),
+            Some("http://127.0.0.1:8080")
+        );
+        assert!(csp("https://x.org").contains("connect-src 'self' wss://x.org;"));
+        assert!(csp("https://x.org'; script-src *").contains("connect-src 'self';"));
+    }
 }
