@@ -302,7 +302,7 @@ pub async fn create_user(
         None => username.clone(),
     };
     let email = check_email("email", new.email.as_deref())?;
-    let hash = password::hash(new.password).await?;
+    let hash = password::hash(&username, new.password).await?;
     let txn = db.begin_write().await?;
     check_unit_for_role(&*txn, new.role, new.unit_id).await?;
     let model = user::ActiveModel {
@@ -354,8 +354,17 @@ pub async fn update_user(
     id: Uuid,
     patch: UserPatch,
 ) -> Result<UserView> {
+    // Hashed before the write transaction (it takes a while); the policy
+    // needs the username.
     let new_hash = match patch.password.clone() {
-        Some(p) => Some(password::hash(p).await?),
+        Some(p) => {
+            let username = user::Entity::find_by_id(id)
+                .one(&db.conn)
+                .await?
+                .ok_or(Error::NotFound("user"))?
+                .username;
+            Some(password::hash(&username, p).await?)
+        }
         None => None,
     };
     let txn = db.begin_write().await?;

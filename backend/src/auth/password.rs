@@ -55,26 +55,69 @@ impl Default for HashGate {
 pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Tk7Cj8F9m6Hk1V0dX1n3mJ8e0yE0c3u7m0cJ1vW5b2o";
 
-pub const MIN_LENGTH: usize = 8;
+pub const MIN_LENGTH: usize = 10;
 
-pub async fn hash(password: String) -> Result<String> {
-    hash_for(None, "", password, "password").await
+/// The 10,000 most common passwords (see the file's header).
+const COMMON: &str = include_str!("common-passwords.txt");
+
+fn common() -> &'static std::collections::HashSet<&'static str> {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .collect()
+    })
 }
 
-/// Check `password` against the policy for `username` (errors name
-/// `field`) and hash it.
-pub async fn hash_for(
-    gate: Option<&HashGate>,
-    _username: &str,
-    password: String,
-    field: &str,
-) -> Result<String> {
+/// The password policy, and nothing else (no composition rules): at least
+/// [`MIN_LENGTH`] characters; not one of the 10,000 most common passwords;
+/// not containing `lianxin` or the username (3 characters or more),
+/// case-insensitive. Errors
+/// name `field`.
+pub fn check_policy(username: &str, password: &str, field: &str) -> Result<()> {
     if password.chars().count() < MIN_LENGTH {
         return Err(Error::validation(
             field,
             format!("must be at least {MIN_LENGTH} characters"),
         ));
     }
+    let lower = password.to_lowercase();
+    if lower.contains("lianxin") {
+        return Err(Error::validation(
+            field,
+            "must not contain the name of this system",
+        ));
+    }
+    let user = username.trim().to_lowercase();
+    // (A one- or two-letter username would forbid half the alphabet.)
+    if user.chars().count() >= 3 && lower.contains(&user) {
+        return Err(Error::validation(field, "must not contain the username"));
+    }
+    if common().contains(lower.as_str()) {
+        return Err(Error::validation(
+            field,
+            "is one of the 10,000 most common passwords; choose another",
+        ));
+    }
+    Ok(())
+}
+
+/// Check `password` against the policy for `username` and hash it (for
+/// new and reset passwords: the admin API, the CLI, `POST /me/password`).
+pub async fn hash(username: &str, password: String) -> Result<String> {
+    hash_for(None, username, password, "password").await
+}
+
+/// [`hash`] under a [`HashGate`], errors naming `field`.
+pub async fn hash_for(
+    gate: Option<&HashGate>,
+    username: &str,
+    password: String,
+    field: &str,
+) -> Result<String> {
+    check_policy(username, &password, field)?;
     let permit = match gate {
         Some(g) => Some(g.enter().await?),
         None => None,
@@ -127,12 +170,31 @@ mod tests {
 
     #[tokio::test]
     async fn hash_verifies_and_short_passwords_are_refused() {
-        let h = hash("correct horse".into()).await.unwrap();
+        let h = hash("someone", "correct horse".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$"));
         assert!(verify("correct horse".into(), h.clone()).await);
         assert!(!verify("wrong horse".into(), h).await);
-        assert!(hash("short".into()).await.is_err());
+        assert!(hash("someone", "short".into()).await.is_err());
         assert!(!verify("x".into(), DUMMY_HASH.into()).await);
+    }
+
+    #[test]
+    fn the_policy_refuses_short_common_and_guessable_passwords() {
+        let field = |r: Result<()>| match r {
+            Err(Error::Validation { field, message }) => format!("{field}: {message}"),
+            other => format!("{other:?}"),
+        };
+        assert!(check_policy("wang.li", "correct horse", "password").is_ok());
+        assert!(check_policy("wang.li", "violet-harbour-41", "password").is_ok());
+        assert!(field(check_policy("wang.li", "nine char", "password")).contains("at least 10"));
+        assert!(field(check_policy("wang.li", "1234567890", "password")).contains("common"));
+        assert!(field(check_policy("wang.li", "QWERTYUIOP", "password")).contains("common"));
+        assert!(field(check_policy("wang.li", "Lianxin-2026!", "password")).contains("name"));
+        assert!(
+            field(check_policy("wang.li", "my WANG.LI secret", "new_password"))
+                .starts_with("new_password: must not contain the username")
+        );
+        assert!(common().len() >= 9_990, "{}", common().len());
     }
 
     #[test]
