@@ -959,3 +959,102 @@ async fn new_and_reset_passwords_follow_the_policy() {
         StatusCode::OK
     );
 }
+
+// ------------------------------------------------ 2. who may work an escalation
+
+#[tokio::test]
+async fn only_police_units_in_the_escalation_chain_may_work_it() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let admin = app.login("admin").await;
+    let (status, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({
+                "category": "domestic_violence", "region_code": "450321101201",
+                "summary": "threat", "subject": {},
+                "danger_screen": {"in_progress": false, "answers": [true, false, false, false, false, false, false, false, false, false, false], "screener_concern": false}
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let case_id = case["id"].as_str().unwrap().to_string();
+    let esc = case["escalation"]["id"].as_str().unwrap().to_string();
+    let ack = format!("/api/v1/escalations/{esc}/acknowledge");
+
+    // A police unit of another county that can read the case (it was
+    // transferred there) but was never sent the escalation.
+    let lingchuan = app.unit_id("灵川县公安局指挥中心").await;
+    let (status, body) = app
+        .post_json(
+            &admin,
+            "/api/v1/users",
+            json!({"username": "lc.duty", "password": "county duty desk 7", "role": "police_liaison", "unit_id": lingchuan}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, login) = app.try_login("lc.duty", "county duty desk 7").await;
+    let stranger = login["token"].as_str().unwrap().to_string();
+    // Before the transfer it cannot read it: 404.
+    assert_error(
+        &app.post_json(&stranger, &ack, json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let (status, body) = app
+        .post_json(
+            &op,
+            &format!("/api/v1/cases/{case_id}/transfer"),
+            json!({"unit_id": lingchuan, "reason": "wrong county"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.get(&stranger, &format!("/api/v1/escalations/{esc}"))
+            .await
+            .0,
+        StatusCode::OK
+    );
+    for (action, body) in [
+        ("acknowledge", json!({})),
+        ("resolve", json!({"summary": "x"})),
+        ("actions", json!({"kind": "dispatched", "notes": "x"})),
+    ] {
+        let got = app
+            .post_json(
+                &stranger,
+                &format!("/api/v1/escalations/{esc}/{action}"),
+                body,
+            )
+            .await;
+        assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    }
+
+    // The county command above 白沙 is not in the chain yet at level 1.
+    let command = app.login("command").await;
+    let got = app.post_json(&command, &ack, json!({})).await;
+    assert!(
+        matches!(got.0, StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{got:?}"
+    );
+
+    // Raised to level 2 (no acknowledgement within 15 minutes): the
+    // station that had it before may still acknowledge.
+    app.clock
+        .advance(chrono::Duration::minutes(15) + chrono::Duration::seconds(1));
+    app.state.deadline_wake.notify_one();
+    let mut level = 0;
+    for _ in 0..200 {
+        let (_, e) = app.get(&op, &format!("/api/v1/escalations/{esc}")).await;
+        level = e["level"].as_i64().unwrap_or(0);
+        if level >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(level, 2);
+    let police = app.login("police").await;
+    let (status, body) = app.post_json(&police, &ack, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
