@@ -1058,3 +1058,91 @@ async fn only_police_units_in_the_escalation_chain_may_work_it() {
     let (status, body) = app.post_json(&police, &ack, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+// ------------------------------------------------ 6. former handlers
+
+#[tokio::test]
+async fn a_former_handler_reads_the_header_and_its_own_time_but_not_later_notes() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let station = app.login("station").await;
+    let (status, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "domestic_violence", "region_code": "450321101201",
+                   "summary": "handled then moved", "subject": {}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    let id = case["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        case["assigned_unit_id"],
+        json!(app.unit_id("白沙镇妇女维权站").await)
+    );
+    let note = |token: String, body: &'static str| {
+        let path = format!("/api/v1/cases/{id}/notes");
+        let app = &app;
+        async move {
+            let (status, v) = app.post_json(&token, &path, json!({ "body": body })).await;
+            assert!(status.is_success(), "{status} {v}");
+        }
+    };
+    note(station.clone(), "while the station had it").await;
+    let mut ws = app.live_connect(&station).await;
+    let daxu = app.unit_id("大圩镇妇女维权站").await;
+    let (status, body) = app
+        .post_json(
+            &station,
+            &format!("/api/v1/cases/{id}/transfer"),
+            json!({"unit_id": daxu, "reason": "she moved to 大圩"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    note(op.clone(), "after the transfer: not for the station").await;
+
+    let (status, detail) = app.get(&station, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(
+        detail["number"], case["number"],
+        "the header stays readable"
+    );
+    let kinds = lianxin_tests::timeline_kinds(&detail);
+    assert!(kinds.contains(&"case.transferred"), "{kinds:?}");
+    let bodies: Vec<String> = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "case.note_added")
+        .map(|e| e["data"].to_string())
+        .collect();
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    assert!(bodies[0].contains("while the station had it"), "{bodies:?}");
+    // Everyone still handling or supervising it sees both notes.
+    let (_, full) = app.get(&op, &format!("/api/v1/cases/{id}")).await;
+    let n = lianxin_tests::timeline_kinds(&full)
+        .iter()
+        .filter(|k| **k == "case.note_added")
+        .count();
+    assert_eq!(n, 2);
+    // The feed agrees: the transfer reaches the station, the later note does not.
+    let mut seen = Vec::new();
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(
+        Duration::from_millis(500),
+        futures_util::StreamExt::next(&mut ws),
+    )
+    .await
+    {
+        if let tokio_tungstenite::tungstenite::Message::Text(t) = m {
+            seen.push(t.to_string());
+        }
+    }
+    assert!(
+        seen.iter().any(|t| t.contains("case.transferred")),
+        "{seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|t| t.contains("not for the station")),
+        "{seen:?}"
+    );
+}
