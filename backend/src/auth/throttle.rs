@@ -36,7 +36,7 @@ use crate::{
 
 /// Any constant: the key of the advisory lock that serialises reservations
 /// across processes on PostgreSQL ("lianxin" as a number).
-const LOCK_KEY: i64 = 0x6c69_616e_7869_6e;
+const LOCK_KEY: i64 = 0x006c_6961_6e78_696e;
 
 #[derive(Debug, Clone)]
 pub struct Throttle {
