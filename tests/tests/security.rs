@@ -817,6 +817,31 @@ async fn cookie_writes_need_our_origin_and_json_needs_its_content_type() {
         .header("content-type", "application/json")
         .body(body.clone());
     assert_eq!(app.send(rb).await.0, StatusCode::CREATED);
+    // Optional JSON bodies too (accept: nothing, or {"version": n}).
+    let (_, case) = app
+        .post_json(
+            &token,
+            "/api/v1/cases",
+            serde_json::from_str(&body).unwrap(),
+        )
+        .await;
+    let station = app.login("station").await;
+    let accept = format!("/api/v1/cases/{}/accept", case["id"].as_str().unwrap());
+    let rb = app
+        .request(Method::POST, &station, &accept)
+        .header("content-type", "text/plain")
+        .body("{}");
+    assert_error(
+        &app.send(rb).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    let rb = app.request(Method::POST, &station, &accept);
+    assert_eq!(
+        app.send(rb).await.0,
+        StatusCode::OK,
+        "an empty body needs no type"
+    );
     // Reading with the cookie needs no Origin.
     let rb = app
         .request(Method::GET, "", "/api/v1/me")

@@ -33,11 +33,7 @@ where
         // A body of another type is refused: a cross-site form or a
         // `text/plain` fetch cannot post JSON without a CORS preflight.
         if !bytes.is_empty() && !json_type {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "send the body as Content-Type: application/json",
-            ));
+            return Err(unsupported_media_type());
         }
         parse_json(&bytes).map(ApiJson)
     }
@@ -204,6 +200,32 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .map(IdPath)
             .map_err(|_| ApiError::not_found("record"))
     }
+}
+
+/// An optional JSON body (`{"version": n}` or nothing): the raw bytes,
+/// refused with 415 when something other than blanks comes without a
+/// JSON content type.
+pub struct OptionalJsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = is_json_content_type(req.headers());
+        let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
+        if !json_type && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(unsupported_media_type());
+        }
+        Ok(OptionalJsonBytes(bytes))
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as Content-Type: application/json",
+    )
 }
 
 /// A raw body (CSV uploads) with the 413 mapped to the JSON error.
