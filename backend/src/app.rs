@@ -61,7 +61,12 @@ impl App {
             std::process::id(),
             &uuid::Uuid::new_v4().to_string()[..8]
         ));
+        let hash_gate = Arc::new(crate::auth::password::HashGate::new(
+            settings.auth.max_concurrent_hashes,
+            Duration::from_millis(settings.auth.hash_wait_ms),
+        ));
         let state = AppState {
+            hash_gate,
             settings: Arc::new(settings),
             db,
             clock,
@@ -113,16 +118,23 @@ impl App {
         } = self;
         let tasks = start_background(&state, &shutdown);
         let router = http::router(state.clone());
-        let mut stop = shutdown.clone();
         tracing::info!(addr = %listener.local_addr()?, node = %state.node_id, "lianxin listening");
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.wait().await })
-            .await;
+        let limits = crate::server::Limits {
+            header_timeout: Duration::from_secs(state.settings.server.header_timeout_s.max(1)),
+            max_per_address: state.settings.server.max_connections_per_address,
+            exempt: state
+                .settings
+                .auth
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.parse().ok())
+                .collect(),
+        };
+        crate::server::serve(listener, router, limits, shutdown.clone()).await;
         trigger.trigger();
         for t in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
-        served?;
         Ok(())
     }
 }

@@ -33,6 +33,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Directory of the console's static files.
     pub static_dir: PathBuf,
+    pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub auth: AuthSettings,
     pub smtp: SmtpSettings,
@@ -40,6 +41,26 @@ pub struct Settings {
     pub live: LiveSettings,
     pub deadlines: DeadlinePolicy,
     pub jobs: JobSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSettings {
+    /// Seconds a client has to send a request's headers; also how long an
+    /// idle keep-alive connection stays open (`server.rs`).
+    pub header_timeout_s: u64,
+    /// Open connections (live feeds included) from one address; 0: no
+    /// limit. `auth.trusted_proxies` are exempt.
+    pub max_connections_per_address: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            header_timeout_s: 10,
+            max_connections_per_address: 64,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,14 +79,35 @@ pub struct DatabaseSettings {
 pub struct AuthSettings {
     /// Session lifetime in seconds.
     pub session_ttl_s: u64,
-    /// Failed logins for one username within the window before 429.
+    /// Failed logins for one username before each further attempt waits
+    /// (see `auth/throttle.rs`).
     pub max_failures: u32,
-    /// Window and cool-down, in seconds.
+    /// Failures older than this many seconds are forgotten.
     pub failure_window_s: u64,
+    /// The wait after `max_failures` failures, in seconds; it doubles with
+    /// each further failure…
+    pub lockout_base_s: u64,
+    /// …up to this many seconds.
+    pub lockout_max_s: u64,
+    /// Failed logins from one client address (any usernames) within
+    /// `address_window_s` before its attempts get 429; 0 disables.
+    pub max_failures_per_address: u32,
+    pub address_window_s: u64,
+    /// Peers (exact IP addresses, e.g. the nginx host) whose
+    /// `X-Forwarded-For` is believed: the client address is then its last
+    /// entry. Anyone else's header is ignored.
+    pub trusted_proxies: Vec<String>,
     /// Origins allowed to open the live feed with a session cookie.
     pub allowed_origins: Vec<String>,
-    /// Set the `Secure` flag on the session cookie (behind HTTPS).
+    /// Set the `Secure` flag on the session cookie (always set when
+    /// `public_url` is https).
     pub secure_cookie: bool,
+    /// argon2id computations (19 MiB each) allowed at once; more logins
+    /// wait for a slot.
+    pub max_concurrent_hashes: usize,
+    /// How long a login waits for a hash slot, in ms, before 503 `busy`
+    /// with `Retry-After`.
+    pub hash_wait_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -158,6 +200,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
             static_dir: PathBuf::from("frontend-dist"),
+            server: ServerSettings::default(),
             database: DatabaseSettings::default(),
             auth: AuthSettings::default(),
             smtp: SmtpSettings::default(),
@@ -185,12 +228,19 @@ impl Default for AuthSettings {
         AuthSettings {
             session_ttl_s: 12 * 3600,
             max_failures: 5,
-            failure_window_s: 15 * 60,
+            failure_window_s: 24 * 3600,
+            lockout_base_s: 60,
+            lockout_max_s: 15 * 60,
+            max_failures_per_address: 30,
+            address_window_s: 15 * 60,
+            trusted_proxies: Vec::new(),
             allowed_origins: vec![
                 "http://127.0.0.1:8080".into(),
                 "http://localhost:8080".into(),
             ],
             secure_cookie: false,
+            max_concurrent_hashes: 4,
+            hash_wait_ms: 2000,
         }
     }
 }

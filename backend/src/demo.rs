@@ -13,8 +13,10 @@ use crate::{
     vocab::{Role, UnitKind},
 };
 
-/// Every demo account uses this password; `lianxin demo` prints it.
-pub const DEMO_PASSWORD: &str = "lianxin-demo";
+/// Every demo account uses this password; `lianxin demo` prints it. It
+/// passes the password policy (`auth::password`) like any other, so that
+/// tests may give it to accounts they create through the API.
+pub const DEMO_PASSWORD: &str = "12338-demo-hotline";
 
 pub const REGIONS: &[(&str, &str)] = &[
     ("450000000000", "广西壮族自治区"),

@@ -21,6 +21,9 @@ pub enum Error {
     InvalidCredentials,
     #[error("too many failed logins; try again in {retry_after_s} s")]
     TooManyAttempts { retry_after_s: i64 },
+    /// Too many password checks at once (`auth.max_concurrent_hashes`).
+    #[error("the server is busy; try again in {retry_after_s} s")]
+    Busy { retry_after_s: i64 },
     #[error("not signed in or the session has expired")]
     Unauthorized,
     #[error("database: {0}")]

@@ -37,6 +37,7 @@ pub mod realtime;
 pub mod regions;
 pub mod reports;
 pub mod scheduler;
+pub mod server;
 pub mod shutdown;
 pub mod state;
 pub mod telemetry;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub sessions: Arc<crate::auth::SessionCache>,
     /// What a unit of work wakes at commit (the same notifiers as above).
     pub signals: crate::work::Signals,
+    /// Bounds concurrent argon2id hashes (`auth.max_concurrent_hashes`).
+    pub hash_gate: Arc<crate::auth::password::HashGate>,
 }
 
 impl AppState {

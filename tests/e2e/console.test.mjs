@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 
 const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
 const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('ci-artifacts/screenshots');
-const PASSWORD = 'lianxin-demo';
+const PASSWORD = '12338-demo-hotline';
 const CALLER = '13877123456';
 const VILLAGE = '450321101201'; // 遇龙村, 白沙镇
 const CHAIN = ['450000000000', '450300000000', '450321000000', '450321101000', VILLAGE];

@@ -567,3 +567,52 @@ pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
         got.1
     );
 }
+
+// ------------------------------------------------ security tests' helpers
+
+/// A live feed client (`tests/tests/security.rs`).
+pub type LiveSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+impl TestApp {
+    /// Open `GET /api/v1/live` with a bearer token and read `hello`.
+    pub async fn live_connect(&self, token: &str) -> LiveSocket {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::{client::IntoClientRequest, Message};
+        let mut req = match self.ws_url("/api/v1/live").into_client_request() {
+            Ok(r) => r,
+            Err(e) => panic!("ws request: {e}"),
+        };
+        if let Ok(v) = format!("Bearer {token}").parse() {
+            req.headers_mut().insert("authorization", v);
+        }
+        let (mut ws, _) = match tokio_tungstenite::connect_async(req).await {
+            Ok(ok) => ok,
+            Err(e) => panic!("connecting to the live feed: {e}"),
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => assert!(t.contains("hello"), "{t}"),
+            other => panic!("expected hello, got {other:?}"),
+        }
+        ws
+    }
+}
+
+/// Wait up to `within` for the server to close `ws`; the close code
+/// (`Some(0)` when the connection ended without a close frame), or `None`
+/// when it stayed open. Text frames (events) are skipped.
+pub async fn live_closed_within(ws: &mut LiveSocket, within: std::time::Duration) -> Option<u16> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return None,
+            Ok(None) | Ok(Some(Err(_))) => return Some(0),
+            Ok(Some(Ok(Message::Close(c)))) => {
+                return Some(c.map(|c| u16::from(c.code)).unwrap_or(0))
+            }
+            Ok(Some(Ok(_))) => continue,
+        }
+    }
+}

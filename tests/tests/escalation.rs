@@ -241,13 +241,13 @@ async fn police_liaison_acknowledges_acts_and_resolves_and_bad_input_is_refused(
             &admin,
             "/api/v1/users",
             json!({
-                "username": "lingchuan", "password": "lingchuan-pass", "role": "police_liaison",
+                "username": "lingchuan", "password": "county-command-pass", "role": "police_liaison",
                 "unit_id": app.unit_id("灵川县公安局指挥中心").await
             }),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    let (_, login) = app.try_login("lingchuan", "lingchuan-pass").await;
+    let (_, login) = app.try_login("lingchuan", "county-command-pass").await;
     let stranger = login["token"].as_str().unwrap().to_string();
     let got = app
         .post_json(&stranger, &url("acknowledge"), json!({}))

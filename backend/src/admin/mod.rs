@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     audit,
-    auth::{password, Principal, SessionCache, UserView},
+    auth::{cache::Change, password, Principal, SessionCache, UserView},
     cases::directory::Directory,
     db::{
         entities::{routing_rule, unit, user},
@@ -238,10 +238,13 @@ pub async fn update_unit(
         json!(view),
     )
     .await?;
-    // A signed-in member's unit kind and place come with their session.
-    crate::db::notify_with_commit(&*txn, crate::auth::cache::NOTIFY_CHANNEL, "").await?;
+    // A signed-in member's unit kind, place and active flag come with
+    // their session.
+    let change = Change::Unit(id);
+    crate::db::notify_with_commit(&*txn, crate::auth::cache::NOTIFY_CHANNEL, &change.payload())
+        .await?;
     directory.commit_change(txn).await?;
-    sessions.invalidate();
+    sessions.invalidate_for(change);
     Ok(view)
 }
 
@@ -299,7 +302,7 @@ pub async fn create_user(
         None => username.clone(),
     };
     let email = check_email("email", new.email.as_deref())?;
-    let hash = password::hash(new.password).await?;
+    let hash = password::hash(&username, new.password).await?;
     let txn = db.begin_write().await?;
     check_unit_for_role(&*txn, new.role, new.unit_id).await?;
     let model = user::ActiveModel {
@@ -340,16 +343,28 @@ pub async fn create_user(
     Ok(view)
 }
 
+/// `actor_token_hash` is the session making the change: when admins reset
+/// their own password, that session stays and every other one ends.
 pub async fn update_user(
     db: &Db,
     sessions: &SessionCache,
     now: DateTime<Utc>,
     actor: &Principal,
+    actor_token_hash: Option<&str>,
     id: Uuid,
     patch: UserPatch,
 ) -> Result<UserView> {
+    // Hashed before the write transaction (it takes a while); the policy
+    // needs the username.
     let new_hash = match patch.password.clone() {
-        Some(p) => Some(password::hash(p).await?),
+        Some(p) => {
+            let username = user::Entity::find_by_id(id)
+                .one(&db.conn)
+                .await?
+                .ok_or(Error::NotFound("user"))?
+                .username;
+            Some(password::hash(&username, p).await?)
+        }
         None => None,
     };
     let txn = db.begin_write().await?;
@@ -388,6 +403,12 @@ pub async fn update_user(
     let view = UserView::from_model(&model);
     let mut detail = json!(view);
     detail["password_changed"] = json!(patch.password.is_some());
+    if patch.password.is_some() {
+        // A reset password ends the sessions opened with the old one.
+        let keep = actor_token_hash.filter(|_| id == actor.user_id);
+        let ended = crate::auth::revoke_sessions_of(&*txn, now, id, keep).await?;
+        detail["sessions_ended"] = json!(ended);
+    }
     audit::append(
         &*txn,
         now,
@@ -398,7 +419,7 @@ pub async fn update_user(
     )
     .await?;
     // Role, unit and the active flag are read with every session.
-    sessions.commit_change(txn).await?;
+    sessions.commit_change(txn, Change::User(id)).await?;
     Ok(view)
 }
 

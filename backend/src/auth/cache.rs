@@ -26,6 +26,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
 use super::Principal;
 use crate::{db::WriteTxn, error::Result};
 
@@ -46,13 +49,74 @@ struct Entry {
     principal: Principal,
 }
 
-#[derive(Default)]
+/// What a change to sessions, users or units may have touched: open live
+/// feeds of that user (or unit) check their session again. The payload of
+/// `NOTIFY lianxin_sessions` carries it as text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// Anything may have changed (a lost notice, an unreadable payload).
+    All,
+    /// One user's sessions, role, unit, active flag or password.
+    User(Uuid),
+    /// One unit's kind, place or active flag (every member).
+    Unit(Uuid),
+}
+
+impl Change {
+    pub fn payload(self) -> String {
+        match self {
+            Change::All => String::new(),
+            Change::User(id) => format!("user:{id}"),
+            Change::Unit(id) => format!("unit:{id}"),
+        }
+    }
+
+    /// Anything that is not a known form means [`Change::All`].
+    pub fn parse(payload: &str) -> Change {
+        let parsed = if let Some(id) = payload.strip_prefix("user:") {
+            Uuid::parse_str(id).ok().map(Change::User)
+        } else if let Some(id) = payload.strip_prefix("unit:") {
+            Uuid::parse_str(id).ok().map(Change::Unit)
+        } else {
+            None
+        };
+        parsed.unwrap_or(Change::All)
+    }
+
+    /// Whether a session of `p` may be affected.
+    pub fn concerns(self, p: &Principal) -> bool {
+        match self {
+            Change::All => true,
+            Change::User(id) => p.user_id == id,
+            Change::Unit(id) => p.unit_id() == Some(id),
+        }
+    }
+}
+
 pub struct SessionCache {
     generation: AtomicU64,
     entries: RwLock<HashMap<String, Entry>>,
+    /// Every change, after this cache was emptied for it.
+    changes: broadcast::Sender<Change>,
+}
+
+impl Default for SessionCache {
+    fn default() -> Self {
+        SessionCache {
+            generation: AtomicU64::new(0),
+            entries: RwLock::new(HashMap::new()),
+            changes: broadcast::channel(256).0,
+        }
+    }
 }
 
 impl SessionCache {
+    /// Changes from now on (a receiver that lags has missed some: treat
+    /// that as [`Change::All`]).
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
     /// Read before looking a session up; hand it back to [`Self::remember`].
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -97,18 +161,27 @@ impl SessionCache {
 
     /// Forget every session: the next request of each asks the database.
     pub fn invalidate(&self) {
-        let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        entries.clear();
+        self.invalidate_for(Change::All);
+    }
+
+    /// Forget every session, then tell open live feeds what changed.
+    pub fn invalidate_for(&self, change: Change) {
+        {
+            let mut entries = self.entries.write().unwrap_or_else(PoisonError::into_inner);
+            self.generation.fetch_add(1, Ordering::AcqRel);
+            entries.clear();
+        }
+        // No receiver (no open feed) is not an error.
+        let _ = self.changes.send(change);
     }
 
     /// Commit `txn`, which changed a session, a user or a unit: other
     /// processes hear of it with the commit, and this one forgets what it
     /// cached once the commit has returned.
-    pub async fn commit_change(&self, txn: WriteTxn) -> Result<()> {
-        crate::db::notify_with_commit(&*txn, NOTIFY_CHANNEL, "").await?;
+    pub async fn commit_change(&self, txn: WriteTxn, change: Change) -> Result<()> {
+        crate::db::notify_with_commit(&*txn, NOTIFY_CHANNEL, &change.payload()).await?;
         txn.commit().await?;
-        self.invalidate();
+        self.invalidate_for(change);
         Ok(())
     }
 }

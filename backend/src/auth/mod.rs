@@ -3,14 +3,16 @@
 //! counted in the database so that a restart does not reset it.
 pub mod cache;
 pub mod password;
+pub mod throttle;
 
 pub use cache::SessionCache;
+pub use throttle::Throttle;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Statement,
+    Statement,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -18,7 +20,7 @@ use uuid::Uuid;
 
 use crate::{
     db::{
-        entities::{login_failure, session, user},
+        entities::{login_failure, session, unit, user},
         Db,
     },
     error::{Error, Result},
@@ -122,7 +124,8 @@ pub struct LoginPolicy {
     pub session_ttl: Duration,
 }
 
-/// Check the password, count failures, and open a session.
+/// [`login_with`] with a default hash gate, the default delays and no
+/// client address (the CLI and tests).
 pub async fn login(
     db: &Db,
     now: DateTime<Utc>,
@@ -130,47 +133,63 @@ pub async fn login(
     username: &str,
     password: &str,
 ) -> Result<LoginOutcome> {
-    let username = username.trim();
-    let since = now - policy.window;
-    let recent = login_failure::Entity::find()
-        .filter(login_failure::Column::Username.eq(username))
-        .filter(login_failure::Column::At.gt(since))
-        .order_by_asc(login_failure::Column::At)
-        .all(&db.conn)
-        .await?;
-    if recent.len() as u32 >= policy.max_failures {
-        // The cool-down ends when the oldest counted failure leaves the window.
-        let retry_after_s = recent
-            .first()
-            .map(|f| (f.at + policy.window - now).num_seconds())
-            .unwrap_or(policy.window.num_seconds());
-        return Err(Error::TooManyAttempts { retry_after_s });
-    }
+    let gate = password::HashGate::default();
+    let d = crate::config::AuthSettings::default();
+    let throttle = Throttle {
+        max_failures: policy.max_failures,
+        window: policy.window,
+        base_delay: Duration::seconds(d.lockout_base_s as i64),
+        max_delay: Duration::seconds(d.lockout_max_s as i64),
+        max_per_address: 0,
+        address_window: Duration::zero(),
+    };
+    login_with(db, now, policy, &throttle, &gate, None, username, password).await
+}
 
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username))
-        .one(&db.conn)
-        .await?;
+/// Check the password under the throttle (`throttle.rs`), and open a
+/// session. `address` is the client's (see `http::session::ClientAddr`).
+#[allow(clippy::too_many_arguments)]
+pub async fn login_with(
+    db: &Db,
+    now: DateTime<Utc>,
+    policy: &LoginPolicy,
+    throttle: &Throttle,
+    gate: &password::HashGate,
+    address: Option<&str>,
+    username: &str,
+    password: &str,
+) -> Result<LoginOutcome> {
+    let username = username.trim();
+    let reservation = throttle::reserve(db, now, throttle, username, address).await?;
+    let found = if throttle::is_possible_username(username) {
+        user::Entity::find()
+            .filter(user::Column::Username.eq(username))
+            .one(&db.conn)
+            .await?
+    } else {
+        None
+    };
     let hash = found
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| password::DUMMY_HASH.to_string());
     // Verify even for unknown users, so timing does not reveal who exists.
-    let ok = password::verify(password.to_string(), hash).await;
-    let user = match found {
-        Some(u) if ok && u.active => u,
-        _ => {
-            let txn = db.begin_write().await?;
-            login_failure::Entity::insert(login_failure::ActiveModel {
-                id: Set(Uuid::new_v4()),
-                username: Set(username.to_string()),
-                at: Set(now),
-            })
-            .exec_without_returning(&*txn)
-            .await?;
-            txn.commit().await?;
-            return Err(Error::InvalidCredentials);
+    let ok = match password::verify_gated(gate, password.to_string(), hash).await {
+        Ok(ok) => ok,
+        Err(e) => {
+            // Not verified (no hash slot): the attempt does not count.
+            throttle::release(db, reservation).await?;
+            return Err(e);
         }
+    };
+    let allowed = match &found {
+        Some(u) if ok && u.active => may_sign_in(db, u).await?,
+        _ => false,
+    };
+    let user = match found {
+        Some(u) if allowed => u,
+        // The reserved rows stand as the failure.
+        _ => return Err(Error::InvalidCredentials),
     };
 
     let token = new_token();
@@ -185,16 +204,29 @@ pub async fn login(
     })
     .exec_without_returning(&*txn)
     .await?;
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Username.eq(username))
-        .exec(&*txn)
-        .await?;
+    throttle::succeeded(&*txn, &reservation, username).await?;
     txn.commit().await?;
     Ok(LoginOutcome {
         token,
         expires_at,
         user: UserView::from_model(&user),
     })
+}
+
+/// An active user may sign in when their stored role is one we know (an
+/// unknown role fails closed) and their unit, if any, is active.
+async fn may_sign_in(db: &Db, u: &user::Model) -> Result<bool> {
+    if Role::parse(&u.role).is_none() {
+        tracing::warn!(user = %u.id, "refusing a login: unknown stored role");
+        return Ok(false);
+    }
+    match u.unit_id {
+        None => Ok(true),
+        Some(id) => Ok(unit::Entity::find_by_id(id)
+            .one(&db.conn)
+            .await?
+            .is_some_and(|n| n.active)),
+    }
 }
 
 /// Resolve a bearer token to the signed-in user, or `Unauthorized`:
@@ -231,7 +263,7 @@ async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Princip
     let sql = format!(
         "SELECT s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.display_name, \
          u.role, u.email, u.active, n.id AS unit_id, n.kind AS unit_kind, \
-         n.region_code AS unit_region \
+         n.region_code AS unit_region, n.active AS unit_active \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN units n ON n.id = u.unit_id WHERE s.token_hash = {placeholder}"
     );
@@ -255,6 +287,11 @@ async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Princip
     let unit_id: Option<Uuid> = row.try_get("", "unit_id")?;
     let unit = match unit_id {
         Some(id) => {
+            // A deactivated unit's members are signed out with it.
+            let unit_active: bool = row.try_get("", "unit_active")?;
+            if !unit_active {
+                return Err(Error::Unauthorized);
+            }
             let kind: String = row.try_get("", "unit_kind")?;
             Some(UnitRef {
                 id,
@@ -265,11 +302,16 @@ async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Princip
         None => None,
     };
     let role: String = row.try_get("", "role")?;
+    // An unknown stored role fails closed: no session, not an operator.
+    let Some(role) = Role::parse(&role) else {
+        tracing::warn!(role = %role, "refusing a session: unknown stored role");
+        return Err(Error::Unauthorized);
+    };
     Ok(Principal {
         user_id: row.try_get("", "user_id")?,
         username: row.try_get("", "username")?,
         display_name: row.try_get("", "display_name")?,
-        role: Role::parse(&role).unwrap_or(Role::Operator),
+        role,
         email: row.try_get("", "email")?,
         unit,
         session_expires_at: expires_at,
@@ -282,6 +324,7 @@ pub async fn logout(
     db: &Db,
     sessions: &SessionCache,
     now: DateTime<Utc>,
+    user_id: Uuid,
     token: &str,
 ) -> Result<()> {
     let txn = db.begin_write().await?;
@@ -294,7 +337,85 @@ pub async fn logout(
         .filter(session::Column::RevokedAt.is_null())
         .exec(&*txn)
         .await?;
-    sessions.commit_change(txn).await
+    sessions
+        .commit_change(txn, cache::Change::User(user_id))
+        .await
+}
+
+/// Revoke every live session of `user_id` but the one whose token hashes
+/// to `except` (the caller's own, when users change their own password).
+/// In the caller's transaction; commit it through
+/// [`SessionCache::commit_change`].
+pub async fn revoke_sessions_of(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    user_id: Uuid,
+    except: Option<&str>,
+) -> Result<u64> {
+    let mut update = session::Entity::update_many()
+        .col_expr(
+            session::Column::RevokedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(keep) = except {
+        update = update.filter(session::Column::TokenHash.ne(keep));
+    }
+    Ok(update.exec(conn).await?.rows_affected)
+}
+
+/// `POST /api/v1/me/password`: the signed-in user changes their own
+/// password. Every other session of theirs ends (and its live feeds close);
+/// the one making the change stays signed in.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_own_password(
+    db: &Db,
+    sessions: &SessionCache,
+    gate: &password::HashGate,
+    now: DateTime<Utc>,
+    p: &Principal,
+    token: &str,
+    current: &str,
+    new: String,
+) -> Result<()> {
+    let found = user::Entity::find_by_id(p.user_id)
+        .one(&db.conn)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    if !password::verify_gated(gate, current.to_string(), found.password_hash.clone()).await? {
+        return Err(Error::validation(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    let hash = password::hash_for(Some(gate), &found.username, new, "new_password").await?;
+    let txn = db.begin_write().await?;
+    user::Entity::update_many()
+        .col_expr(
+            user::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(hash),
+        )
+        .col_expr(
+            user::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(now),
+        )
+        .filter(user::Column::Id.eq(p.user_id))
+        .exec(&*txn)
+        .await?;
+    let ended = revoke_sessions_of(&*txn, now, p.user_id, Some(&hash_token(token))).await?;
+    crate::audit::append(
+        &*txn,
+        now,
+        Some(p.user_id),
+        "user.password_change",
+        format!("user:{}", p.user_id),
+        serde_json::json!({"other_sessions_ended": ended}),
+    )
+    .await?;
+    sessions
+        .commit_change(txn, cache::Change::User(p.user_id))
+        .await
 }
 
 /// Remove expired sessions and aged-out login failures; returns rows removed.

@@ -31,7 +31,15 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> 
         audit_reveal(state, p, &c).await?;
     }
     let esc = escalation::latest_for_case(conn, &c, state.now()).await?;
-    let timeline = events::timeline(conn, c.id).await?;
+    let mut timeline = events::timeline(conn, c.id).await?;
+    if access == scope::Access::ReadOnly {
+        // A unit that handled the case before a transfer (or a police unit
+        // an escalation went to) reads the case header and what happened
+        // while it was involved — the events its live feed carried — not
+        // the notes and outcomes of whoever handles the case after it.
+        let sees = crate::realtime::FeedScope::of(p);
+        timeline.retain(|e| sees.sees(e));
+    }
     Ok(CaseDetail {
         case: CaseView::build(&c, reveal, esc),
         danger_screen: c.danger_screen.clone(),

@@ -11,6 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    chain::police_unit_for,
     engine::{event, open},
     view::{view, views, EscalationView},
     ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL,
@@ -20,6 +21,7 @@ use crate::{
     cases::scope,
     db::entities::{case, escalation, escalation_action},
     error::{Error, Result},
+    regions::RegionCode,
     state::AppState,
     vocab::{ActionKind, EscalationStatus, Role, Urgency},
 };
@@ -73,17 +75,60 @@ async fn load_visible(
     Ok((e, c, access))
 }
 
-/// Police liaisons of a unit in the chain may work it; at level 3 the
-/// region's supervisors may too.
-fn may_work(p: &Principal, e: &escalation::Model, access: scope::Access) -> Result<()> {
-    match p.role {
-        Role::PoliceLiaison => Ok(()),
-        Role::Supervisor if e.level >= TOP_LEVEL && access == scope::Access::Supervisor => Ok(()),
-        _ => Err(Error::Forbidden(format!(
+/// Police liaisons of a unit in the chain may work it: the unit it is
+/// addressed to now, or one it was addressed to at an earlier level. At
+/// level 3 the region's supervisors may too. (Whoever cannot read it got
+/// 404 from `load_visible` already; this answers 403.)
+async fn may_work(
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    e: &escalation::Model,
+    c: &case::Model,
+    access: scope::Access,
+) -> Result<()> {
+    let allowed = match p.role {
+        Role::PoliceLiaison => match p.unit_id() {
+            Some(unit) => in_chain(conn, unit, e, c).await?,
+            None => false,
+        },
+        Role::Supervisor => e.level >= TOP_LEVEL && access == scope::Access::Supervisor,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else if p.role == Role::PoliceLiaison {
+        Err(Error::Forbidden(
+            "only the police units this escalation was sent to may work it".into(),
+        ))
+    } else {
+        Err(Error::Forbidden(format!(
             "the role {} may not work escalations",
             p.role
-        ))),
+        )))
     }
+}
+
+/// Whether `unit` is the escalation's police unit now or was at one of
+/// the levels below the current one (the chain `raise` walks: level 1 the
+/// nearest police unit of the place, level 2 the one above it).
+async fn in_chain(
+    conn: &impl ConnectionTrait,
+    unit: Uuid,
+    e: &escalation::Model,
+    c: &case::Model,
+) -> Result<bool> {
+    if e.police_unit_id == Some(unit) {
+        return Ok(true);
+    }
+    let Some(place) = RegionCode::parse(&c.region_code) else {
+        return Ok(false);
+    };
+    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
+        if police_unit_for(conn, &place, level).await? == Some(unit) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn check_version(e: &escalation::Model, version: Option<i32>) -> Result<()> {
@@ -124,7 +169,7 @@ pub async fn acknowledge(
     let now = state.now();
     let mut w = state.work_at(now).await?;
     let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(p, &e, access)?;
+    may_work(&*w, p, &e, &c, access).await?;
     check_version(&e, body.version)?;
     if e.status != EscalationStatus::Pending.as_str() {
         return Err(Error::InvalidTransition(format!(
@@ -177,7 +222,7 @@ pub async fn record_action(
     }
     let mut w = state.work_at(now).await?;
     let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(p, &e, access)?;
+    may_work(&*w, p, &e, &c, access).await?;
     check_version(&e, body.version)?;
     if e.status != EscalationStatus::Acknowledged.as_str() {
         return Err(Error::InvalidTransition(format!(
@@ -234,7 +279,7 @@ pub async fn resolve(
     }
     let mut w = state.work_at(now).await?;
     let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(p, &e, access)?;
+    may_work(&*w, p, &e, &c, access).await?;
     check_version(&e, body.version)?;
     if e.status != EscalationStatus::Acknowledged.as_str() {
         return Err(Error::InvalidTransition(format!(

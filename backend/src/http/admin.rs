@@ -121,12 +121,14 @@ pub async fn create_user(
 pub async fn update_user(
     State(s): State<AppState>,
     p: Principal,
+    headers: axum::http::HeaderMap,
     IdPath(id): IdPath,
     ApiJson(body): ApiJson<UserPatch>,
 ) -> ApiResult<Json<UserView>> {
     admin_only(&p)?;
+    let own = super::session::token_from(&headers).map(|(t, _)| crate::auth::hash_token(&t));
     Ok(Json(
-        admin::update_user(&s.db, &s.sessions, s.now(), &p, id, body).await?,
+        admin::update_user(&s.db, &s.sessions, s.now(), &p, own.as_deref(), id, body).await?,
     ))
 }
 
@@ -182,6 +184,9 @@ pub async fn import_regions(
     admin_only(&p)?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::validation("csv", "the file is not UTF-8"))?;
+    if super::extract::has_control(text) {
+        return Err(super::extract::control_error("csv".into()));
+    }
     let rows = regions::parse_csv(text)?;
     let now = s.now();
     let txn = s.db.begin_write().await?;

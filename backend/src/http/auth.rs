@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/me", get(me))
+        .route("/me/password", post(change_password))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -36,26 +37,42 @@ pub struct LoginResponse {
 }
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "too_many_attempts")))]
+    responses((status = 200, body = LoginResponse), (status = 401, description = "invalid_credentials"), (status = 429, description = "too_many_attempts"), (status = 503, description = "busy: too many logins at once; see Retry-After")))]
 pub async fn login(
     State(state): State<AppState>,
+    client: session::ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     let s = &state.settings.auth;
+    let secs = |v: u64| chrono::Duration::seconds(i64::try_from(v).unwrap_or(i64::MAX / 1000));
     let policy = LoginPolicy {
         max_failures: s.max_failures,
-        window: chrono::Duration::seconds(s.failure_window_s as i64),
-        session_ttl: chrono::Duration::seconds(s.session_ttl_s as i64),
+        window: secs(s.failure_window_s),
+        session_ttl: secs(s.session_ttl_s),
     };
-    let out = auth::login(
+    let throttle = auth::Throttle {
+        max_failures: s.max_failures,
+        window: secs(s.failure_window_s),
+        base_delay: secs(s.lockout_base_s),
+        max_delay: secs(s.lockout_max_s),
+        max_per_address: s.max_failures_per_address,
+        address_window: secs(s.address_window_s),
+    };
+    let address = client.0.map(|a| a.to_string());
+    let out = auth::login_with(
         &state.db,
         state.now(),
         &policy,
+        &throttle,
+        &state.hash_gate,
+        address.as_deref(),
         &req.username,
         &req.password,
     )
     .await?;
-    let cookie = session::set_cookie(&out.token, s.session_ttl_s as i64, s.secure_cookie);
+    // Behind HTTPS the cookie must never travel over plain HTTP.
+    let secure = s.secure_cookie || state.settings.public_url.starts_with("https://");
+    let cookie = session::set_cookie(&out.token, s.session_ttl_s as i64, secure);
     let body = LoginResponse {
         token: out.token,
         expires_at: out.expires_at,
@@ -67,11 +84,11 @@ pub async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "session", responses((status = 204), (status = 401)))]
 pub async fn logout(
     State(state): State<AppState>,
-    _p: Principal,
+    p: Principal,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     if let Some((token, _)) = session::token_from(&headers) {
-        auth::logout(&state.db, &state.sessions, state.now(), &token).await?;
+        auth::logout(&state.db, &state.sessions, state.now(), p.user_id, &token).await?;
     }
     let mut resp = super::no_content();
     if let Ok(v) = session::clear_cookie().parse() {
@@ -104,4 +121,35 @@ pub async fn me(p: Principal) -> Json<MeResponse> {
         unit_kind: p.unit.as_ref().map(|u| u.kind),
         unit_region_code: p.unit.as_ref().map(|u| u.region_code.clone()),
     })
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Change one's own password; every other session of the user ends.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "session", request_body = PasswordChange,
+    responses((status = 204), (status = 401), (status = 422, description = "wrong current password or a refused new one")))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    p: Principal,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> ApiResult<Response> {
+    let (token, _) = session::token_from(&headers).ok_or(crate::error::Error::Unauthorized)?;
+    auth::change_own_password(
+        &state.db,
+        &state.sessions,
+        &state.hash_gate,
+        state.now(),
+        &p,
+        &token,
+        &req.current_password,
+        req.new_password,
+    )
+    .await?;
+    Ok(super::no_content())
 }

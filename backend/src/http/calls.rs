@@ -86,6 +86,9 @@ fn serde_urlencoded_lite(body: &[u8]) -> ApiResult<CtiPayload> {
     let uri: axum::http::Uri = format!("/?{text}")
         .parse()
         .map_err(|_| ApiError::malformed("form body is not URL-encoded"))?;
+    if let Some(field) = super::extract::control_in_query(&uri) {
+        return Err(super::extract::control_error(field));
+    }
     axum::extract::Query::<CtiPayload>::try_from_uri(&uri)
         .map(|q| q.0)
         .map_err(|e| ApiError::validation("body", e.body_text()))

@@ -105,7 +105,7 @@ pub async fn accept(
     State(s): State<AppState>,
     p: Principal,
     IdPath(id): IdPath,
-    super::extract::ApiBytes(body): super::extract::ApiBytes,
+    super::extract::OptionalJsonBytes(body): super::extract::OptionalJsonBytes,
 ) -> ApiResult<Json<CaseView>> {
     Ok(Json(service::accept(&s, &p, id, optional(body)?).await?))
 }

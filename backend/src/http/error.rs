@@ -94,6 +94,11 @@ impl From<Error> for ApiError {
                 api.retry_after_s = Some(retry_after_s);
                 api
             }
+            e @ Error::Busy { retry_after_s } => {
+                let mut api = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string());
+                api.retry_after_s = Some(retry_after_s);
+                api
+            }
             e @ Error::Unauthorized => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
             }

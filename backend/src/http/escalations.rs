@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::{
     error::ApiResult,
-    extract::{ApiBytes, ApiJson, ApiQuery, IdPath},
+    extract::{ApiJson, ApiQuery, IdPath, OptionalJsonBytes},
 };
 use crate::{
     auth::Principal,
@@ -60,7 +60,7 @@ pub async fn acknowledge(
     State(s): State<AppState>,
     p: Principal,
     IdPath(id): IdPath,
-    ApiBytes(body): ApiBytes,
+    OptionalJsonBytes(body): OptionalJsonBytes,
 ) -> ApiResult<Json<EscalationView>> {
     let body: VersionBody = if body.iter().all(u8::is_ascii_whitespace) {
         VersionBody::default()

@@ -22,6 +22,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = is_json_content_type(req.headers());
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::too_large()
@@ -29,8 +30,25 @@ where
                 ApiError::malformed(format!("could not read the body: {rejection}"))
             }
         })?;
+        // A body of another type is refused: a cross-site form or a
+        // `text/plain` fetch cannot post JSON without a CORS preflight.
+        if !bytes.is_empty() && !json_type {
+            return Err(unsupported_media_type());
+        }
         parse_json(&bytes).map(ApiJson)
     }
+}
+
+/// `application/json` (any parameters) or an `application/…+json` type.
+pub fn is_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
 }
 
 /// Parse JSON, separating syntax errors (400) from shape errors (422).
@@ -45,6 +63,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::malformed(format!("malformed JSON: {e}")))?;
+    if let Some(field) = control_in(&value, "") {
+        return Err(control_error(field));
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.into_inner().to_string();
@@ -62,6 +83,66 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("{field}: {}", strip_position(&message)),
         )
     })
+}
+
+/// A C0 control character other than tab, line feed and carriage return.
+/// PostgreSQL refuses NUL in text (a 503 before this check), SQLite stores
+/// it; neither belongs in a case file.
+pub fn is_forbidden_control(c: char) -> bool {
+    c < '\u{20}' && !matches!(c, '\t' | '\n' | '\r')
+}
+
+pub fn has_control(s: &str) -> bool {
+    s.chars().any(is_forbidden_control)
+}
+
+/// 422 naming the field that holds a control character.
+pub fn control_error(field: String) -> ApiError {
+    let message = format!(
+        "{field}: contains a control character (only tab, line feed and carriage return are allowed)"
+    );
+    ApiError::validation(field, message)
+}
+
+/// The path (`summary`, `subject.name`, `answers[2]`) of the first string
+/// or key in `v` that holds a forbidden control character.
+fn control_in(v: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if has_control(s) => Some(if path.is_empty() {
+            ".".into()
+        } else {
+            path.to_string()
+        }),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| control_in(x, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let key: String = k.chars().flat_map(char::escape_default).collect();
+            let p = if path.is_empty() {
+                key
+            } else {
+                format!("{path}.{key}")
+            };
+            if has_control(k) {
+                Some(p)
+            } else {
+                control_in(x, &p)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The first query (or form) parameter whose name or value, decoded, holds
+/// a forbidden control character.
+pub fn control_in_query(uri: &axum::http::Uri) -> Option<String> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).ok()?;
+    pairs
+        .into_iter()
+        .find(|(k, v)| has_control(k) || has_control(v))
+        .map(|(k, _)| k.chars().flat_map(char::escape_default).collect())
 }
 
 fn missing_field(message: &str) -> Option<&str> {
@@ -84,6 +165,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        if let Some(field) = control_in_query(&parts.uri) {
+            return Err(control_error(field));
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(v)) => Ok(ApiQuery(v)),
             Err(rejection) => {
@@ -116,6 +200,32 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .map(IdPath)
             .map_err(|_| ApiError::not_found("record"))
     }
+}
+
+/// An optional JSON body (`{"version": n}` or nothing): the raw bytes,
+/// refused with 415 when something other than blanks comes without a
+/// JSON content type.
+pub struct OptionalJsonBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let json_type = is_json_content_type(req.headers());
+        let ApiBytes(bytes) = ApiBytes::from_request(req, state).await?;
+        if !json_type && !bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(unsupported_media_type());
+        }
+        Ok(OptionalJsonBytes(bytes))
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "send the body as Content-Type: application/json",
+    )
 }
 
 /// A raw body (CSV uploads) with the 413 mapped to the JSON error.
@@ -167,6 +277,46 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("inner"));
         let e = parse_json::<Body>(br#"{"name": "a", "inner": {"flag": true}} x"#).unwrap_err();
         assert_eq!(e.status, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn control_characters_are_422_naming_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Case {
+            summary: String,
+            subject: Subject,
+            tags: Vec<String>,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Subject {
+            name: String,
+        }
+        let ok = br#"{"summary": "a\tb\r\nc", "subject": {"name": "x"}, "tags": []}"#;
+        assert!(parse_json::<Case>(ok).is_ok());
+        for (body, field) in [
+            (
+                &br#"{"summary": "a\u0000b", "subject": {"name": "x"}, "tags": []}"#[..],
+                "summary",
+            ),
+            (
+                br#"{"summary": "a", "subject": {"name": "\u001b[31m"}, "tags": []}"#,
+                "subject.name",
+            ),
+            (
+                br#"{"summary": "a", "subject": {"name": "x"}, "tags": ["ok", "\u0007"]}"#,
+                "tags[1]",
+            ),
+        ] {
+            let e = parse_json::<Case>(body).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(e.field.as_deref(), Some(field));
+        }
+        let uri: axum::http::Uri = "/x?a=1&region_code=45%00".parse().unwrap();
+        assert_eq!(control_in_query(&uri).as_deref(), Some("region_code"));
+        let uri: axum::http::Uri = "/x?a=1%09&b=%0A".parse().unwrap();
+        assert_eq!(control_in_query(&uri), None);
     }
 
     #[test]

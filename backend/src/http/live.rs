@@ -17,6 +17,7 @@ use axum::{
 };
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 
 use super::{error::ApiError, extract::ApiQuery, session};
 use crate::{
@@ -45,11 +46,12 @@ pub struct LiveQuery {
 pub async fn live(
     State(state): State<AppState>,
     headers: HeaderMap,
+    slot: Option<axum::Extension<crate::server::ConnSlot>>,
     ApiQuery(q): ApiQuery<LiveQuery>,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
-    let principal = match authenticate(&state, &headers).await {
-        Ok(p) => p,
+    let (principal, token) = match authenticate(&state, &headers).await {
+        Ok(found) => found,
         Err(e) => return e.into_response(),
     };
     let upgrade = match upgrade {
@@ -77,10 +79,17 @@ pub async fn live(
         .read_buffer_size(4 * 1024)
         .max_message_size(limit.saturating_mul(16).max(64 * 1024))
         .max_frame_size(limit.saturating_mul(16).max(64 * 1024))
-        .on_upgrade(move |socket| serve(socket, state, principal, q.since))
+        .on_upgrade(move |socket| async move {
+            // The feed counts against its address's connection limit.
+            let _slot = slot;
+            serve(socket, state, principal, token, q.since).await
+        })
 }
 
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal, ApiError> {
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Principal, String), ApiError> {
     let (token, from_cookie) = session::token_from(headers).ok_or(Error::Unauthorized)?;
     if from_cookie {
         // A cookie rides along with any page's request; only our own pages
@@ -100,7 +109,29 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Principal
             }
         }
     }
-    Ok(auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?)
+    let p = auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?;
+    Ok((p, token))
+}
+
+/// Why the feed opened as `p` with `token` must end now, if it must: the
+/// session was revoked (logout, password reset), the user or their unit
+/// was deactivated, or their role or unit changed (the feed's scope was
+/// fixed at the upgrade). A database error keeps the feed open; the next
+/// change or the session's expiry checks again.
+async fn session_ended(state: &AppState, token: &str, p: &Principal) -> Option<&'static str> {
+    match auth::authenticate(&state.db, &state.sessions, state.now(), token).await {
+        Ok(now) => {
+            let moved = now.role != p.role
+                || now.unit_id() != p.unit_id()
+                || FeedScope::of(&now) != FeedScope::of(p);
+            moved.then_some("role or unit changed; sign in again")
+        }
+        Err(Error::Unauthorized) => Some("session ended; sign in again"),
+        Err(e) => {
+            tracing::warn!(error = %e, "live feed could not re-check its session");
+            None
+        }
+    }
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
@@ -125,7 +156,16 @@ async fn close_with(sink: &mut Sink, code: u16, reason: &str, limit: Duration) {
     send(sink, frame, limit).await;
 }
 
-async fn serve(socket: WebSocket, state: AppState, p: Principal, since: Option<i64>) {
+async fn serve(
+    socket: WebSocket,
+    state: AppState,
+    p: Principal,
+    token: String,
+    since: Option<i64>,
+) {
+    // Subscribe to session changes before anything else, so that a change
+    // committed while we replay is not missed.
+    let mut changes = state.sessions.subscribe();
     let mut sub = state.hub.subscribe(&p);
     let scope = FeedScope::of(&p);
     let (mut sink, mut stream) = socket.split();
@@ -258,6 +298,22 @@ async fn serve(socket: WebSocket, state: AppState, p: Principal, since: Option<i
                 }
                 if !send(&mut sink, Message::Ping(Vec::new().into()), idle).await {
                     return;
+                }
+            },
+            change = changes.recv() => {
+                let recheck = match change {
+                    Ok(c) => c.concerns(&p),
+                    Err(broadcast::error::RecvError::Lagged(_)) => true,
+                    Err(broadcast::error::RecvError::Closed) => {
+                        close_with(&mut sink, close::GOING_AWAY, "server shutting down; reconnect", idle).await;
+                        return;
+                    }
+                };
+                if recheck {
+                    if let Some(reason) = session_ended(&state, &token, &p).await {
+                        close_with(&mut sink, close::SESSION_ENDED, reason, idle).await;
+                        return;
+                    }
                 }
             },
             _ = shutdown.wait() => {

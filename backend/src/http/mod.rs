@@ -37,10 +37,30 @@ use error::ApiError;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The console may load only its own scripts and styles and talk only to
-/// this origin (including its WebSocket).
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-connect-src 'self' ws: wss:; media-src 'self' data:; font-src 'self'; object-src 'none'; \
-base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// this origin, including its WebSocket: `'self'` plus the `ws:`/`wss:`
+/// form of `public_url` (browsers before CSP 3 do not count a WebSocket
+/// to the page's own host as `'self'`).
+pub fn csp(public_url: &str) -> String {
+    let ws = origin_of(public_url)
+        .and_then(|o| {
+            o.strip_prefix("https://")
+                .map(|h| format!(" wss://{h}"))
+                .or_else(|| o.strip_prefix("http://").map(|h| format!(" ws://{h}")))
+        })
+        // A host is letters, digits, '.', '-', ':' and brackets; anything
+        // else (a quote, a ';') would change the policy.
+        .filter(|w| {
+            w.trim_start().chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '/' | '[' | ']')
+            })
+        })
+        .unwrap_or_default();
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+connect-src 'self'{ws}; media-src 'self' data:; font-src 'self'; object-src 'none'; \
+base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
 
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
@@ -57,7 +77,11 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::api_router())
         .merge(operations::router())
         .fallback(api_not_found)
-        .method_not_allowed_fallback(method_not_allowed);
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            cookie_origin_guard,
+        ));
 
     Router::new()
         .nest("/api/v1", api)
@@ -65,11 +89,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .merge(ops::router())
         .fallback_service(ServeDir::new(static_dir).fallback(ServeFile::new(index)))
-        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_metrics,
+        ))
+        .layer(middleware::from_fn(no_store_api))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
+            HeaderValue::from_str(&csp(&state.settings.public_url)).unwrap_or_else(|_| {
+                HeaderValue::from_static("default-src 'self'; frame-ancestors 'none'")
+            }),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
         ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -80,16 +114,16 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-referrer"),
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request| {
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            // Paths carry phone numbers (`/callers/{phone}`): masked.
+            let path = mask_phone_numbers(req.uri().path());
+            tracing::info_span!("request", method = %req.method(), path = %path, request_id = %id)
+        }))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
 }
@@ -120,18 +154,181 @@ async fn record_metrics(State(_state): State<AppState>, req: Request, next: Next
                 "static".into()
             }
         });
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("lianxin_http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+    metrics::counter!("lianxin_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("lianxin_http_request_duration_seconds", "route" => route, "method" => method)
         .record(started.elapsed().as_secs_f64());
     response
 }
 
+/// The standard methods by name; anything a client makes up is `other`
+/// (each made-up method would otherwise add a label set for good).
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *m {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// A browser sends the session cookie with any site's request, so a
+/// state-changing request authenticated by the cookie (not by a bearer
+/// header) must come from our own pages: an `Origin` among
+/// `auth.allowed_origins` or `public_url`'s, or `Sec-Fetch-Site:
+/// same-origin`. Anything else is 403.
+async fn cookie_origin_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use axum::http::Method;
+    let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if unsafe_method {
+        if let Some((_, true)) = session::token_from(req.headers()) {
+            if !same_site(&state, req.headers()) {
+                return ApiError::forbidden(
+                    "a request signed in with the session cookie must come from the console's own origin",
+                )
+                .into_response();
+            }
+        }
+    }
+    next.run(req).await
+}
+
+fn same_site(state: &AppState, headers: &axum::http::HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site") == Some("same-origin") {
+        return true;
+    }
+    let Some(origin) = header("origin") else {
+        return false;
+    };
+    state
+        .settings
+        .auth
+        .allowed_origins
+        .iter()
+        .any(|o| o == origin)
+        || origin_of(&state.settings.public_url).is_some_and(|o| o == origin)
+}
+
+/// Case data must not stay in browser or proxy caches: every `/api/`
+/// answer (errors and fallbacks included) is `Cache-Control: no-store`.
+async fn no_store_api(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let mut resp = next.run(req).await;
+    if api && !resp.headers().contains_key(header::CACHE_CONTROL) {
+        resp.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// Runs of 7 or more digits in `text`, masked for logs: a run of 11 or
+/// more keeps its first 3 and last 4 digits (`13812345678` →
+/// `138****5678`), a shorter run its first 2 and last 2.
+pub fn mask_phone_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    fn flush(out: &mut String, run: &str) {
+        let n = run.len();
+        if n < 7 {
+            out.push_str(run);
+            return;
+        }
+        let (head, tail) = if n >= 11 { (3, 4) } else { (2, 2) };
+        out.push_str(&run[..head]);
+        out.extend(std::iter::repeat_n('*', n - head - tail));
+        out.push_str(&run[n - tail..]);
+    }
+    let mut longest = 0;
+    let mut current = 0;
+    for b in text.bytes() {
+        current = if b.is_ascii_digit() { current + 1 } else { 0 };
+        longest = longest.max(current);
+    }
+    if longest < 7 {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_ascii_digit(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s)) => {
+                flush(&mut out, &text[s..i]);
+                start = None;
+                out.push(c);
+            }
+            (false, None) => out.push(c),
+            (true, Some(_)) => {}
+        }
+    }
+    if let Some(s) = start {
+        flush(&mut out, &text[s..]);
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `scheme://host[:port]` of a URL.
+pub fn origin_of(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find('/').unwrap_or(rest.len());
+    let len = scheme.len() + 3 + end;
+    url.get(..len)
+}
+
 /// `204 No Content`.
 pub fn no_content() -> Response {
     StatusCode::NO_CONTENT.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_in_paths_are_masked() {
+        assert_eq!(
+            mask_phone_numbers("/api/v1/callers/13812345678"),
+            "/api/v1/callers/138****5678"
+        );
+        assert_eq!(
+            mask_phone_numbers("/api/v1/callers/%2B8613812345678/x"),
+            "/api/v1/callers/%2B861******5678/x"
+        );
+        // Seven to ten digits: first 2 and last 2.
+        assert_eq!(mask_phone_numbers("/c/5551234"), "/c/55***34");
+        assert_eq!(mask_phone_numbers("/c/0773123456"), "/c/07******56");
+        // Short runs and everything else stay.
+        assert_eq!(
+            mask_phone_numbers("/api/v1/cases/123456"),
+            "/api/v1/cases/123456"
+        );
+        assert!(matches!(
+            mask_phone_numbers("/api/v1/cases/0190a3b2-7c4e"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            mask_phone_numbers("/a/13812345678/b/13987654321"),
+            "/a/138****5678/b/139****4321"
+        );
+        assert_eq!(mask_phone_numbers("电话13812345678"), "电话138****5678");
+    }
+
+    #[test]
+    fn origins_and_the_csp_name_public_url() {
+        assert_eq!(origin_of("https://x.org/console"), Some("https://x.org"));
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080"),
+            Some("http://127.0.0.1:8080")
+        );
+        assert!(csp("https://x.org").contains("connect-src 'self' wss://x.org;"));
+        assert!(csp("https://x.org'; script-src *").contains("connect-src 'self';"));
+    }
 }

@@ -57,7 +57,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 #[openapi(
     info(title = "Lianxin (连心) API", version = "1", description = "Case server for the 12338 women's rights hotline. See API.md."),
     paths(
-        super::auth::login, super::auth::logout, super::auth::me,
+        super::auth::login, super::auth::logout, super::auth::me, super::auth::change_password,
         super::admin::list_units, super::admin::create_unit, super::admin::get_unit, super::admin::update_unit,
         super::admin::list_users, super::admin::create_user, super::admin::update_user,
         super::admin::list_rules, super::admin::set_rule,

@@ -60,3 +60,49 @@ pub fn set_cookie(token: &str, max_age_s: i64, secure: bool) -> String {
 pub fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
+
+/// The client's address for throttling: the TCP peer, or, when the peer is
+/// one of `auth.trusted_proxies`, the last entry of `X-Forwarded-For` (the
+/// address that connected to the proxy; earlier entries are whatever the
+/// client claimed). `None` when the server was not given peer addresses.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl ClientAddr {
+    pub fn of(parts: &Parts, trusted_proxies: &[String]) -> ClientAddr {
+        let peer = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        let Some(peer) = peer else {
+            return ClientAddr(None);
+        };
+        let trusted = trusted_proxies
+            .iter()
+            .any(|p| p.parse::<std::net::IpAddr>().is_ok_and(|ip| ip == peer));
+        if trusted {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .next_back()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|last| last.trim().parse::<std::net::IpAddr>().ok());
+            if let Some(client) = forwarded {
+                return ClientAddr(Some(client));
+            }
+        }
+        ClientAddr(Some(peer))
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, std::convert::Infallible> {
+        Ok(ClientAddr::of(parts, &state.settings.auth.trusted_proxies))
+    }
+}

@@ -309,7 +309,7 @@ pub async fn listen_postgres(
                                     directory.invalidate()
                                 }
                                 Ok(n) if n.channel() == auth::cache::NOTIFY_CHANNEL => {
-                                    sessions.invalidate()
+                                    sessions.invalidate_for(auth::cache::Change::parse(n.payload()))
                                 }
                                 // This process's own commits woke its hub.
                                 Ok(n) if n.payload() == &*node_id => {}

@@ -3,7 +3,7 @@
 //! case export. Scoped like case lists: a supervisor sees her region.
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 
@@ -68,13 +68,39 @@ struct Period {
     region: Option<String>,
 }
 
+/// Report periods lie within these years…
+const MIN_YEAR: i32 = 2000;
+const MAX_YEAR: i32 = 2100;
+/// …and span at most 5 years (with their leap days).
+const MAX_DAYS: i64 = 5 * 365 + 2;
+
 fn period(state: &AppState, p: &Principal, q: &ReportQuery) -> Result<Period> {
     p.require(&[Role::Supervisor, Role::Admin])?;
     let now = state.now();
+    // Dates far outside any report (year -262143) overflowed the date
+    // arithmetic below: a panic instead of an answer.
+    for (field, value) in [("from", q.from), ("to", q.to)] {
+        if let Some(v) = value {
+            if !(MIN_YEAR..=MAX_YEAR).contains(&v.year()) {
+                return Err(Error::validation(
+                    field,
+                    format!("must lie in the years {MIN_YEAR} to {MAX_YEAR}"),
+                ));
+            }
+        }
+    }
     let to = q.to.unwrap_or(now);
-    let from = q.from.unwrap_or(to - Duration::days(30));
+    let from = match q.from {
+        Some(f) => f,
+        None => to
+            .checked_sub_signed(Duration::days(30))
+            .ok_or_else(|| Error::validation("to", "is out of range"))?,
+    };
     if from >= to {
         return Err(Error::validation("from", "must be before `to`"));
+    }
+    if to - from > Duration::days(MAX_DAYS) {
+        return Err(Error::validation("from", "a report covers at most 5 years"));
     }
     let mut cond = scope::list_condition(p)
         .add(case::Column::CreatedAt.gte(from))

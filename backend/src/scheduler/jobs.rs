@@ -470,7 +470,10 @@ const JOB_RUNS_KEPT: chrono::Duration = chrono::Duration::days(30);
 
 async fn cleanup(state: &AppState, now: DateTime<Utc>) -> Result<String> {
     let window = chrono::Duration::seconds(
-        i64::try_from(state.settings.auth.failure_window_s).unwrap_or(i64::MAX / 1000),
+        i64::try_from(
+            (state.settings.auth.failure_window_s).max(state.settings.auth.address_window_s),
+        )
+        .unwrap_or(i64::MAX / 1000),
     );
     let n = crate::auth::purge_expired(&state.db, now, window).await?;
     let txn = state.db.begin_write().await?;

@@ -386,7 +386,7 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     fx.base = format!("http://{listen}");
     let config = format!(
         "listen = {listen:?}\npublic_url = {base:?}\ndata_dir = {data:?}\nstatic_dir = {stat:?}\n\
-         [database]\nurl = {url:?}\n",
+         [server]\nmax_connections_per_address = 0\n[database]\nurl = {url:?}\n",
         base = fx.base,
         data = fx.dir.display().to_string(),
         stat = root.join("frontend-dist").display().to_string(),

@@ -374,7 +374,9 @@ async fn bench(args: &Args, dir: &std::path::Path, db_url: &str) -> Result<()> {
     std::fs::write(
         dir.join("bench.toml"),
         format!(
-            "data_dir = \"{}\"\n[database]\nmax_connections = {max_conn}\n",
+            // Every client comes from 127.0.0.1: no per-address cap.
+            "data_dir = \"{}\"\n[server]\nmax_connections_per_address = 0\n\
+             [database]\nmax_connections = {max_conn}\n",
             dir.display()
         ),
     )?;
