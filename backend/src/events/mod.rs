@@ -154,7 +154,7 @@ pub async fn append(
     crate::db::bulk::insert_rows(conn, models).await?;
     // Other processes hear of the events with this transaction's commit
     // (`realtime::listen_postgres`); `origin` is this process's node id,
-    // whose own hub `after_commit` wakes directly. Inside the transaction
+    // whose own hub `Work::commit` wakes directly. Inside the transaction
     // rather than after it: a notice sent on its own is a transaction of
     // its own, with its own durable commit, and is lost if the process dies
     // between the two. PostgreSQL serialises commits that carry notices on
