@@ -27,7 +27,7 @@ pub struct AppState {
     /// Fires once at shutdown; long-lived handlers (WebSockets) select on it.
     pub shutdown: crate::shutdown::Shutdown,
     /// New cases waiting to be written in the next batch.
-    pub intake: Arc<crate::cases::intake::IntakeQueue>,
+    pub intake: Arc<crate::cases::intake_queue::IntakeQueue>,
     /// Routing rules, active units and known regions, for intake.
     pub directory: Arc<crate::cases::directory::Directory>,
     /// Sessions resolved a moment ago (`auth::cache`).

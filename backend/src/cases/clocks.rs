@@ -18,7 +18,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::service::event;
+use super::record::event;
 use crate::{
     config::{DeadlinePolicy, Settings},
     db::entities::{case, deadline, unit, user},

@@ -10,8 +10,9 @@ use uuid::Uuid;
 use super::{
     clocks::{self, resolve_window, CONFIRMATION, CONFIRMATION_REMINDER, FOLLOW_UP, RESOLVE},
     model::Action,
+    record::{event, required, text},
     scope::Access,
-    service::{begin_change, event, required, respond, save, text, ReasonBody},
+    service::{begin_change, respond, save, ReasonBody},
     view::CaseView,
 };
 use crate::{

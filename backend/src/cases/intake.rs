@@ -16,19 +16,17 @@
 //! gets its own error. The batch is written by a spawned task: the request
 //! leading it may be dropped (its client gone) without cancelling the
 //! writes the others are waiting for.
-use std::sync::{Arc, Mutex, PoisonError};
-
-use chrono::{DateTime, Datelike, Utc};
+use chrono::Datelike;
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel,
 };
-use serde_json::Value;
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
+pub use super::intake_queue::Intake;
 use super::{
     clocks::{ACCEPT, DISPATCH, RESOLVE},
-    service::{call_already_linked, event},
+    intake_queue::Job,
+    record::{call_already_linked, event},
 };
 use crate::{
     db::{
@@ -38,57 +36,7 @@ use crate::{
     error::{Error, Result},
     escalation, events,
     state::AppState,
-    vocab::Urgency,
 };
-
-/// Most cases written in one transaction.
-const MAX_BATCH: usize = 64;
-
-/// A case validated and routed, waiting for its write.
-pub(super) struct Intake {
-    pub now: DateTime<Utc>,
-    pub actor: Uuid,
-    /// Every column but `number`, which the batch assigns.
-    pub case: case::ActiveModel,
-    pub call_id: Option<Uuid>,
-    /// Data of the `case.opened` and `case.assigned` events.
-    pub opened: Value,
-    pub assigned: Value,
-    pub accept_due: Option<DateTime<Utc>>,
-    /// Set when the case stays `new` at the hotline centre.
-    pub dispatch_due: Option<DateTime<Utc>>,
-    pub resolve_due: DateTime<Utc>,
-    /// A high or imminent danger screen opens an escalation in the same
-    /// transaction.
-    pub escalate: Option<(Urgency, String)>,
-}
-
-struct Job {
-    intake: Intake,
-    done: oneshot::Sender<Result<case::Model>>,
-}
-
-/// The queue of intakes waiting for a batch, and the lock its leader holds.
-#[derive(Default)]
-pub struct IntakeQueue {
-    pending: Mutex<Vec<Job>>,
-    leader: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl IntakeQueue {
-    /// The pending list. A panic while it was held (there is nothing in
-    /// push or drain that can panic but allocation) leaves it whole, so
-    /// a poisoned lock is taken as it is rather than losing the cases in it.
-    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn take_batch(&self) -> Vec<Job> {
-        let mut pending = self.pending();
-        let n = pending.len().min(MAX_BATCH);
-        pending.drain(..n).collect()
-    }
-}
 
 /// Queue `intake`, write it (in this request's batch or an earlier one's),
 /// and return the committed case.

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::{
     clocks::{self, accept_window},
+    record::{event, required},
     scope::{self, Access},
-    service::{event, required, respond, save},
+    service::{respond, save},
     view::CaseView,
 };
 use crate::{

@@ -15,9 +15,10 @@ use crate::{
     auth::Principal,
     cases::{
         closing::{self, CloseBody, ConfirmationBody, OutcomeBody},
+        open::{self as opening, NewCase},
         query::{self, ListQuery},
         risk::{self, RiskBody},
-        service::{self, NewCase, NoteBody, ReasonBody, TransferBody, VersionOnly},
+        service::{self, NoteBody, ReasonBody, TransferBody, VersionOnly},
         view::{CaseDetail, CaseView},
     },
     escalation::{self, EscalationView, NewEscalation},
@@ -55,7 +56,7 @@ pub async fn open(
 ) -> ApiResult<(StatusCode, Json<CaseView>)> {
     Ok((
         StatusCode::CREATED,
-        Json(service::open(&s, &p, body).await?),
+        Json(opening::open(&s, &p, body).await?),
     ))
 }
 
