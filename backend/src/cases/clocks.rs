@@ -24,7 +24,7 @@ use crate::{
     db::entities::{case, deadline, unit, user},
     deadlines::Deadline,
     error::{Error, Result},
-    escalation::{self, mail},
+    escalation::{chain, mail},
     regions::RegionCode,
     vocab::{CaseStatus, Category, Priority, Role, UnitKind},
     work::Work,
@@ -200,7 +200,7 @@ pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<boo
         hotline_addresses(&**w, &c).await?
     } else {
         match c.assigned_unit_id {
-            Some(u) => escalation::unit_addresses(&**w, u).await?,
+            Some(u) => chain::unit_addresses(&**w, u).await?,
             None => Vec::new(),
         }
     };
@@ -262,7 +262,7 @@ async fn unit_and_supervisors(
     climb: usize,
 ) -> Result<Vec<String>> {
     let mut to = match c.assigned_unit_id {
-        Some(u) => escalation::unit_addresses(conn, u).await?,
+        Some(u) => chain::unit_addresses(conn, u).await?,
         None => Vec::new(),
     };
     to.extend(supervisors_up_to(conn, &c.region_code, climb).await?);
@@ -273,7 +273,7 @@ async fn unit_and_supervisors(
 /// or every active hotline centre when it sits with none.
 async fn hotline_addresses(conn: &impl ConnectionTrait, c: &case::Model) -> Result<Vec<String>> {
     if let Some(u) = c.assigned_unit_id {
-        return escalation::unit_addresses(conn, u).await;
+        return chain::unit_addresses(conn, u).await;
     }
     let mut to = Vec::new();
     for h in unit::Entity::find()
@@ -282,7 +282,7 @@ async fn hotline_addresses(conn: &impl ConnectionTrait, c: &case::Model) -> Resu
         .all(conn)
         .await?
     {
-        to.extend(escalation::unit_addresses(conn, h.id).await?);
+        to.extend(chain::unit_addresses(conn, h.id).await?);
     }
     Ok(to)
 }
@@ -346,7 +346,7 @@ async fn confirmation_reminder(w: &mut Work, settings: &Settings, c: &case::Mode
         return Ok(false);
     };
     let to = match c.assigned_unit_id {
-        Some(u) => escalation::unit_addresses(&**w, u).await?,
+        Some(u) => chain::unit_addresses(&**w, u).await?,
         None => Vec::new(),
     };
     let now = w.now;

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::model::{mask, IdNumber, PhoneNumber};
 use crate::{
     db::entities::case,
-    escalation::EscalationView,
+    escalation::view::EscalationView,
     events::CaseEvent,
     vocab::{CaseStatus, Category, Priority, RiskLevel},
 };

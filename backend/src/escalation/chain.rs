@@ -4,7 +4,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::TOP_LEVEL;
+use super::kinds::TOP_LEVEL;
 use crate::{
     cases::routing,
     db::entities::{case, case_handler, escalation, unit, user},

@@ -15,7 +15,8 @@ use super::{
     chain::{
         add_handler, police_unit_for, recipients_for_level, supervisor_addresses, unit_addresses,
     },
-    mail, ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL,
+    kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
+    mail,
 };
 use crate::{
     config::{DeadlinePolicy, EscalationPolicy, Settings},

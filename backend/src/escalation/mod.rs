@@ -11,12 +11,13 @@
 //! - `tighten`: open one, or move the open one to stricter clocks.
 //! - `service`: the police liaison's use cases, reads, hand escalation.
 //! - `mail`: the texts.
-mod chain;
+pub mod chain;
 mod engine;
+mod kinds;
 pub mod mail;
 mod service;
 mod tighten;
-mod view;
+pub mod view;
 
 pub use chain::{add_handler, police_unit_for, supervisor_addresses, unit_addresses};
 pub use engine::{action_missed, open, policy_for, raise};
@@ -27,6 +28,4 @@ pub use service::{
 pub use tighten::open_or_tighten;
 pub use view::{latest_for_case, latest_for_cases, view, views, ActionView, EscalationView};
 
-pub const ACK_DEADLINE: &str = "escalation.ack";
-pub const ACTION_DEADLINE: &str = "escalation.action";
-pub const TOP_LEVEL: i16 = 3;
+pub use kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL};

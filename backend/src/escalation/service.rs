@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::{
     chain::police_unit_for,
     engine::{event, open},
+    kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
     view::{view, views, EscalationView},
-    ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL,
 };
 use crate::{
     auth::Principal,

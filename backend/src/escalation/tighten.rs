@@ -12,7 +12,8 @@ use uuid::Uuid;
 use super::{
     chain::recipients_for_level,
     engine::{event, open, policy_for},
-    mail, ACK_DEADLINE, ACTION_DEADLINE,
+    kinds::{ACK_DEADLINE, ACTION_DEADLINE},
+    mail,
 };
 use crate::{
     config::Settings,
