@@ -23,6 +23,18 @@ macro_rules! string_enum {
                 match s { $($text => Some($name::$variant),)+ _ => None }
             }
 
+            /// A value read back from the database: one no release wrote is
+            /// an error (fail closed), never a default.
+            pub fn stored(s: &str) -> crate::error::Result<$name> {
+                $name::parse(s).ok_or_else(|| {
+                    crate::error::Error::Internal(format!(
+                        "unknown stored {} {:?}",
+                        stringify!($name),
+                        s
+                    ))
+                })
+            }
+
             /// The allowed values, for error messages.
             pub fn allowed() -> String {
                 [$($text),+].join(", ")
@@ -250,6 +262,14 @@ string_enum!(ActionKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_value_no_release_wrote_is_an_error_not_a_default() {
+        assert_eq!(Role::stored("operator").ok(), Some(Role::Operator));
+        assert!(Role::stored("superuser").is_err());
+        assert!(CaseStatus::stored("").is_err());
+        assert!(Urgency::stored("soon").is_err());
+    }
 
     #[test]
     fn names_round_trip_and_match_serde() {

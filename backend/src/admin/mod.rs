@@ -33,15 +33,15 @@ pub struct UnitView {
 }
 
 impl UnitView {
-    pub fn from_model(m: unit::Model) -> UnitView {
-        UnitView {
+    pub fn from_model(m: unit::Model) -> Result<UnitView> {
+        Ok(UnitView {
             id: m.id,
-            kind: UnitKind::parse(&m.kind).unwrap_or(UnitKind::HotlineCenter),
+            kind: UnitKind::stored(&m.kind)?,
             name: m.name,
             region_code: m.region_code,
             email: m.email,
             active: m.active,
-        }
+        })
     }
 }
 
@@ -148,7 +148,7 @@ pub async fn list_units(db: &Db) -> Result<Vec<UnitView>> {
         .await?
         .into_iter()
         .map(UnitView::from_model)
-        .collect())
+        .collect::<Result<Vec<_>>>()?)
 }
 
 pub async fn get_unit(conn: &impl ConnectionTrait, id: Uuid) -> Result<UnitView> {
@@ -156,7 +156,7 @@ pub async fn get_unit(conn: &impl ConnectionTrait, id: Uuid) -> Result<UnitView>
         .one(conn)
         .await?
         .map(UnitView::from_model)
-        .ok_or(Error::NotFound("unit"))
+        .ok_or(Error::NotFound("unit"))?
 }
 
 pub async fn create_unit(
@@ -182,7 +182,7 @@ pub async fn create_unit(
     }
     .insert(&*txn)
     .await?;
-    let view = UnitView::from_model(model);
+    let view = UnitView::from_model(model)?;
     audit::append(
         &*txn,
         now,
@@ -228,7 +228,7 @@ pub async fn update_unit(
         active.active = Set(a);
     }
     active.updated_at = Set(now);
-    let view = UnitView::from_model(active.update(&*txn).await?);
+    let view = UnitView::from_model(active.update(&*txn).await?)?;
     audit::append(
         &*txn,
         now,
@@ -255,7 +255,7 @@ pub async fn list_users(db: &Db) -> Result<Vec<UserView>> {
         .await?
         .iter()
         .map(UserView::from_model)
-        .collect())
+        .collect::<Result<Vec<_>>>()?)
 }
 
 async fn check_unit_for_role(
@@ -329,7 +329,7 @@ pub async fn create_user(
             e.into()
         }
     })?;
-    let view = UserView::from_model(&model);
+    let view = UserView::from_model(&model)?;
     audit::append(
         &*txn,
         now,
@@ -372,9 +372,10 @@ pub async fn update_user(
         .one(&*txn)
         .await?
         .ok_or(Error::NotFound("user"))?;
-    let role = patch
-        .role
-        .unwrap_or_else(|| Role::parse(&current.role).unwrap_or(Role::Operator));
+    let role = match patch.role {
+        Some(r) => r,
+        None => Role::stored(&current.role)?,
+    };
     let unit_id = patch.unit_id.unwrap_or(current.unit_id);
     check_unit_for_role(&*txn, role, unit_id).await?;
     if id == actor.user_id && (patch.active == Some(false) || role != Role::Admin) {
@@ -400,7 +401,7 @@ pub async fn update_user(
     active.unit_id = Set(unit_id);
     active.updated_at = Set(now);
     let model = active.update(&*txn).await?;
-    let view = UserView::from_model(&model);
+    let view = UserView::from_model(&model)?;
     let mut detail = json!(view);
     detail["password_changed"] = json!(patch.password.is_some());
     if patch.password.is_some() {

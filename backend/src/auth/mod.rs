@@ -77,16 +77,16 @@ pub struct UserView {
 }
 
 impl UserView {
-    pub fn from_model(m: &user::Model) -> UserView {
-        UserView {
+    pub fn from_model(m: &user::Model) -> Result<UserView> {
+        Ok(UserView {
             id: m.id,
             username: m.username.clone(),
             display_name: m.display_name.clone(),
-            role: Role::parse(&m.role).unwrap_or(Role::Operator),
+            role: Role::stored(&m.role)?,
             unit_id: m.unit_id,
             email: m.email.clone(),
             active: m.active,
-        }
+        })
     }
 }
 
@@ -209,7 +209,7 @@ pub async fn login_with(
     Ok(LoginOutcome {
         token,
         expires_at,
-        user: UserView::from_model(&user),
+        user: UserView::from_model(&user)?,
     })
 }
 
@@ -295,7 +295,7 @@ async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Princip
             let kind: String = row.try_get("", "unit_kind")?;
             Some(UnitRef {
                 id,
-                kind: UnitKind::parse(&kind).unwrap_or(UnitKind::HotlineCenter),
+                kind: UnitKind::parse(&kind).ok_or(Error::Unauthorized)?,
                 region_code: row.try_get("", "unit_region")?,
             })
         }

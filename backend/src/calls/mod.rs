@@ -41,18 +41,18 @@ pub struct CallView {
 }
 
 impl CallView {
-    fn from_model(m: call::Model) -> CallView {
-        CallView {
+    fn from_model(m: call::Model) -> Result<CallView> {
+        Ok(CallView {
             id: m.id,
             caller_phone: m.phone,
             caller_phone_raw: m.phone_raw,
-            channel: Channel::parse(&m.channel).unwrap_or(Channel::Hotline),
+            channel: Channel::stored(&m.channel)?,
             received_at: m.received_at,
             duration_s: m.duration_s,
             operator_id: m.operator_id,
             case_id: m.case_id,
             summary: m.summary,
-        }
+        })
     }
 }
 
@@ -108,7 +108,7 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
     .insert(&*txn)
     .await?;
     txn.commit().await?;
-    Ok(CallView::from_model(m))
+    CallView::from_model(m)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -173,7 +173,7 @@ pub async fn history(
         .into_iter()
         .filter(|c| sees_all || c.case_id.is_some_and(|id| visible.contains(&id)))
         .map(CallView::from_model)
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let mut briefs: Vec<CaseBrief> = cases
         .into_iter()
         .map(|c| {

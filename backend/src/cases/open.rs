@@ -74,7 +74,7 @@ impl Screen {
             }
             None => None,
         };
-        let screened = screen.map(DangerScreen::risk).unwrap_or(RiskLevel::None);
+        let screened = screen.map_or(RiskLevel::None, DangerScreen::risk);
         // A threat to her safety always reaches the police, whatever the
         // screen says (a relative reporting a threat may not know the
         // answers): the case is at least `high` and opens an escalation.
@@ -294,5 +294,5 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         Some(_) => escalation::latest_for_case(&state.db.conn, &c, now).await?,
         None => None,
     };
-    Ok(CaseView::build(&c, true, esc))
+    CaseView::build(&c, true, esc)
 }

@@ -41,7 +41,7 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> 
         timeline.retain(|e| sees.sees(e));
     }
     Ok(CaseDetail {
-        case: CaseView::build(&c, reveal, esc),
+        case: CaseView::build(&c, reveal, esc)?,
         danger_screen: c.danger_screen.clone(),
         timeline,
     })
@@ -152,6 +152,6 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page>
     let items = rows
         .iter()
         .map(|c| CaseView::build(c, false, escalations.remove(&c.id)))
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     Ok(Page { items, next_cursor })
 }

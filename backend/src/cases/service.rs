@@ -90,7 +90,7 @@ pub(super) async fn save(
 pub(super) async fn respond(state: &AppState, c: &case::Model) -> Result<CaseView> {
     let now = state.now();
     let esc = escalation::latest_for_case(&state.db.conn, c, now).await?;
-    Ok(CaseView::build(c, false, esc))
+    CaseView::build(c, false, esc)
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]

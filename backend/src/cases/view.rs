@@ -84,14 +84,18 @@ fn mask_id(s: &str) -> String {
 }
 
 impl CaseView {
-    pub fn build(c: &case::Model, reveal: bool, escalation: Option<EscalationView>) -> CaseView {
-        CaseView {
+    pub fn build(
+        c: &case::Model,
+        reveal: bool,
+        escalation: Option<EscalationView>,
+    ) -> crate::error::Result<CaseView> {
+        Ok(CaseView {
             id: c.id,
             number: c.number.clone(),
-            category: Category::parse(&c.category).unwrap_or(Category::Other),
-            status: CaseStatus::parse(&c.status).unwrap_or(CaseStatus::New),
-            priority: Priority::parse(&c.priority).unwrap_or(Priority::Normal),
-            risk_level: RiskLevel::parse(&c.risk_level).unwrap_or(RiskLevel::None),
+            category: Category::stored(&c.category)?,
+            status: CaseStatus::stored(&c.status)?,
+            priority: Priority::stored(&c.priority)?,
+            risk_level: RiskLevel::stored(&c.risk_level)?,
             region_code: c.region_code.clone(),
             summary: c.summary.clone(),
             description: c.description.clone(),
@@ -130,6 +134,6 @@ impl CaseView {
                 confirmation_due_at: c.confirmation_due_at,
             },
             escalation,
-        }
+        })
     }
 }

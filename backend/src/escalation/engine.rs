@@ -159,12 +159,12 @@ pub async fn raise(w: &mut Work, settings: &Settings, id: Uuid) -> Result<bool> 
         return Ok(false);
     };
     let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
-    let policy: EscalationPolicy = serde_json::from_value(e.policy.clone()).unwrap_or_else(|_| {
-        policy_for(
-            &settings.deadlines,
-            Urgency::parse(&e.urgency).unwrap_or(Urgency::High),
-        )
-    });
+    // The policy snapshotted when it opened; an unreadable snapshot falls
+    // back to today's policy for its urgency (the clocks must keep running).
+    let policy: EscalationPolicy = match serde_json::from_value(e.policy.clone()) {
+        Ok(p) => p,
+        Err(_) => policy_for(&settings.deadlines, Urgency::stored(&e.urgency)?),
+    };
     // Everyone told so far: each police level reached, and level 3 once
     // it has been reached.
     let mut earlier = Vec::new();

@@ -417,8 +417,7 @@ pub async fn escalate_by_hand(
         Urgency::Imminent => crate::vocab::RiskLevel::Imminent,
         Urgency::High => crate::vocab::RiskLevel::High,
     };
-    let current =
-        crate::vocab::RiskLevel::parse(&c.risk_level).unwrap_or(crate::vocab::RiskLevel::None);
+    let current = crate::vocab::RiskLevel::stored(&c.risk_level)?;
     if wanted.rank() > current.rank() {
         case::Entity::update_many()
             .col_expr(case::Column::RiskLevel, Expr::value(wanted.as_str()))

@@ -52,18 +52,18 @@ fn view_of(
     case_number: &str,
     actions: Vec<ActionView>,
     now: DateTime<Utc>,
-) -> EscalationView {
-    let status = EscalationStatus::parse(&e.status).unwrap_or(EscalationStatus::Pending);
+) -> Result<EscalationView> {
+    let status = EscalationStatus::stored(&e.status)?;
     let overdue = match status {
         EscalationStatus::Pending => now > e.ack_due_at,
         EscalationStatus::Acknowledged => e.first_action_at.is_none() && now > e.action_due_at,
         EscalationStatus::Resolved => false,
     };
-    EscalationView {
+    Ok(EscalationView {
         id: e.id,
         case_id: e.case_id,
         case_number: case_number.to_string(),
-        urgency: Urgency::parse(&e.urgency).unwrap_or(Urgency::High),
+        urgency: Urgency::stored(&e.urgency)?,
         level: e.level,
         status,
         police_unit_id: e.police_unit_id,
@@ -80,7 +80,7 @@ fn view_of(
         resolution: e.resolution.clone(),
         overdue,
         version: e.version,
-    }
+    })
 }
 
 async fn actions_of(conn: &impl ConnectionTrait, id: Uuid) -> Result<Vec<ActionView>> {
@@ -90,13 +90,15 @@ async fn actions_of(conn: &impl ConnectionTrait, id: Uuid) -> Result<Vec<ActionV
         .all(conn)
         .await?
         .into_iter()
-        .map(|a| ActionView {
-            kind: ActionKind::parse(&a.kind).unwrap_or(ActionKind::Other),
-            notes: a.notes,
-            at: a.at,
-            by: a.by_user,
+        .map(|a| {
+            Ok(ActionView {
+                kind: ActionKind::stored(&a.kind)?,
+                notes: a.notes,
+                at: a.at,
+                by: a.by_user,
+            })
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()?)
 }
 
 pub async fn view(
@@ -105,7 +107,7 @@ pub async fn view(
     case_number: &str,
     now: DateTime<Utc>,
 ) -> Result<EscalationView> {
-    Ok(view_of(e, case_number, actions_of(conn, e.id).await?, now))
+    view_of(e, case_number, actions_of(conn, e.id).await?, now)
 }
 
 /// Views of many escalations with two queries in all (their actions and
@@ -130,7 +132,7 @@ pub async fn views(
             .entry(a.escalation_id)
             .or_default()
             .push(ActionView {
-                kind: ActionKind::parse(&a.kind).unwrap_or(ActionKind::Other),
+                kind: ActionKind::stored(&a.kind)?,
                 notes: a.notes,
                 at: a.at,
                 by: a.by_user,
@@ -153,7 +155,7 @@ pub async fn views(
                 .unwrap_or_default();
             view_of(e, number, actions.remove(&e.id).unwrap_or_default(), now)
         })
-        .collect())
+        .collect::<Result<Vec<_>>>()?)
 }
 
 /// The most recent escalation of each case, keyed by case id (for case
