@@ -372,10 +372,7 @@ pub async fn update_user(
         .one(&*txn)
         .await?
         .ok_or(Error::NotFound("user"))?;
-    let role = match patch.role {
-        Some(r) => r,
-        None => Role::stored(&current.role)?,
-    };
+    let role = patch.role.map_or_else(|| Role::stored(&current.role), Ok)?;
     let unit_id = patch.unit_id.unwrap_or(current.unit_id);
     check_unit_for_role(&*txn, role, unit_id).await?;
     if id == actor.user_id && (patch.active == Some(false) || role != Role::Admin) {
