@@ -36,11 +36,11 @@ LAYERS = [
 # Known oversize items when the rule came in: (path, what) -> size.
 ALLOWED = {
     ("backend/src/db/entities.rs", "file"): 421,
-    ("backend/src/escalation/service.rs", "file"): 436,
-    ("backend/src/config.rs", "file"): 479,
-    ("backend/src/auth/mod.rs", "file"): 452,
+    ("backend/src/escalation/service.rs", "file"): 435,
+    ("backend/src/config.rs", "file"): 439,
+    ("backend/src/auth/mod.rs", "file"): 440,
     ("backend/src/notify/sender.rs", "file"): 456,
-    ("backend/src/admin/mod.rs", "file"): 480,
+    ("backend/src/admin/mod.rs", "file"): 478,
     ("backend/src/scheduler/jobs.rs", "file"): 542,
 }
 ALLOWED_FNS = {}  # filled from ALLOWED_FN_LINES below
@@ -213,7 +213,7 @@ def main():
                     f"layer: {os.path.relpath(p, ROOT)} ({LAYERS[lp][0]}) imports "
                     f"{os.path.relpath(t, ROOT)} ({LAYERS[lt][0]})")
     for p, text in sorted(files.items()):
-        n = len(open(p, encoding="utf8").read().split("\n")) - 1
+        n = len(text.rstrip("\n").split("\n"))  # tests excluded
         limit = ALLOWED.get((p, "file"), 400)
         if n > limit:
             problems.append(f"size: {p} has {n} lines (limit {limit})")

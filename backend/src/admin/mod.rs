@@ -141,14 +141,14 @@ pub fn check_email(field: &str, value: Option<&str>) -> Result<Option<String>> {
 }
 
 pub async fn list_units(db: &Db) -> Result<Vec<UnitView>> {
-    Ok(unit::Entity::find()
+    unit::Entity::find()
         .order_by_asc(unit::Column::RegionCode)
         .order_by_asc(unit::Column::Name)
         .all(&db.conn)
         .await?
         .into_iter()
         .map(UnitView::from_model)
-        .collect::<Result<Vec<_>>>()?)
+        .collect::<Result<Vec<_>>>()
 }
 
 pub async fn get_unit(conn: &impl ConnectionTrait, id: Uuid) -> Result<UnitView> {
@@ -249,13 +249,13 @@ pub async fn update_unit(
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<UserView>> {
-    Ok(user::Entity::find()
+    user::Entity::find()
         .order_by_asc(user::Column::Username)
         .all(&db.conn)
         .await?
         .iter()
         .map(UserView::from_model)
-        .collect::<Result<Vec<_>>>()?)
+        .collect::<Result<Vec<_>>>()
 }
 
 async fn check_unit_for_role(

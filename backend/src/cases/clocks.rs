@@ -382,3 +382,106 @@ fn confirmation_window_closed(w: &mut Work, c: &case::Model, d: &Deadline) -> bo
     ));
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn case_in(status: CaseStatus) -> case::Model {
+        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        case::Model {
+            id: uuid::Uuid::nil(),
+            number: "2026-000001".into(),
+            category: "domestic_violence".into(),
+            status: status.as_str().into(),
+            priority: "normal".into(),
+            risk_level: "none".into(),
+            region_code: "450321101201".into(),
+            summary: "x".into(),
+            description: None,
+            subject_name: None,
+            subject_phone: None,
+            subject_id_number: None,
+            assigned_unit_id: None,
+            assignee_id: None,
+            created_by: uuid::Uuid::nil(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            accept_due_at: Some(at),
+            resolve_due_at: Some(at),
+            follow_up_due_at: None,
+            confirmation_due_at: None,
+            overdue: false,
+            outcome: None,
+            resolved_at: None,
+            closed_at: None,
+            danger_screen: None,
+            dispatch_due_at: Some(at),
+            confirmation: None,
+        }
+    }
+
+    /// Which clock each case status still owes: a reminder that fires after
+    /// the case moved on is a no-op.
+    #[test]
+    fn each_clock_is_owed_only_while_the_case_waits_for_it() {
+        use CaseStatus::*;
+        let owed = |kind: &str, s: CaseStatus| clock_of(kind, &case_in(s), s).map(|(_, due)| due);
+        for s in CaseStatus::ALL.iter().copied() {
+            assert_eq!(owed(DISPATCH, s), Some(s == New), "dispatch, {s}");
+            assert_eq!(
+                owed(DISPATCH_REMIND, s),
+                Some(s == New),
+                "dispatch reminder, {s}"
+            );
+            assert_eq!(
+                owed(ACCEPT, s),
+                Some(matches!(s, New | Assigned)),
+                "accept, {s}"
+            );
+            assert_eq!(
+                owed(RESOLVE_REMIND, s),
+                Some(matches!(s, New | Assigned | InProgress)),
+                "resolve reminder, {s}"
+            );
+        }
+        assert!(owed(FOLLOW_UP, Resolved).is_none(), "not a repeating clock");
+        assert!(owed("escalation.ack", New).is_none());
+    }
+
+    #[test]
+    fn reminders_and_the_parties_window_stay_out_of_the_figures() {
+        for kind in [DISPATCH, ACCEPT, RESOLVE, FOLLOW_UP] {
+            assert!(counts_in_figures(kind), "{kind}");
+        }
+        for kind in [
+            DISPATCH_REMIND,
+            ACCEPT_REMIND,
+            RESOLVE_REMIND,
+            CONFIRMATION,
+            CONFIRMATION_REMINDER,
+        ] {
+            assert!(!counts_in_figures(kind), "{kind}");
+        }
+        for kind in ON_CLOSE {
+            assert!(
+                !CONFIRMATION_KINDS.contains(kind),
+                "closing keeps the parties' window"
+            );
+        }
+    }
+
+    #[test]
+    fn an_urgent_case_is_dispatched_sooner() {
+        let p = DeadlinePolicy::default();
+        assert_eq!(dispatch_window(&p, Priority::Urgent), Duration::minutes(15));
+        assert_eq!(dispatch_window(&p, Priority::Normal), Duration::hours(1));
+        assert_eq!(resolve_window(&p, Category::LandRights), Duration::days(30));
+        assert_eq!(
+            resolve_window(&p, Category::DomesticViolence),
+            Duration::days(15)
+        );
+    }
+}

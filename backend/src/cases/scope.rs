@@ -111,3 +111,95 @@ pub fn list_condition(p: &Principal) -> Condition {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::UnitKind;
+
+    fn who(role: Role, unit: Option<(Uuid, &str)>) -> Principal {
+        Principal {
+            user_id: Uuid::nil(),
+            username: "u".into(),
+            display_name: "u".into(),
+            role,
+            email: None,
+            unit: unit.map(|(id, region)| crate::auth::UnitRef {
+                id,
+                kind: UnitKind::RightsStation,
+                region_code: region.into(),
+            }),
+            session_expires_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        }
+    }
+
+    fn case_at(region: &str, unit: Option<Uuid>) -> case::Model {
+        let at = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+        case::Model {
+            id: Uuid::nil(),
+            number: "n".into(),
+            category: "other".into(),
+            status: "assigned".into(),
+            priority: "normal".into(),
+            risk_level: "none".into(),
+            region_code: region.into(),
+            summary: "x".into(),
+            description: None,
+            subject_name: None,
+            subject_phone: None,
+            subject_id_number: None,
+            assigned_unit_id: unit,
+            assignee_id: None,
+            created_by: Uuid::nil(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            accept_due_at: None,
+            resolve_due_at: None,
+            follow_up_due_at: None,
+            confirmation_due_at: None,
+            overdue: false,
+            outcome: None,
+            resolved_at: None,
+            closed_at: None,
+            danger_screen: None,
+            dispatch_due_at: None,
+            confirmation: None,
+        }
+    }
+
+    #[test]
+    fn who_sees_a_case() {
+        let station = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let c = case_at("450321101201", Some(station));
+        assert_eq!(
+            access(&who(Role::Operator, None), &c, false),
+            Some(Access::Hotline)
+        );
+        assert_eq!(
+            access(&who(Role::Admin, None), &c, false),
+            Some(Access::Admin)
+        );
+        let county = who(Role::Supervisor, Some((other, "450321000000")));
+        assert_eq!(access(&county, &c, false), Some(Access::Supervisor));
+        let elsewhere = who(Role::Supervisor, Some((other, "450224000000")));
+        assert_eq!(
+            access(&elsewhere, &c, false),
+            None,
+            "another county: not found"
+        );
+        let handler = who(Role::StationWorker, Some((station, "450321101000")));
+        assert_eq!(access(&handler, &c, false), Some(Access::Handler));
+        assert!(Access::Handler.may_unmask() && Access::Hotline.may_unmask());
+        let former = who(Role::StationWorker, Some((other, "450321101000")));
+        assert_eq!(access(&former, &c, true), Some(Access::ReadOnly));
+        assert_eq!(access(&former, &c, false), None);
+        assert!(!Access::ReadOnly.may_unmask() && !Access::Supervisor.may_unmask());
+        assert_eq!(
+            access(&who(Role::Mediator, None), &c, true),
+            None,
+            "no unit, nothing"
+        );
+    }
+}

@@ -84,7 +84,7 @@ fn view_of(
 }
 
 async fn actions_of(conn: &impl ConnectionTrait, id: Uuid) -> Result<Vec<ActionView>> {
-    Ok(escalation_action::Entity::find()
+    escalation_action::Entity::find()
         .filter(escalation_action::Column::EscalationId.eq(id))
         .order_by_asc(escalation_action::Column::At)
         .all(conn)
@@ -98,7 +98,7 @@ async fn actions_of(conn: &impl ConnectionTrait, id: Uuid) -> Result<Vec<ActionV
                 by: a.by_user,
             })
         })
-        .collect::<Result<Vec<_>>>()?)
+        .collect::<Result<Vec<_>>>()
 }
 
 pub async fn view(
@@ -146,8 +146,7 @@ pub async fn views(
         .into_iter()
         .map(|c| (c.id, c.number))
         .collect();
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|e| {
             let number = numbers
                 .get(&e.case_id)
@@ -155,7 +154,7 @@ pub async fn views(
                 .unwrap_or_default();
             view_of(e, number, actions.remove(&e.id).unwrap_or_default(), now)
         })
-        .collect::<Result<Vec<_>>>()?)
+        .collect::<Result<Vec<_>>>()
 }
 
 /// The most recent escalation of each case, keyed by case id (for case
