@@ -570,7 +570,7 @@ pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
 
 // ------------------------------------------------ security tests' helpers
 
-/// A live feed client (`tests/tests/security.rs`).
+/// A live feed client (`tests/tests/e2e/security.rs`).
 pub type LiveSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 

@@ -1,0 +1,12 @@
+//! Every end-to-end test of the server in one binary (one link instead of
+//! eight; each module is a part of the product). Each test starts the real
+//! server on port 0 against a fresh SQLite file, or a fresh PostgreSQL
+//! database when `LIANXIN_TEST_DATABASE_URL` is set (`lianxin_tests`).
+mod email;
+mod escalation;
+mod foundation;
+mod intake;
+mod live;
+mod safety;
+mod scheduler;
+mod security;
