@@ -36,7 +36,7 @@ LAYERS = [
 # Known oversize items when the rule came in: (path, what) -> size.
 ALLOWED = {
     ("backend/src/db/entities.rs", "file"): 421,
-    ("backend/src/escalation/service.rs", "file"): 435,
+    ("backend/src/escalation/service.rs", "file"): 413,
     ("backend/src/config.rs", "file"): 439,
     ("backend/src/auth/mod.rs", "file"): 440,
     ("backend/src/notify/sender.rs", "file"): 456,
@@ -47,14 +47,13 @@ ALLOWED_FNS = {}  # filled from ALLOWED_FN_LINES below
 ALLOWED_FN_LINES = [
     ("backend/src/cases/open.rs", "open", 184),
     ("backend/src/http/live.rs", "serve", 167),
-    ("backend/src/escalation/engine.rs", "raise", 101),
+    ("backend/src/escalation/engine.rs", "raise", 84),
     ("backend/src/cases/closing.rs", "record_outcome", 100),
     ("backend/src/reports/mod.rs", "summary", 99),
     ("backend/src/cases/intake.rs", "write", 97),
     ("backend/src/calls/cti.rs", "handle", 87),
     ("backend/src/cases/service.rs", "transfer", 83),
     ("backend/src/main.rs", "main", 82),
-    ("backend/src/escalation/engine.rs", "open", 82),
 ]
 for p, name, n in ALLOWED_FN_LINES:
     ALLOWED_FNS[(p, name)] = n

@@ -2,7 +2,7 @@
 //! mediation agreement, the close after the follow-up visit, and a reopen.
 //! One transaction each, like every use case in `service`.
 use chrono::{Duration, NaiveDate};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::ActiveValue::Set;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -18,10 +18,10 @@ use super::{
 use crate::{
     audit,
     auth::Principal,
-    db::entities::{case, escalation},
+    db::entities::case,
     error::{Error, Result},
     state::AppState,
-    vocab::{Category, ConfirmationStatus, EscalationStatus, OutcomeResult},
+    vocab::{Category, ConfirmationStatus, OutcomeResult},
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -157,11 +157,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
     let mut w = state.work_at(now).await?;
     let ch = begin_change(&*w, p, id, Action::Close, body.version, &[Access::Handler]).await?;
     // The police have not finished: closing needs a stated reason.
-    let open_escalation = escalation::Entity::find()
-        .filter(escalation::Column::CaseId.eq(id))
-        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
-        .one(&*w)
-        .await?;
+    let open_escalation = crate::escalation::open_one(&*w, id).await?;
     if let Some(e) = &open_escalation {
         let Some(why) = &override_reason else {
             return Err(Error::Conflict {

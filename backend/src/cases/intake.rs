@@ -200,6 +200,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             escalation::open(
                 &mut w,
                 &state.settings,
+                &state.directory,
                 c,
                 *urgency,
                 reason,
@@ -208,8 +209,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             .await?;
         }
     }
-    // The work wakes the engine only for a deadline earlier than its plan
-    // (an escalation's acknowledgement is minutes away; a case's hours).
+    // Wakes the engine only for a deadline earlier than its plan.
     w.commit().await?;
     Ok(cases)
 }

@@ -69,6 +69,22 @@ fn stricter_accept(
     Ok((new_priority, accept_due))
 }
 
+/// Who may raise a risk, and on the version they saw.
+fn may_raise(access: Access, seen: Option<i32>, version: i32) -> Result<()> {
+    if !matches!(
+        access,
+        Access::Handler | Access::Hotline | Access::Supervisor
+    ) {
+        return Err(Error::Forbidden(
+            "you may not change this case's risk level".into(),
+        ));
+    }
+    match seen {
+        Some(v) if v != version => Err(Error::VersionConflict),
+        _ => Ok(()),
+    }
+}
+
 /// Raise the risk level by hand (never lower it); a timeline event, and
 /// for `high`/`imminent` the escalation.
 pub async fn raise_risk(
@@ -81,25 +97,8 @@ pub async fn raise_risk(
     let now = state.now();
     let mut w = state.work_at(now).await?;
     let (c0, access) = scope::load(&*w, p, id).await?;
-    if !matches!(
-        access,
-        Access::Handler | Access::Hotline | Access::Supervisor
-    ) {
-        return Err(Error::Forbidden(
-            "you may not change this case's risk level".into(),
-        ));
-    }
-    if let Some(v) = body.version {
-        if v != c0.version {
-            return Err(Error::VersionConflict);
-        }
-    }
-    let current = RiskLevel::parse(&c0.risk_level).ok_or_else(|| {
-        Error::Internal(format!(
-            "case {id} has unknown risk level {:?}",
-            c0.risk_level
-        ))
-    })?;
+    may_raise(access, body.version, c0.version)?;
+    let current = RiskLevel::stored(&c0.risk_level)?;
     if body.risk_level.rank() <= current.rank() {
         return Err(Error::InvalidTransition(format!(
             "the risk level is {current}; it can only be raised, never lowered"
@@ -146,7 +145,16 @@ pub async fn raise_risk(
     ));
     if let Some(u) = urgency {
         let why = format!("risk raised to {}: {reason}", body.risk_level);
-        escalation::open_or_tighten(&mut w, &state.settings, &c, u, &why, Some(p.user_id)).await?;
+        escalation::open_or_tighten(
+            &mut w,
+            &state.settings,
+            &state.directory,
+            &c,
+            u,
+            &why,
+            Some(p.user_id),
+        )
+        .await?;
     }
     w.commit().await?;
     respond(state, &c).await

@@ -6,47 +6,28 @@ use uuid::Uuid;
 
 use super::kinds::TOP_LEVEL;
 use crate::{
-    cases::routing,
+    cases::{directory::Directory, routing},
     db::entities::{case, case_handler, escalation, unit, user},
     error::Result,
     regions::RegionCode,
     vocab::{Role, UnitKind},
 };
 
-async fn police_units(
-    conn: &impl ConnectionTrait,
-    place: &RegionCode,
-) -> Result<Vec<routing::Candidate>> {
-    let codes: Vec<String> = place
-        .self_and_ancestors()
-        .iter()
-        .map(|c| c.as_str().to_string())
-        .collect();
-    Ok(unit::Entity::find()
-        .filter(unit::Column::Kind.eq(UnitKind::Police.as_str()))
-        .filter(unit::Column::Active.eq(true))
-        .filter(unit::Column::RegionCode.is_in(codes))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| routing::Candidate {
-            id: u.id,
-            kind: UnitKind::Police,
-            name: u.name,
-            region_code: u.region_code,
-        })
-        .collect())
-}
-
 /// The police unit for `level` at `place`: level 1 the nearest police unit
 /// up the region tree; level 2 the nearest strictly above level 1's unit
 /// (county command). Level 3 has no police unit (supervisors).
+///
+/// The active police units come from the in-memory directory (as routing
+/// does): intake opens escalations inside its batch, where every query
+/// holds the writer.
 pub async fn police_unit_for(
+    directory: &Directory,
     conn: &impl ConnectionTrait,
     place: &RegionCode,
     level: i16,
 ) -> Result<Option<Uuid>> {
-    let units = police_units(conn, place).await?;
+    let mut units = directory.candidates(conn, UnitKind::Police, place).await?;
+    units.retain(|u| u.kind == UnitKind::Police);
     let Some((first, at)) = routing::nearest(UnitKind::Police, place, &units) else {
         return Ok(None);
     };
@@ -148,4 +129,28 @@ pub async fn supervisor_addresses(
         .into_iter()
         .filter_map(|u| u.email)
         .collect())
+}
+
+/// Whether `unit` is the escalation's police unit now or was at one of
+/// the levels below the current one (the chain `raise` walks: level 1 the
+/// nearest police unit of the place, level 2 the one above it).
+pub async fn in_chain(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    unit: Uuid,
+    e: &escalation::Model,
+    c: &case::Model,
+) -> Result<bool> {
+    if e.police_unit_id == Some(unit) {
+        return Ok(true);
+    }
+    let Some(place) = RegionCode::parse(&c.region_code) else {
+        return Ok(false);
+    };
+    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
+        if police_unit_for(directory, conn, &place, level).await? == Some(unit) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }

@@ -6,7 +6,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -19,6 +19,7 @@ use super::{
     mail,
 };
 use crate::{
+    cases::directory::Directory,
     config::{DeadlinePolicy, EscalationPolicy, Settings},
     db::entities::{case, escalation},
     error::{Error, Result},
@@ -63,18 +64,14 @@ pub(super) fn event(
 pub async fn open(
     w: &mut Work,
     settings: &Settings,
+    directory: &Directory,
     c: &case::Model,
     urgency: Urgency,
     reason: &str,
     actor: Option<Uuid>,
 ) -> Result<escalation::Model> {
     let now = w.now;
-    let open = escalation::Entity::find()
-        .filter(escalation::Column::CaseId.eq(c.id))
-        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
-        .one(&**w)
-        .await?;
-    if open.is_some() {
+    if open_one(&**w, c.id).await?.is_some() {
         return Err(Error::Conflict {
             code: "escalation_open",
             message: "this case already has an open escalation".into(),
@@ -82,7 +79,7 @@ pub async fn open(
     }
     let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
     let policy = policy_for(&settings.deadlines, urgency);
-    let police = police_unit_for(&**w, &place, 1).await?;
+    let police = police_unit_for(directory, &**w, &place, 1).await?;
     let level: i16 = if police.is_some() { 1 } else { TOP_LEVEL };
     let ack_due = now + Duration::seconds(policy.acknowledge_s);
     let model = escalation::ActiveModel {
@@ -147,7 +144,12 @@ pub async fn open(
 /// notify the new level and keep the earlier ones informed, and schedule
 /// the next raise. Called by the deadline engine inside its claim
 /// transaction.
-pub async fn raise(w: &mut Work, settings: &Settings, id: Uuid) -> Result<bool> {
+pub async fn raise(
+    w: &mut Work,
+    settings: &Settings,
+    directory: &Directory,
+    id: Uuid,
+) -> Result<bool> {
     let now = w.now;
     let Some(e) = escalation::Entity::find_by_id(id).one(&**w).await? else {
         return Ok(false);
@@ -165,30 +167,8 @@ pub async fn raise(w: &mut Work, settings: &Settings, id: Uuid) -> Result<bool> 
         Ok(p) => p,
         Err(_) => policy_for(&settings.deadlines, Urgency::stored(&e.urgency)?),
     };
-    // Everyone told so far: each police level reached, and level 3 once
-    // it has been reached.
-    let mut earlier = Vec::new();
-    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
-        if let Some(p) = police_unit_for(&**w, &place, level).await? {
-            earlier.extend(unit_addresses(&**w, p).await?);
-        }
-    }
-    if e.level >= TOP_LEVEL {
-        earlier.extend(recipients_for_level(&**w, &c, &e, TOP_LEVEL).await?);
-    }
-    let mut new_level = e.level;
-    let mut new_police = e.police_unit_id;
-    while new_level < TOP_LEVEL {
-        new_level += 1;
-        if new_level == TOP_LEVEL {
-            break;
-        }
-        let p = police_unit_for(&**w, &place, new_level).await?;
-        if p.is_some() && p != e.police_unit_id {
-            new_police = p;
-            break;
-        }
-    }
+    let mut earlier = told_so_far(directory, &**w, &place, &c, &e).await?;
+    let (new_level, new_police) = next_level(directory, &**w, &place, &e).await?;
     let next_raise = now + Duration::seconds(Ord::max(policy.raise_every_s, 1));
     let raised = new_level != e.level;
     let updated = escalation::Entity::update_many()
@@ -247,6 +227,62 @@ pub async fn raise(w: &mut Work, settings: &Settings, id: Uuid) -> Result<bool> 
         true,
     ));
     Ok(true)
+}
+
+/// The case's escalation that is not resolved, if any.
+pub async fn open_one(
+    conn: &impl ConnectionTrait,
+    case_id: Uuid,
+) -> Result<Option<escalation::Model>> {
+    Ok(escalation::Entity::find()
+        .filter(escalation::Column::CaseId.eq(case_id))
+        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
+        .one(conn)
+        .await?)
+}
+
+/// Everyone told so far: each police level reached, and level 3 once it
+/// has been reached.
+async fn told_so_far(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    place: &RegionCode,
+    c: &case::Model,
+    e: &escalation::Model,
+) -> Result<Vec<String>> {
+    let mut earlier = Vec::new();
+    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
+        if let Some(p) = police_unit_for(directory, conn, place, level).await? {
+            earlier.extend(unit_addresses(conn, p).await?);
+        }
+    }
+    if e.level >= TOP_LEVEL {
+        earlier.extend(recipients_for_level(conn, c, e, TOP_LEVEL).await?);
+    }
+    Ok(earlier)
+}
+
+/// The level an unacknowledged escalation goes to and its police unit: the
+/// next level with a police unit other than the current one, else the top
+/// (supervisors), where it stays.
+async fn next_level(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    place: &RegionCode,
+    e: &escalation::Model,
+) -> Result<(i16, Option<Uuid>)> {
+    let mut level = e.level;
+    while level < TOP_LEVEL {
+        level += 1;
+        if level == TOP_LEVEL {
+            break;
+        }
+        let p = police_unit_for(directory, conn, place, level).await?;
+        if p.is_some() && p != e.police_unit_id {
+            return Ok((level, p));
+        }
+    }
+    Ok((level, e.police_unit_id))
 }
 
 /// The first-action deadline passed with no action recorded.

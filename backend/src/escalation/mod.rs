@@ -20,7 +20,7 @@ mod tighten;
 pub mod view;
 
 pub use chain::{add_handler, police_unit_for, supervisor_addresses, unit_addresses};
-pub use engine::{action_missed, open, policy_for, raise};
+pub use engine::{action_missed, open, open_one, policy_for, raise};
 pub use service::{
     acknowledge, escalate_by_hand, get, list, record_action, resolve, ActionBody, ListQuery,
     NewEscalation, ResolveBody, VersionBody,

@@ -11,17 +11,16 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    chain::police_unit_for,
+    chain::in_chain,
     engine::{event, open},
     kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
     view::{view, views, EscalationView},
 };
 use crate::{
     auth::Principal,
-    cases::scope,
+    cases::{directory::Directory, scope},
     db::entities::{case, escalation, escalation_action},
     error::{Error, Result},
-    regions::RegionCode,
     state::AppState,
     vocab::{ActionKind, EscalationStatus, Role, Urgency},
 };
@@ -80,6 +79,7 @@ async fn load_visible(
 /// level 3 the region's supervisors may too. (Whoever cannot read it got
 /// 404 from `load_visible` already; this answers 403.)
 async fn may_work(
+    directory: &Directory,
     conn: &impl ConnectionTrait,
     p: &Principal,
     e: &escalation::Model,
@@ -88,7 +88,7 @@ async fn may_work(
 ) -> Result<()> {
     let allowed = match p.role {
         Role::PoliceLiaison => match p.unit_id() {
-            Some(unit) => in_chain(conn, unit, e, c).await?,
+            Some(unit) => in_chain(directory, conn, unit, e, c).await?,
             None => false,
         },
         Role::Supervisor => e.level >= TOP_LEVEL && access == scope::Access::Supervisor,
@@ -106,29 +106,6 @@ async fn may_work(
             p.role
         )))
     }
-}
-
-/// Whether `unit` is the escalation's police unit now or was at one of
-/// the levels below the current one (the chain `raise` walks: level 1 the
-/// nearest police unit of the place, level 2 the one above it).
-async fn in_chain(
-    conn: &impl ConnectionTrait,
-    unit: Uuid,
-    e: &escalation::Model,
-    c: &case::Model,
-) -> Result<bool> {
-    if e.police_unit_id == Some(unit) {
-        return Ok(true);
-    }
-    let Some(place) = RegionCode::parse(&c.region_code) else {
-        return Ok(false);
-    };
-    for level in 1..=Ord::min(e.level, TOP_LEVEL - 1) {
-        if police_unit_for(conn, &place, level).await? == Some(unit) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
 }
 
 fn check_version(e: &escalation::Model, version: Option<i32>) -> Result<()> {
@@ -169,7 +146,7 @@ pub async fn acknowledge(
     let now = state.now();
     let mut w = state.work_at(now).await?;
     let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(&*w, p, &e, &c, access).await?;
+    may_work(&state.directory, &*w, p, &e, &c, access).await?;
     check_version(&e, body.version)?;
     if e.status != EscalationStatus::Pending.as_str() {
         return Err(Error::InvalidTransition(format!(
@@ -222,7 +199,7 @@ pub async fn record_action(
     }
     let mut w = state.work_at(now).await?;
     let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(&*w, p, &e, &c, access).await?;
+    may_work(&state.directory, &*w, p, &e, &c, access).await?;
     check_version(&e, body.version)?;
     if e.status != EscalationStatus::Acknowledged.as_str() {
         return Err(Error::InvalidTransition(format!(
@@ -279,7 +256,7 @@ pub async fn resolve(
     }
     let mut w = state.work_at(now).await?;
     let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(&*w, p, &e, &c, access).await?;
+    may_work(&state.directory, &*w, p, &e, &c, access).await?;
     check_version(&e, body.version)?;
     if e.status != EscalationStatus::Acknowledged.as_str() {
         return Err(Error::InvalidTransition(format!(
@@ -406,6 +383,7 @@ pub async fn escalate_by_hand(
     let e = open(
         &mut w,
         &state.settings,
+        &state.directory,
         &c,
         body.urgency,
         reason,

@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use super::{
     chain::recipients_for_level,
-    engine::{event, open, policy_for},
+    engine::{event, open, open_one, policy_for},
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
     mail,
 };
 use crate::{
+    cases::directory::Directory,
     config::Settings,
     db::entities::{case, escalation},
     error::{Error, Result},
@@ -29,18 +30,15 @@ use crate::{
 pub async fn open_or_tighten(
     w: &mut Work,
     settings: &Settings,
+    directory: &Directory,
     c: &case::Model,
     urgency: Urgency,
     reason: &str,
     actor: Option<Uuid>,
 ) -> Result<()> {
-    let current = escalation::Entity::find()
-        .filter(escalation::Column::CaseId.eq(c.id))
-        .filter(escalation::Column::Status.ne(EscalationStatus::Resolved.as_str()))
-        .one(&**w)
-        .await?;
+    let current = open_one(&**w, c.id).await?;
     match current {
-        None => open(w, settings, c, urgency, reason, actor)
+        None => open(w, settings, directory, c, urgency, reason, actor)
             .await
             .map(|_| ()),
         Some(e) => tighten(w, settings, c, &e, urgency, reason, actor).await,

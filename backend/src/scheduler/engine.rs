@@ -135,7 +135,7 @@ async fn fire_one(state: &AppState, deadline: &Deadline) -> Result<bool> {
         return Ok(false);
     }
     // A no-op firing still commits its claim; it has nothing to wake.
-    fire::fire(&mut w, &state.settings, deadline).await?;
+    fire::fire(&mut w, &state.settings, &state.directory, deadline).await?;
     w.commit().await?;
     let lag = (now - deadline.due_at).num_milliseconds() as f64 / 1000.0;
     metrics::gauge!("lianxin_deadline_engine_lag_seconds").set(lag.max(0.0));

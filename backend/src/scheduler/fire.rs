@@ -4,7 +4,7 @@
 //! meantime (the case was accepted, the escalation acknowledged) fires as a
 //! no-op; unknown kinds are ignored.
 use crate::{
-    cases::clocks,
+    cases::{clocks, directory::Directory},
     config::Settings,
     deadlines::Deadline,
     error::Result,
@@ -15,9 +15,14 @@ use crate::{
 /// Apply the effects of `deadline` on `w`, the unit of work that claimed
 /// it. Returns false (and records nothing) when its condition was met in
 /// the meantime or the kind is unknown.
-pub async fn fire(w: &mut Work, settings: &Settings, deadline: &Deadline) -> Result<bool> {
+pub async fn fire(
+    w: &mut Work,
+    settings: &Settings,
+    directory: &Directory,
+    deadline: &Deadline,
+) -> Result<bool> {
     match deadline.kind.as_str() {
-        ACK_DEADLINE => escalation::raise(w, settings, deadline.subject_id).await,
+        ACK_DEADLINE => escalation::raise(w, settings, directory, deadline.subject_id).await,
         ACTION_DEADLINE => escalation::action_missed(w, settings, deadline.subject_id).await,
         kind if clocks::KINDS.contains(&kind) => clocks::fire(w, settings, deadline).await,
         _ => Ok(false),
