@@ -9,6 +9,7 @@
 //! update or an insert with a deterministic key) in the same transaction
 //! as its effects, so a restart loses nothing and several processes on one
 //! PostgreSQL database do each thing once.
+pub mod digest;
 pub mod engine;
 pub mod fire;
 pub mod jobs;
