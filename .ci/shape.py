@@ -28,7 +28,7 @@ LAYERS = [
               "escalation/chain.rs", "escalation/view.rs", "escalation/tighten.rs",
               "escalation/mail.rs", "escalation/kinds.rs", "auth/", "realtime/"]),
     ("state", ["state.rs"]),
-    ("usecase", ["cases/", "escalation/", "calls/", "admin/", "reports/", "demo.rs"]),
+    ("usecase", ["cases/", "escalation/", "calls/", "admin/", "reports/", "notify/outbox.rs", "demo.rs"]),
     ("driver", ["http/", "scheduler/", "notify/sender.rs", "server.rs", "app.rs",
                 "main.rs", "lib.rs"]),
 ]
@@ -39,7 +39,6 @@ ALLOWED = {
     ("backend/src/escalation/service.rs", "file"): 413,
     ("backend/src/config.rs", "file"): 439,
     ("backend/src/auth/mod.rs", "file"): 440,
-    ("backend/src/notify/sender.rs", "file"): 456,
     ("backend/src/admin/mod.rs", "file"): 478,
 }
 ALLOWED_FNS = {}  # filled from ALLOWED_FN_LINES below

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::{
     auth::Principal,
-    notify::sender::{self, OutboxItem, OutboxStatus},
+    notify::outbox::{self, OutboxItem, OutboxStatus},
     scheduler::jobs::{self, JobView},
     state::AppState,
     vocab::Role,
@@ -47,7 +47,7 @@ pub async fn list_outbox(
     p.require(&[Role::Admin])?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let (items, next_cursor) =
-        sender::list_outbox(&s.db.conn, q.status, limit, q.cursor.as_deref()).await?;
+        outbox::list_outbox(&s.db.conn, q.status, limit, q.cursor.as_deref()).await?;
     Ok(Json(Items { items, next_cursor }))
 }
 
@@ -60,7 +60,7 @@ pub async fn retry_mail(
     IdPath(id): IdPath,
 ) -> ApiResult<Json<OutboxItem>> {
     p.require(&[Role::Admin])?;
-    let item = sender::retry(&s.db, s.now(), p.user_id, id).await?;
+    let item = outbox::retry(&s.db, s.now(), p.user_id, id).await?;
     s.mail_wake.notify_one();
     Ok(Json(item))
 }

@@ -1,5 +1,6 @@
 //! Email: the outbox (rows written in the same transaction as the event that
 //! causes them) and the sender that drains it over SMTP or into `.eml` files.
+pub mod outbox;
 pub mod sender;
 
 use chrono::{DateTime, Utc};
