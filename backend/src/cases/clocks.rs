@@ -386,10 +386,9 @@ fn confirmation_window_closed(w: &mut Work, c: &case::Model, d: &Deadline) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
     fn case_in(status: CaseStatus) -> case::Model {
-        let at = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let at = DateTime::<Utc>::UNIX_EPOCH;
         case::Model {
             id: uuid::Uuid::nil(),
             number: "2026-000001".into(),
