@@ -36,7 +36,6 @@ LAYERS = [
 # Known oversize items when the rule came in: (path, what) -> size.
 ALLOWED = {
     ("backend/src/db/entities.rs", "file"): 421,
-    ("backend/src/escalation/service.rs", "file"): 413,
     ("backend/src/config.rs", "file"): 439,
     ("backend/src/auth/mod.rs", "file"): 440,
     ("backend/src/admin/mod.rs", "file"): 478,

@@ -23,7 +23,7 @@ use crate::{
     config::{DeadlinePolicy, Settings},
     db::entities::{case, deadline, unit, user},
     deadlines::Deadline,
-    error::{Error, Result},
+    error::Result,
     escalation::{chain, mail},
     regions::RegionCode,
     vocab::{CaseStatus, Category, Priority, Role, UnitKind},
@@ -102,12 +102,6 @@ pub fn dispatch_window(policy: &DeadlinePolicy, p: Priority) -> Duration {
     })
 }
 
-/// A stored status no release wrote is an error, never a guess.
-pub fn status_of(c: &case::Model) -> Result<CaseStatus> {
-    CaseStatus::parse(&c.status)
-        .ok_or_else(|| Error::Internal(format!("case {} has unknown status {:?}", c.id, c.status)))
-}
-
 /// One of the three clocks that repeat and climb.
 struct Clock {
     /// `dispatch`, `accept` or `resolve`: the `kind` of `deadline.missed`.
@@ -161,7 +155,7 @@ pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<boo
     let Some(c) = case::Entity::find_by_id(d.subject_id).one(&**w).await? else {
         return Ok(false);
     };
-    let status = status_of(&c)?;
+    let status = CaseStatus::stored(&c.status)?;
     use CaseStatus::*;
     let (clock, still_due) = match d.kind.as_str() {
         CONFIRMATION_REMINDER => return confirmation_reminder(w, settings, &c).await,

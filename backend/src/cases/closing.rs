@@ -12,7 +12,7 @@ use super::{
     model::Action,
     record::{event, required, text},
     scope::Access,
-    service::{begin_change, respond, save, ReasonBody},
+    service::{begin_change, load_for, respond, save, ReasonBody},
     view::CaseView,
 };
 use crate::{
@@ -232,12 +232,7 @@ pub async fn reopen(
         &[Access::Handler, Access::Hotline, Access::Supervisor],
     )
     .await?;
-    let category = Category::parse(&ch.case.category).ok_or_else(|| {
-        Error::Internal(format!(
-            "case {id} has unknown category {:?}",
-            ch.case.category
-        ))
-    })?;
+    let category = Category::stored(&ch.case.category)?;
     let resolve_due = now + resolve_window(&state.settings.deadlines, category);
     let c = save(
         &*w,
@@ -296,17 +291,8 @@ pub async fn record_confirmation(
         return Err(Error::validation("date", "cannot be in the future"));
     }
     let mut w = state.work_at(now).await?;
-    let (c0, access) = super::scope::load(&*w, p, id).await?;
-    if access != Access::Handler {
-        return Err(Error::Forbidden(
-            "only the unit handling the case records its judicial confirmation".into(),
-        ));
-    }
-    if let Some(v) = body.version {
-        if v != c0.version {
-            return Err(Error::VersionConflict);
-        }
-    }
+    let what = "record the judicial confirmation of";
+    let c0 = load_for(&*w, p, id, body.version, &[Access::Handler], what).await?;
     let agreement = c0
         .outcome
         .as_ref()

@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::{
     clocks::{self, accept_window},
     record::{event, required},
-    scope::{self, Access},
-    service::{respond, save},
+    scope::Access,
+    service::{load_for, respond, save},
     view::CaseView,
 };
 use crate::{
@@ -49,12 +49,7 @@ fn stricter_accept(
     wanted: Priority,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Priority, Option<chrono::DateTime<chrono::Utc>>)> {
-    let priority = Priority::parse(&c.priority).ok_or_else(|| {
-        Error::Internal(format!(
-            "case {} has unknown priority {:?}",
-            c.id, c.priority
-        ))
-    })?;
+    let priority = Priority::stored(&c.priority)?;
     let new_priority = if wanted.rank() > priority.rank() {
         wanted
     } else {
@@ -69,22 +64,6 @@ fn stricter_accept(
     Ok((new_priority, accept_due))
 }
 
-/// Who may raise a risk, and on the version they saw.
-fn may_raise(access: Access, seen: Option<i32>, version: i32) -> Result<()> {
-    if !matches!(
-        access,
-        Access::Handler | Access::Hotline | Access::Supervisor
-    ) {
-        return Err(Error::Forbidden(
-            "you may not change this case's risk level".into(),
-        ));
-    }
-    match seen {
-        Some(v) if v != version => Err(Error::VersionConflict),
-        _ => Ok(()),
-    }
-}
-
 /// Raise the risk level by hand (never lower it); a timeline event, and
 /// for `high`/`imminent` the escalation.
 pub async fn raise_risk(
@@ -96,15 +75,23 @@ pub async fn raise_risk(
     let reason = required("reason", &body.reason, 2000)?;
     let now = state.now();
     let mut w = state.work_at(now).await?;
-    let (c0, access) = scope::load(&*w, p, id).await?;
-    may_raise(access, body.version, c0.version)?;
+    let allowed = [Access::Handler, Access::Hotline, Access::Supervisor];
+    let c0 = load_for(
+        &*w,
+        p,
+        id,
+        body.version,
+        &allowed,
+        "raise the risk level of",
+    )
+    .await?;
     let current = RiskLevel::stored(&c0.risk_level)?;
     if body.risk_level.rank() <= current.rank() {
         return Err(Error::InvalidTransition(format!(
             "the risk level is {current}; it can only be raised, never lowered"
         )));
     }
-    let status = clocks::status_of(&c0)?;
+    let status = CaseStatus::stored(&c0.status)?;
     if status == CaseStatus::Closed {
         return Err(Error::InvalidTransition(
             "the case is closed; reopen it first".into(),

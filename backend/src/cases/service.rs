@@ -36,6 +36,28 @@ pub(super) struct Change {
     pub next: CaseStatus,
 }
 
+/// The case in scope, if the principal's access is one of `allowed` and
+/// the version they saw (if they said) is the current one: 404, 403, 409.
+pub(super) async fn load_for(
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    id: Uuid,
+    version: Option<i32>,
+    allowed: &[Access],
+    what: &str,
+) -> Result<case::Model> {
+    let (c, access) = scope::load(conn, p, id).await?;
+    if !allowed.contains(&access) {
+        return Err(Error::Forbidden(format!(
+            "you may not {what} this case (your access: {access:?})"
+        )));
+    }
+    match version {
+        Some(v) if v != c.version => Err(Error::VersionConflict),
+        _ => Ok(c),
+    }
+}
+
 pub(super) async fn begin_change(
     conn: &impl ConnectionTrait,
     p: &Principal,
@@ -44,20 +66,8 @@ pub(super) async fn begin_change(
     version: Option<i32>,
     allowed: &[Access],
 ) -> Result<Change> {
-    let (c, access) = scope::load(conn, p, id).await?;
-    if !allowed.contains(&access) {
-        return Err(Error::Forbidden(format!(
-            "you may not {} this case (your access: {:?})",
-            action.name(),
-            access
-        )));
-    }
-    if let Some(v) = version {
-        if v != c.version {
-            return Err(Error::VersionConflict);
-        }
-    }
-    let from = clocks::status_of(&c)?;
+    let c = load_for(conn, p, id, version, allowed, action.name()).await?;
+    let from = CaseStatus::stored(&c.status)?;
     let next = transition(from, action).map_err(Error::InvalidTransition)?;
     Ok(Change { case: c, next })
 }
@@ -177,12 +187,7 @@ pub async fn transfer(
             "the case is already with that unit",
         ));
     }
-    let priority = Priority::parse(&ch.case.priority).ok_or_else(|| {
-        Error::Internal(format!(
-            "case {} has unknown priority {:?}",
-            id, ch.case.priority
-        ))
-    })?;
+    let priority = Priority::stored(&ch.case.priority)?;
     let accept_due = now + accept_window(&state.settings.deadlines, priority);
     let c = save(
         &*w,
@@ -264,12 +269,7 @@ pub async fn decline(
             .await?,
     )
     .map(|(u, _)| u.id);
-    let priority = Priority::parse(&ch.case.priority).ok_or_else(|| {
-        Error::Internal(format!(
-            "case {} has unknown priority {:?}",
-            id, ch.case.priority
-        ))
-    })?;
+    let priority = Priority::stored(&ch.case.priority)?;
     let dispatch_due = now + dispatch_window(&state.settings.deadlines, priority);
     let c = save(
         &*w,

@@ -6,8 +6,10 @@ use uuid::Uuid;
 
 use super::kinds::TOP_LEVEL;
 use crate::{
-    cases::{directory::Directory, routing},
+    auth::Principal,
+    cases::{directory::Directory, routing, scope},
     db::entities::{case, case_handler, escalation, unit, user},
+    error::Error,
     error::Result,
     regions::RegionCode,
     vocab::{Role, UnitKind},
@@ -153,4 +155,38 @@ pub async fn in_chain(
         }
     }
     Ok(false)
+}
+
+/// Police liaisons of a unit in the chain may work it: the unit it is
+/// addressed to now, or one it was addressed to at an earlier level. At
+/// level 3 the region's supervisors may too. (Whoever cannot read it got
+/// 404 from `load_visible` already; this answers 403.)
+pub async fn may_work(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    e: &escalation::Model,
+    c: &case::Model,
+    access: scope::Access,
+) -> Result<()> {
+    let allowed = match p.role {
+        Role::PoliceLiaison => match p.unit_id() {
+            Some(unit) => in_chain(directory, conn, unit, e, c).await?,
+            None => false,
+        },
+        Role::Supervisor => e.level >= TOP_LEVEL && access == scope::Access::Supervisor,
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else if p.role == Role::PoliceLiaison {
+        Err(Error::Forbidden(
+            "only the police units this escalation was sent to may work it".into(),
+        ))
+    } else {
+        Err(Error::Forbidden(format!(
+            "the role {} may not work escalations",
+            p.role
+        )))
+    }
 }

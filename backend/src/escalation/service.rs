@@ -11,14 +11,14 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    chain::in_chain,
+    chain::may_work,
     engine::{event, open},
-    kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
+    kinds::{ACK_DEADLINE, ACTION_DEADLINE},
     view::{view, views, EscalationView},
 };
 use crate::{
     auth::Principal,
-    cases::{directory::Directory, scope},
+    cases::scope,
     db::entities::{case, escalation, escalation_action},
     error::{Error, Result},
     state::AppState,
@@ -74,38 +74,19 @@ async fn load_visible(
     Ok((e, c, access))
 }
 
-/// Police liaisons of a unit in the chain may work it: the unit it is
-/// addressed to now, or one it was addressed to at an earlier level. At
-/// level 3 the region's supervisors may too. (Whoever cannot read it got
-/// 404 from `load_visible` already; this answers 403.)
-async fn may_work(
-    directory: &Directory,
+/// The escalation and its case, if the principal may read it (else 404),
+/// may work it (else 403) and saw its current version (else 409).
+async fn load_workable(
+    state: &AppState,
     conn: &impl ConnectionTrait,
     p: &Principal,
-    e: &escalation::Model,
-    c: &case::Model,
-    access: scope::Access,
-) -> Result<()> {
-    let allowed = match p.role {
-        Role::PoliceLiaison => match p.unit_id() {
-            Some(unit) => in_chain(directory, conn, unit, e, c).await?,
-            None => false,
-        },
-        Role::Supervisor => e.level >= TOP_LEVEL && access == scope::Access::Supervisor,
-        _ => false,
-    };
-    if allowed {
-        Ok(())
-    } else if p.role == Role::PoliceLiaison {
-        Err(Error::Forbidden(
-            "only the police units this escalation was sent to may work it".into(),
-        ))
-    } else {
-        Err(Error::Forbidden(format!(
-            "the role {} may not work escalations",
-            p.role
-        )))
-    }
+    id: Uuid,
+    version: Option<i32>,
+) -> Result<(escalation::Model, case::Model)> {
+    let (e, c, access) = load_visible(conn, p, id).await?;
+    may_work(&state.directory, conn, p, &e, &c, access).await?;
+    check_version(&e, version)?;
+    Ok((e, c))
 }
 
 fn check_version(e: &escalation::Model, version: Option<i32>) -> Result<()> {
@@ -145,9 +126,7 @@ pub async fn acknowledge(
 ) -> Result<EscalationView> {
     let now = state.now();
     let mut w = state.work_at(now).await?;
-    let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(&state.directory, &*w, p, &e, &c, access).await?;
-    check_version(&e, body.version)?;
+    let (e, c) = load_workable(state, &*w, p, id, body.version).await?;
     if e.status != EscalationStatus::Pending.as_str() {
         return Err(Error::InvalidTransition(format!(
             "the escalation is already {}",
@@ -198,9 +177,7 @@ pub async fn record_action(
         return Err(Error::validation("notes", "at most 4000 characters"));
     }
     let mut w = state.work_at(now).await?;
-    let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(&state.directory, &*w, p, &e, &c, access).await?;
-    check_version(&e, body.version)?;
+    let (e, c) = load_workable(state, &*w, p, id, body.version).await?;
     if e.status != EscalationStatus::Acknowledged.as_str() {
         return Err(Error::InvalidTransition(format!(
             "actions are recorded on an acknowledged escalation; this one is {}",
@@ -255,9 +232,7 @@ pub async fn resolve(
         return Err(Error::validation("summary", "must not be empty"));
     }
     let mut w = state.work_at(now).await?;
-    let (e, c, access) = load_visible(&*w, p, id).await?;
-    may_work(&state.directory, &*w, p, &e, &c, access).await?;
-    check_version(&e, body.version)?;
+    let (e, c) = load_workable(state, &*w, p, id, body.version).await?;
     if e.status != EscalationStatus::Acknowledged.as_str() {
         return Err(Error::InvalidTransition(format!(
             "only an acknowledged escalation can be resolved; this one is {}",
