@@ -43,11 +43,6 @@ impl AppState {
         self.clock.now()
     }
 
-    /// Begin a unit of work at the clock's time.
-    pub async fn work(&self) -> crate::error::Result<crate::work::Work> {
-        self.work_at(self.now()).await
-    }
-
     /// Begin a unit of work at `now` (a use case that read the time before
     /// it validated its input).
     pub async fn work_at(

@@ -112,12 +112,6 @@ impl Work {
         self.mails.extend(mails);
     }
 
-    /// Whether this work has recorded events (a fired deadline that found
-    /// its condition met records none).
-    pub fn has_effects(&self) -> bool {
-        !self.events.is_empty() || !self.mails.is_empty() || self.earliest_deadline.is_some()
-    }
-
     /// Schedule a deadline row in this transaction.
     pub async fn schedule(
         &mut self,

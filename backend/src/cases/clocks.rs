@@ -190,15 +190,13 @@ pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<boo
         }
         1 + q.count(&**w).await? as usize
     };
-    let mut to = if clock.name == "dispatch" {
-        hotline_addresses(&**w, &c).await?
+    let to = if clock.name == "dispatch" {
+        let mut to = hotline_addresses(&**w, &c).await?;
+        to.extend(supervisors_up_to(&**w, &c.region_code, miss - 1).await?);
+        to
     } else {
-        match c.assigned_unit_id {
-            Some(u) => chain::unit_addresses(&**w, u).await?,
-            None => Vec::new(),
-        }
+        unit_and_supervisors(&**w, &c, miss - 1).await?
     };
-    to.extend(supervisors_up_to(&**w, &c.region_code, miss - 1).await?);
     let every = Duration::seconds(Ord::max(settings.deadlines.case_remind_every_s, 60));
     let next = now + every;
     w.schedule("case", c.id, clock.remind, next).await?;
