@@ -19,7 +19,7 @@ ROOT = "backend/src"
 # Lowest first. A file's layer is the first prefix (path relative to
 # backend/src) that matches it.
 LAYERS = [
-    ("pure", ["vocab.rs", "clock.rs", "error.rs", "config.rs", "shutdown.rs",
+    ("pure", ["vocab.rs", "clock.rs", "error.rs", "config/", "shutdown.rs",
               "cases/model.rs"]),
     ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs"]),
     ("work", ["work.rs"]),
@@ -35,9 +35,6 @@ LAYERS = [
 
 # Known oversize items when the rule came in: (path, what) -> size.
 ALLOWED = {
-    ("backend/src/db/entities.rs", "file"): 421,
-    ("backend/src/config.rs", "file"): 439,
-    ("backend/src/auth/mod.rs", "file"): 440,
     ("backend/src/admin/mod.rs", "file"): 478,
 }
 ALLOWED_FNS = {}  # filled from ALLOWED_FN_LINES below
@@ -46,7 +43,6 @@ ALLOWED_FN_LINES = [
     ("backend/src/http/live.rs", "serve", 167),
     ("backend/src/escalation/engine.rs", "raise", 84),
     ("backend/src/cases/closing.rs", "record_outcome", 100),
-    ("backend/src/reports/mod.rs", "summary", 99),
     ("backend/src/cases/intake.rs", "write", 97),
     ("backend/src/calls/cti.rs", "handle", 87),
     ("backend/src/cases/service.rs", "transfer", 83),

@@ -231,7 +231,7 @@ pub async fn load(db: &Db, now: DateTime<Utc>) -> Result<DemoLogins> {
             if !exists {
                 unit::ActiveModel {
                     id: Set(Uuid::new_v4()),
-                    kind: Set(kind.as_str().to_string()),
+                    kind: Set(*kind),
                     name: Set(name.to_string()),
                     region_code: Set(region.to_string()),
                     email: Set(Some(email.to_string())),

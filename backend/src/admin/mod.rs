@@ -36,7 +36,7 @@ impl UnitView {
     pub fn from_model(m: unit::Model) -> Result<UnitView> {
         Ok(UnitView {
             id: m.id,
-            kind: UnitKind::stored(&m.kind)?,
+            kind: m.kind,
             name: m.name,
             region_code: m.region_code,
             email: m.email,
@@ -172,7 +172,7 @@ pub async fn create_unit(
     let region = regions::require_known(&*txn, "region_code", &new.region_code).await?;
     let model = unit::ActiveModel {
         id: Set(Uuid::new_v4()),
-        kind: Set(new.kind.as_str().to_string()),
+        kind: Set(new.kind),
         name: Set(name),
         region_code: Set(region.as_str().to_string()),
         email: Set(email),
@@ -212,7 +212,7 @@ pub async fn update_unit(
         .ok_or(Error::NotFound("unit"))?;
     let mut active: unit::ActiveModel = current.into();
     if let Some(kind) = patch.kind {
-        active.kind = Set(kind.as_str().to_string());
+        active.kind = Set(kind);
     }
     if let Some(name) = &patch.name {
         active.name = Set(check_name("name", name, 200)?);
@@ -309,7 +309,7 @@ pub async fn create_user(
         id: Set(Uuid::new_v4()),
         username: Set(username.clone()),
         display_name: Set(display_name),
-        role: Set(new.role.as_str().to_string()),
+        role: Set(new.role),
         unit_id: Set(new.unit_id),
         email: Set(email),
         password_hash: Set(hash),
@@ -372,7 +372,7 @@ pub async fn update_user(
         .one(&*txn)
         .await?
         .ok_or(Error::NotFound("user"))?;
-    let role = patch.role.map_or_else(|| Role::stored(&current.role), Ok)?;
+    let role = patch.role.unwrap_or(current.role);
     let unit_id = patch.unit_id.unwrap_or(current.unit_id);
     check_unit_for_role(&*txn, role, unit_id).await?;
     if id == actor.user_id && (patch.active == Some(false) || role != Role::Admin) {
@@ -394,7 +394,7 @@ pub async fn update_user(
     if let Some(h) = new_hash {
         active.password_hash = Set(h);
     }
-    active.role = Set(role.as_str().to_string());
+    active.role = Set(role);
     active.unit_id = Set(unit_id);
     active.updated_at = Set(now);
     let model = active.update(&*txn).await?;
@@ -428,8 +428,8 @@ pub async fn routing_rules(conn: &impl ConnectionTrait) -> Result<Vec<RoutingRul
         .map(|&category| {
             let custom = stored
                 .iter()
-                .find(|r| r.category == category.as_str())
-                .and_then(|r| UnitKind::parse(&r.unit_kind));
+                .find(|r| r.category == category)
+                .map(|r| r.unit_kind);
             RoutingRuleView {
                 category,
                 unit_kind: custom.unwrap_or_else(|| category.default_unit_kind()),
@@ -454,8 +454,8 @@ pub async fn set_routing_rule(
         .exec(&*txn)
         .await?;
     routing_rule::Entity::insert(routing_rule::ActiveModel {
-        category: Set(category.as_str().to_string()),
-        unit_kind: Set(unit_kind.as_str().to_string()),
+        category: Set(category),
+        unit_kind: Set(unit_kind),
         updated_at: Set(now),
     })
     .exec_without_returning(&*txn)

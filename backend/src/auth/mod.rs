@@ -2,25 +2,23 @@
 //! only as SHA-256 hashes, expiry and revocation, and login throttling
 //! counted in the database so that a restart does not reset it.
 pub mod cache;
+mod login;
 pub mod password;
 pub mod throttle;
 
 pub use cache::SessionCache;
+pub use login::{login, login_with, LoginOutcome, LoginPolicy};
 pub use throttle::Throttle;
 
 use chrono::{DateTime, Duration, Utc};
-use rand::RngCore;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Statement};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::{
     db::{
-        entities::{login_failure, session, unit, user},
+        entities::{login_failure, session, user},
         Db,
     },
     error::{Error, Result},
@@ -82,7 +80,7 @@ impl UserView {
             id: m.id,
             username: m.username.clone(),
             display_name: m.display_name.clone(),
-            role: Role::stored(&m.role)?,
+            role: m.role,
             unit_id: m.unit_id,
             email: m.email.clone(),
             active: m.active,
@@ -90,22 +88,10 @@ impl UserView {
     }
 }
 
-pub struct LoginOutcome {
-    pub token: String,
-    pub expires_at: DateTime<Utc>,
-    pub user: UserView,
-}
-
 /// Every request hashes its token (the session cache is keyed by the
 /// hash), so this writes hex into one buffer instead of a string per byte.
 pub fn hash_token(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
-}
-
-fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex(&bytes)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -116,117 +102,6 @@ fn hex(bytes: &[u8]) -> String {
         out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
     }
     out
-}
-
-pub struct LoginPolicy {
-    pub max_failures: u32,
-    pub window: Duration,
-    pub session_ttl: Duration,
-}
-
-/// [`login_with`] with a default hash gate, the default delays and no
-/// client address (the CLI and tests).
-pub async fn login(
-    db: &Db,
-    now: DateTime<Utc>,
-    policy: &LoginPolicy,
-    username: &str,
-    password: &str,
-) -> Result<LoginOutcome> {
-    let gate = password::HashGate::default();
-    let d = crate::config::AuthSettings::default();
-    let throttle = Throttle {
-        max_failures: policy.max_failures,
-        window: policy.window,
-        base_delay: Duration::seconds(d.lockout_base_s as i64),
-        max_delay: Duration::seconds(d.lockout_max_s as i64),
-        max_per_address: 0,
-        address_window: Duration::zero(),
-    };
-    login_with(db, now, policy, &throttle, &gate, None, username, password).await
-}
-
-/// Check the password under the throttle (`throttle.rs`), and open a
-/// session. `address` is the client's (see `http::session::ClientAddr`).
-#[allow(clippy::too_many_arguments)]
-pub async fn login_with(
-    db: &Db,
-    now: DateTime<Utc>,
-    policy: &LoginPolicy,
-    throttle: &Throttle,
-    gate: &password::HashGate,
-    address: Option<&str>,
-    username: &str,
-    password: &str,
-) -> Result<LoginOutcome> {
-    let username = username.trim();
-    let reservation = throttle::reserve(db, now, throttle, username, address).await?;
-    let found = if throttle::is_possible_username(username) {
-        user::Entity::find()
-            .filter(user::Column::Username.eq(username))
-            .one(&db.conn)
-            .await?
-    } else {
-        None
-    };
-    let hash = found
-        .as_ref()
-        .map(|u| u.password_hash.clone())
-        .unwrap_or_else(|| password::DUMMY_HASH.to_string());
-    // Verify even for unknown users, so timing does not reveal who exists.
-    let ok = match password::verify_gated(gate, password.to_string(), hash).await {
-        Ok(ok) => ok,
-        Err(e) => {
-            // Not verified (no hash slot): the attempt does not count.
-            throttle::release(db, reservation).await?;
-            return Err(e);
-        }
-    };
-    let allowed = match &found {
-        Some(u) if ok && u.active => may_sign_in(db, u).await?,
-        _ => false,
-    };
-    let user = match found {
-        Some(u) if allowed => u,
-        // The reserved rows stand as the failure.
-        _ => return Err(Error::InvalidCredentials),
-    };
-
-    let token = new_token();
-    let expires_at = now + policy.session_ttl;
-    let txn = db.begin_write().await?;
-    session::Entity::insert(session::ActiveModel {
-        token_hash: Set(hash_token(&token)),
-        user_id: Set(user.id),
-        created_at: Set(now),
-        expires_at: Set(expires_at),
-        revoked_at: Set(None),
-    })
-    .exec_without_returning(&*txn)
-    .await?;
-    throttle::succeeded(&*txn, &reservation, username).await?;
-    txn.commit().await?;
-    Ok(LoginOutcome {
-        token,
-        expires_at,
-        user: UserView::from_model(&user)?,
-    })
-}
-
-/// An active user may sign in when their stored role is one we know (an
-/// unknown role fails closed) and their unit, if any, is active.
-async fn may_sign_in(db: &Db, u: &user::Model) -> Result<bool> {
-    if Role::parse(&u.role).is_none() {
-        tracing::warn!(user = %u.id, "refusing a login: unknown stored role");
-        return Ok(false);
-    }
-    match u.unit_id {
-        None => Ok(true),
-        Some(id) => Ok(unit::Entity::find_by_id(id)
-            .one(&db.conn)
-            .await?
-            .is_some_and(|n| n.active)),
-    }
 }
 
 /// Resolve a bearer token to the signed-in user, or `Unauthorized`:
@@ -447,6 +322,6 @@ mod tests {
             super::hash_token("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
-        assert_eq!(super::new_token().len(), 64);
+        assert_eq!(super::login::new_token().len(), 64);
     }
 }

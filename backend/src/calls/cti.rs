@@ -243,7 +243,7 @@ async fn insert_call(
         id: Set(crate::db::new_id()),
         phone: Set(PhoneNumber::parse(raw).ok().map(|p| p.as_str().to_string())),
         phone_raw: Set(Some(raw.trim().chars().take(64).collect())),
-        channel: Set(Channel::Hotline.as_str().to_string()),
+        channel: Set(Channel::Hotline),
         received_at: Set(now),
         duration_s: Set(duration),
         operator_id: Set(operator),

@@ -46,7 +46,7 @@ impl CallView {
             id: m.id,
             caller_phone: m.phone,
             caller_phone_raw: m.phone_raw,
-            channel: Channel::stored(&m.channel)?,
+            channel: m.channel,
             received_at: m.received_at,
             duration_s: m.duration_s,
             operator_id: m.operator_id,
@@ -96,7 +96,7 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
         id: Set(crate::db::new_id()),
         phone: Set(phone.map(|p| p.as_str().to_string())),
         phone_raw: Set(Some(raw.to_string())),
-        channel: Set(input.channel.as_str().to_string()),
+        channel: Set(input.channel),
         received_at: Set(received_at),
         duration_s: Set(None),
         operator_id: Set(Some(p.user_id)),
@@ -115,10 +115,10 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
 pub struct CaseBrief {
     pub id: Uuid,
     pub number: String,
-    pub category: String,
-    pub status: String,
-    pub risk_level: String,
-    pub priority: String,
+    pub category: crate::vocab::Category,
+    pub status: CaseStatus,
+    pub risk_level: crate::vocab::RiskLevel,
+    pub priority: crate::vocab::Priority,
     pub summary: String,
     pub created_at: DateTime<Utc>,
     pub open: bool,
@@ -177,10 +177,7 @@ pub async fn history(
     let mut briefs: Vec<CaseBrief> = cases
         .into_iter()
         .map(|c| {
-            let open = !matches!(
-                CaseStatus::parse(&c.status),
-                Some(CaseStatus::Resolved | CaseStatus::Closed)
-            );
+            let open = !matches!(c.status, CaseStatus::Resolved | CaseStatus::Closed);
             CaseBrief {
                 id: c.id,
                 number: c.number,

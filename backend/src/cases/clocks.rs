@@ -155,7 +155,7 @@ pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<boo
     let Some(c) = case::Entity::find_by_id(d.subject_id).one(&**w).await? else {
         return Ok(false);
     };
-    let status = CaseStatus::stored(&c.status)?;
+    let status = c.status;
     use CaseStatus::*;
     let (clock, still_due) = match d.kind.as_str() {
         CONFIRMATION_REMINDER => return confirmation_reminder(w, settings, &c).await,
@@ -384,10 +384,10 @@ mod tests {
         case::Model {
             id: uuid::Uuid::nil(),
             number: "2026-000001".into(),
-            category: "domestic_violence".into(),
-            status: status.as_str().into(),
-            priority: "normal".into(),
-            risk_level: "none".into(),
+            category: crate::vocab::Category::DomesticViolence,
+            status,
+            priority: crate::vocab::Priority::Normal,
+            risk_level: crate::vocab::RiskLevel::None,
             region_code: "450321101201".into(),
             summary: "x".into(),
             description: None,

@@ -21,7 +21,7 @@ use crate::{
     db::entities::case,
     error::{Error, Result},
     state::AppState,
-    vocab::{Category, ConfirmationStatus, OutcomeResult},
+    vocab::{ConfirmationStatus, OutcomeResult},
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -81,7 +81,7 @@ pub async fn record_outcome(
         &*w,
         &ch.case,
         case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
+            status: Set(ch.next),
             outcome: Set(Some(json!({
                 "result": body.result,
                 "details": details,
@@ -188,7 +188,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
         &*w,
         &ch.case,
         case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
+            status: Set(ch.next),
             closed_at: Set(Some(now)),
             overdue: Set(false),
             ..Default::default()
@@ -232,13 +232,13 @@ pub async fn reopen(
         &[Access::Handler, Access::Hotline, Access::Supervisor],
     )
     .await?;
-    let category = Category::stored(&ch.case.category)?;
+    let category = ch.case.category;
     let resolve_due = now + resolve_window(&state.settings.deadlines, category);
     let c = save(
         &*w,
         &ch.case,
         case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
+            status: Set(ch.next),
             resolve_due_at: Set(Some(resolve_due)),
             follow_up_due_at: Set(None),
             closed_at: Set(None),

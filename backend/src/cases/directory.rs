@@ -181,12 +181,7 @@ impl Directory {
             .all(conn)
             .await?
             .into_iter()
-            .filter_map(|r| {
-                Some((
-                    Category::parse(&r.category)?,
-                    UnitKind::parse(&r.unit_kind)?,
-                ))
-            })
+            .map(|r| (r.category, r.unit_kind))
             .collect();
         let mut units: HashMap<String, Vec<Candidate>> = HashMap::new();
         for u in unit::Entity::find()
@@ -194,9 +189,7 @@ impl Directory {
             .all(conn)
             .await?
         {
-            let Some(kind) = UnitKind::parse(&u.kind) else {
-                continue;
-            };
+            let kind = u.kind;
             units
                 .entry(u.region_code.clone())
                 .or_default()

@@ -213,10 +213,10 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         .or_else(|| linked_call.as_ref().and_then(|c| c.phone.clone()));
     let row = case::ActiveModel {
         id: Set(crate::db::new_id()),
-        category: Set(input.category.as_str().to_string()),
-        status: Set(status.as_str().to_string()),
-        priority: Set(priority.as_str().to_string()),
-        risk_level: Set(risk.as_str().to_string()),
+        category: Set(input.category),
+        status: Set(status),
+        priority: Set(priority),
+        risk_level: Set(risk),
         region_code: Set(place.as_str().to_string()),
         summary: Set(summary.clone()),
         description: Set(description),

@@ -49,7 +49,7 @@ fn stricter_accept(
     wanted: Priority,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(Priority, Option<chrono::DateTime<chrono::Utc>>)> {
-    let priority = Priority::stored(&c.priority)?;
+    let priority = c.priority;
     let new_priority = if wanted.rank() > priority.rank() {
         wanted
     } else {
@@ -85,13 +85,13 @@ pub async fn raise_risk(
         "raise the risk level of",
     )
     .await?;
-    let current = RiskLevel::stored(&c0.risk_level)?;
+    let current = c0.risk_level;
     if body.risk_level.rank() <= current.rank() {
         return Err(Error::InvalidTransition(format!(
             "the risk level is {current}; it can only be raised, never lowered"
         )));
     }
-    let status = CaseStatus::stored(&c0.status)?;
+    let status = c0.status;
     if status == CaseStatus::Closed {
         return Err(Error::InvalidTransition(
             "the case is closed; reopen it first".into(),
@@ -103,8 +103,8 @@ pub async fn raise_risk(
         &*w,
         &c0,
         case::ActiveModel {
-            risk_level: Set(body.risk_level.as_str().to_string()),
-            priority: Set(new_priority.as_str().to_string()),
+            risk_level: Set(body.risk_level),
+            priority: Set(new_priority),
             accept_due_at: Set(accept_due),
             ..Default::default()
         },

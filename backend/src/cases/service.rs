@@ -26,7 +26,7 @@ use crate::{
     escalation,
     regions::RegionCode,
     state::AppState,
-    vocab::{CaseStatus, Priority, UnitKind},
+    vocab::{CaseStatus, UnitKind},
 };
 
 /// Common shape of a state change: load in scope, check the role, the
@@ -67,7 +67,7 @@ pub(super) async fn begin_change(
     allowed: &[Access],
 ) -> Result<Change> {
     let c = load_for(conn, p, id, version, allowed, action.name()).await?;
-    let from = CaseStatus::stored(&c.status)?;
+    let from = c.status;
     let next = transition(from, action).map_err(Error::InvalidTransition)?;
     Ok(Change { case: c, next })
 }
@@ -122,7 +122,7 @@ pub async fn accept(
         &*w,
         &ch.case,
         case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
+            status: Set(ch.next),
             assignee_id: Set(Some(p.user_id)),
             overdue: Set(false),
             ..Default::default()
@@ -187,13 +187,13 @@ pub async fn transfer(
             "the case is already with that unit",
         ));
     }
-    let priority = Priority::stored(&ch.case.priority)?;
+    let priority = ch.case.priority;
     let accept_due = now + accept_window(&state.settings.deadlines, priority);
     let c = save(
         &*w,
         &ch.case,
         case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
+            status: Set(ch.next),
             assigned_unit_id: Set(Some(target.id)),
             assignee_id: Set(None),
             accept_due_at: Set(Some(accept_due)),
@@ -269,13 +269,13 @@ pub async fn decline(
             .await?,
     )
     .map(|(u, _)| u.id);
-    let priority = Priority::stored(&ch.case.priority)?;
+    let priority = ch.case.priority;
     let dispatch_due = now + dispatch_window(&state.settings.deadlines, priority);
     let c = save(
         &*w,
         &ch.case,
         case::ActiveModel {
-            status: Set(ch.next.as_str().to_string()),
+            status: Set(ch.next),
             assigned_unit_id: Set(hotline),
             assignee_id: Set(None),
             accept_due_at: Set(None),

@@ -85,9 +85,9 @@ pub async fn open(
     let model = escalation::ActiveModel {
         id: Set(crate::db::new_id()),
         case_id: Set(c.id),
-        urgency: Set(urgency.as_str().to_string()),
+        urgency: Set(urgency),
         level: Set(level),
-        status: Set(EscalationStatus::Pending.as_str().to_string()),
+        status: Set(EscalationStatus::Pending),
         police_unit_id: Set(police),
         reason: Set(reason.to_string()),
         created_by: Set(actor),
@@ -154,7 +154,7 @@ pub async fn raise(
     let Some(e) = escalation::Entity::find_by_id(id).one(&**w).await? else {
         return Ok(false);
     };
-    if e.status != EscalationStatus::Pending.as_str() {
+    if e.status != EscalationStatus::Pending {
         return Ok(false);
     }
     let Some(c) = case::Entity::find_by_id(e.case_id).one(&**w).await? else {
@@ -165,7 +165,7 @@ pub async fn raise(
     // back to today's policy for its urgency (the clocks must keep running).
     let policy: EscalationPolicy = match serde_json::from_value(e.policy.clone()) {
         Ok(p) => p,
-        Err(_) => policy_for(&settings.deadlines, Urgency::stored(&e.urgency)?),
+        Err(_) => policy_for(&settings.deadlines, e.urgency),
     };
     let mut earlier = told_so_far(directory, &**w, &place, &c, &e).await?;
     let (new_level, new_police) = next_level(directory, &**w, &place, &e).await?;
@@ -291,7 +291,7 @@ pub async fn action_missed(w: &mut Work, settings: &Settings, id: Uuid) -> Resul
     let Some(e) = escalation::Entity::find_by_id(id).one(&**w).await? else {
         return Ok(false);
     };
-    if e.first_action_at.is_some() || e.status == EscalationStatus::Resolved.as_str() {
+    if e.first_action_at.is_some() || e.status == EscalationStatus::Resolved {
         return Ok(false);
     }
     let Some(c) = case::Entity::find_by_id(e.case_id).one(&**w).await? else {

@@ -127,7 +127,7 @@ pub async fn acknowledge(
     let now = state.now();
     let mut w = state.work_at(now).await?;
     let (e, c) = load_workable(state, &*w, p, id, body.version).await?;
-    if e.status != EscalationStatus::Pending.as_str() {
+    if e.status != EscalationStatus::Pending {
         return Err(Error::InvalidTransition(format!(
             "the escalation is already {}",
             e.status
@@ -137,7 +137,7 @@ pub async fn acknowledge(
         &*w,
         &e,
         escalation::ActiveModel {
-            status: Set(EscalationStatus::Acknowledged.as_str().to_string()),
+            status: Set(EscalationStatus::Acknowledged),
             acknowledged_at: Set(Some(now)),
             acknowledged_by: Set(Some(p.user_id)),
             next_raise_at: Set(None),
@@ -160,7 +160,7 @@ pub async fn acknowledge(
             "seconds_to_acknowledge": (now - e.created_at).num_seconds(),
         }),
     ));
-    metrics::histogram!("lianxin_escalation_time_to_acknowledge_seconds", "urgency" => e.urgency.clone())
+    metrics::histogram!("lianxin_escalation_time_to_acknowledge_seconds", "urgency" => e.urgency.as_str())
         .record((now - e.created_at).num_milliseconds() as f64 / 1000.0);
     w.commit().await?;
     view(&state.db.conn, &updated, &c.number, now).await
@@ -178,7 +178,7 @@ pub async fn record_action(
     }
     let mut w = state.work_at(now).await?;
     let (e, c) = load_workable(state, &*w, p, id, body.version).await?;
-    if e.status != EscalationStatus::Acknowledged.as_str() {
+    if e.status != EscalationStatus::Acknowledged {
         return Err(Error::InvalidTransition(format!(
             "actions are recorded on an acknowledged escalation; this one is {}",
             e.status
@@ -187,7 +187,7 @@ pub async fn record_action(
     escalation_action::Entity::insert(escalation_action::ActiveModel {
         id: Set(crate::db::new_id()),
         escalation_id: Set(e.id),
-        kind: Set(body.kind.as_str().to_string()),
+        kind: Set(body.kind),
         notes: Set(body.notes.trim().to_string()),
         at: Set(now),
         by_user: Set(p.user_id),
@@ -233,7 +233,7 @@ pub async fn resolve(
     }
     let mut w = state.work_at(now).await?;
     let (e, c) = load_workable(state, &*w, p, id, body.version).await?;
-    if e.status != EscalationStatus::Acknowledged.as_str() {
+    if e.status != EscalationStatus::Acknowledged {
         return Err(Error::InvalidTransition(format!(
             "only an acknowledged escalation can be resolved; this one is {}",
             e.status
@@ -243,7 +243,7 @@ pub async fn resolve(
         &*w,
         &e,
         escalation::ActiveModel {
-            status: Set(EscalationStatus::Resolved.as_str().to_string()),
+            status: Set(EscalationStatus::Resolved),
             resolved_at: Set(Some(now)),
             resolution: Set(Some(summary.to_string())),
             ..Default::default()
@@ -350,7 +350,7 @@ pub async fn escalate_by_hand(
             p.role
         )));
     }
-    if c.status == crate::vocab::CaseStatus::Closed.as_str() {
+    if c.status == crate::vocab::CaseStatus::Closed {
         return Err(Error::InvalidTransition(
             "cannot escalate a closed case".into(),
         ));
@@ -370,7 +370,7 @@ pub async fn escalate_by_hand(
         Urgency::Imminent => crate::vocab::RiskLevel::Imminent,
         Urgency::High => crate::vocab::RiskLevel::High,
     };
-    let current = crate::vocab::RiskLevel::stored(&c.risk_level)?;
+    let current = c.risk_level;
     if wanted.rank() > current.rank() {
         case::Entity::update_many()
             .col_expr(case::Column::RiskLevel, Expr::value(wanted.as_str()))

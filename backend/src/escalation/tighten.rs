@@ -58,17 +58,12 @@ async fn tighten(
     actor: Option<Uuid>,
 ) -> Result<()> {
     let now = w.now;
-    let from = Urgency::parse(&e.urgency).ok_or_else(|| {
-        Error::Internal(format!(
-            "escalation {} has unknown urgency {:?}",
-            e.id, e.urgency
-        ))
-    })?;
+    let from = e.urgency;
     if from.rank() >= urgency.rank() {
         return Ok(());
     }
     let policy = policy_for(&settings.deadlines, urgency);
-    let pending = e.status == EscalationStatus::Pending.as_str();
+    let pending = e.status == EscalationStatus::Pending;
     let ack_due = if pending {
         Ord::min(e.ack_due_at, now + Duration::seconds(policy.acknowledge_s))
     } else {
@@ -115,7 +110,7 @@ async fn tighten(
             .await?;
     }
     let fresh = escalation::Model {
-        urgency: urgency.as_str().to_string(),
+        urgency,
         ack_due_at: ack_due,
         next_raise_at: next_raise,
         action_due_at: action_due,

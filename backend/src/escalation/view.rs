@@ -53,7 +53,7 @@ fn view_of(
     actions: Vec<ActionView>,
     now: DateTime<Utc>,
 ) -> Result<EscalationView> {
-    let status = EscalationStatus::stored(&e.status)?;
+    let status = e.status;
     let overdue = match status {
         EscalationStatus::Pending => now > e.ack_due_at,
         EscalationStatus::Acknowledged => e.first_action_at.is_none() && now > e.action_due_at,
@@ -63,7 +63,7 @@ fn view_of(
         id: e.id,
         case_id: e.case_id,
         case_number: case_number.to_string(),
-        urgency: Urgency::stored(&e.urgency)?,
+        urgency: e.urgency,
         level: e.level,
         status,
         police_unit_id: e.police_unit_id,
@@ -92,7 +92,7 @@ async fn actions_of(conn: &impl ConnectionTrait, id: Uuid) -> Result<Vec<ActionV
         .into_iter()
         .map(|a| {
             Ok(ActionView {
-                kind: ActionKind::stored(&a.kind)?,
+                kind: a.kind,
                 notes: a.notes,
                 at: a.at,
                 by: a.by_user,
@@ -132,7 +132,7 @@ pub async fn views(
             .entry(a.escalation_id)
             .or_default()
             .push(ActionView {
-                kind: ActionKind::stored(&a.kind)?,
+                kind: a.kind,
                 notes: a.notes,
                 at: a.at,
                 by: a.by_user,

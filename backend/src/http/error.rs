@@ -102,6 +102,16 @@ impl From<Error> for ApiError {
             e @ Error::Unauthorized => {
                 ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string())
             }
+            // A stored value no release wrote (an unknown enumeration):
+            // our fault, not the database's.
+            Error::Db(sea_orm::DbErr::Type(m)) => {
+                tracing::error!(error = %m, "unreadable stored value");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "internal error",
+                )
+            }
             Error::Db(e) => {
                 tracing::error!(error = %e, "database error");
                 ApiError::new(

@@ -160,56 +160,17 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
     let mut by_status = BTreeMap::new();
     let mut by_unit: BTreeMap<Option<uuid::Uuid>, u64> = BTreeMap::new();
     for c in &cases {
-        *by_category.entry(c.category.clone()).or_insert(0) += 1;
-        *by_status.entry(c.status.clone()).or_insert(0) += 1;
+        *by_category
+            .entry(c.category.as_str().to_string())
+            .or_insert(0) += 1;
+        *by_status.entry(c.status.as_str().to_string()).or_insert(0) += 1;
         *by_unit.entry(c.assigned_unit_id).or_insert(0) += 1;
     }
     let ids: Vec<uuid::Uuid> = cases.iter().map(|c| c.id).collect();
-    let mut escalations = Vec::new();
-    let mut deadlines = Vec::new();
-    for chunk in ids.chunks(500) {
-        let esc = escalation::Entity::find()
-            .filter(escalation::Column::CaseId.is_in(chunk.to_vec()))
-            .all(conn)
-            .await?;
-        let mut subjects: Vec<uuid::Uuid> = chunk.to_vec();
-        subjects.extend(esc.iter().map(|e| e.id));
-        for sub in subjects.chunks(500) {
-            deadlines.extend(
-                deadline::Entity::find()
-                    .filter(deadline::Column::SubjectId.is_in(sub.to_vec()))
-                    .filter(deadline::Column::DueAt.lte(now))
-                    .all(conn)
-                    .await?,
-            );
-        }
-        escalations.extend(esc);
-    }
-    // A deadline is met when its condition was satisfied (the row was
-    // cancelled) by its due time; missed when it fired. Reminders after a
-    // miss and the parties' confirmation window are not counted.
-    let mut kinds: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for d in deadlines
-        .iter()
-        .filter(|d| crate::cases::clocks::counts_in_figures(&d.kind))
-    {
-        let entry = kinds.entry(d.kind.clone()).or_insert((0, 0));
-        if d.fired_at.is_some() {
-            entry.1 += 1;
-        } else if d.cancelled_at.is_some_and(|c| c <= d.due_at) {
-            entry.0 += 1;
-        }
-    }
+    let (escalations, deadlines) = escalations_and_deadlines(conn, &ids, now).await?;
+    let kinds = deadline_figures(&deadlines);
     let (met, missed) = kinds.values().fold((0, 0), |(a, b), (m, x)| (a + m, b + x));
-    let mut ack_all = Vec::new();
-    let mut ack_by: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for e in &escalations {
-        if let Some(at) = e.acknowledged_at {
-            let s = (at - e.created_at).num_seconds();
-            ack_all.push(s);
-            ack_by.entry(e.urgency.clone()).or_default().push(s);
-        }
-    }
+    let (ack_all, ack_by) = times_to_acknowledge(&escalations);
     Ok(Summary {
         from: per.from,
         to: per.to,
@@ -240,6 +201,74 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
             .filter_map(|(k, v)| median(v).map(|m| (k, m)))
             .collect(),
     })
+}
+
+/// The escalations of `ids` and the deadlines (of the cases and their
+/// escalations) due by `now`, read in chunks of 500.
+async fn escalations_and_deadlines(
+    conn: &sea_orm::DatabaseConnection,
+    ids: &[uuid::Uuid],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(Vec<escalation::Model>, Vec<deadline::Model>)> {
+    let mut escalations = Vec::new();
+    let mut deadlines = Vec::new();
+    for chunk in ids.chunks(500) {
+        let esc = escalation::Entity::find()
+            .filter(escalation::Column::CaseId.is_in(chunk.to_vec()))
+            .all(conn)
+            .await?;
+        let mut subjects: Vec<uuid::Uuid> = chunk.to_vec();
+        subjects.extend(esc.iter().map(|e| e.id));
+        for sub in subjects.chunks(500) {
+            deadlines.extend(
+                deadline::Entity::find()
+                    .filter(deadline::Column::SubjectId.is_in(sub.to_vec()))
+                    .filter(deadline::Column::DueAt.lte(now))
+                    .all(conn)
+                    .await?,
+            );
+        }
+        escalations.extend(esc);
+    }
+    Ok((escalations, deadlines))
+}
+
+/// Met and missed per deadline kind. A deadline is met when its condition
+/// was satisfied (the row was cancelled) by its due time; missed when it
+/// fired. Reminders after a miss and the parties' confirmation window are
+/// not counted.
+fn deadline_figures(deadlines: &[deadline::Model]) -> BTreeMap<String, (u64, u64)> {
+    let mut kinds: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for d in deadlines
+        .iter()
+        .filter(|d| crate::cases::clocks::counts_in_figures(&d.kind))
+    {
+        let entry = kinds.entry(d.kind.clone()).or_insert((0, 0));
+        if d.fired_at.is_some() {
+            entry.1 += 1;
+        } else if d.cancelled_at.is_some_and(|c| c <= d.due_at) {
+            entry.0 += 1;
+        }
+    }
+    kinds
+}
+
+/// Seconds from opening to acknowledgement, all and by urgency.
+fn times_to_acknowledge(
+    escalations: &[escalation::Model],
+) -> (Vec<i64>, BTreeMap<String, Vec<i64>>) {
+    let mut all = Vec::new();
+    let mut by: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for e in escalations {
+        if let Some(at) = e.acknowledged_at {
+            let s = (at - e.created_at).num_seconds();
+            all.push(s);
+            by.entry(e.urgency.as_str().to_string())
+                .or_default()
+                .push(s);
+        }
+    }
+    (all, by)
 }
 
 fn csv_field(s: &str) -> String {
@@ -273,10 +302,10 @@ pub async fn cases_csv(state: &AppState, p: &Principal, q: ReportQuery) -> Resul
         let fields = [
             c.number.clone(),
             c.created_at.to_rfc3339(),
-            c.category.clone(),
-            c.status.clone(),
-            c.priority.clone(),
-            c.risk_level.clone(),
+            c.category.as_str().to_string(),
+            c.status.as_str().to_string(),
+            c.priority.as_str().to_string(),
+            c.risk_level.as_str().to_string(),
             c.region_code.clone(),
             c.assigned_unit_id
                 .and_then(|u| units.get(&u).cloned())
