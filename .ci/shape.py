@@ -35,17 +35,11 @@ LAYERS = [
 
 # Known oversize items when the rule came in: (path, what) -> size.
 ALLOWED = {
-    ("backend/src/admin/mod.rs", "file"): 478,
 }
 ALLOWED_FNS = {}  # filled from ALLOWED_FN_LINES below
 ALLOWED_FN_LINES = [
-    ("backend/src/cases/open.rs", "open", 184),
     ("backend/src/http/live.rs", "serve", 167),
-    ("backend/src/escalation/engine.rs", "raise", 84),
-    ("backend/src/cases/closing.rs", "record_outcome", 100),
-    ("backend/src/cases/intake.rs", "write", 97),
     ("backend/src/calls/cti.rs", "handle", 87),
-    ("backend/src/cases/service.rs", "transfer", 83),
     ("backend/src/main.rs", "main", 82),
 ]
 for p, name, n in ALLOWED_FN_LINES:

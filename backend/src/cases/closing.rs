@@ -1,7 +1,7 @@
 //! The end of a case: the outcome, the parties' judicial confirmation of a
 //! mediation agreement, the close after the follow-up visit, and a reopen.
 //! One transaction each, like every use case in `service`.
-use chrono::{Duration, NaiveDate};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ActiveValue::Set;
 use serde::Deserialize;
 use serde_json::json;
@@ -18,10 +18,12 @@ use super::{
 use crate::{
     audit,
     auth::Principal,
+    config::DeadlinePolicy,
     db::entities::case,
     error::{Error, Result},
     state::AppState,
     vocab::{ConfirmationStatus, OutcomeResult},
+    work::Work,
 };
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -35,6 +37,69 @@ pub struct OutcomeBody {
     pub version: Option<i32>,
 }
 
+/// When the parties' agreement took effect: its date (not in the future),
+/// or today for an agreement without one; `None` for any other outcome,
+/// which may not carry an agreement date.
+fn agreement_start(
+    result: OutcomeResult,
+    date: Option<NaiveDate>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    match (result, date) {
+        (OutcomeResult::Agreement, Some(d)) => {
+            let start = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+            if start > now + Duration::days(1) {
+                return Err(Error::validation(
+                    "agreement_date",
+                    "cannot be in the future",
+                ));
+            }
+            Ok(Some(start))
+        }
+        (OutcomeResult::Agreement, None) => Ok(Some(now)),
+        (_, Some(_)) => Err(Error::validation(
+            "agreement_date",
+            "only an agreement has an agreement date",
+        )),
+        (_, None) => Ok(None),
+    }
+}
+
+/// A resolved case's clocks: nothing is left to dispatch, accept or
+/// resolve, an earlier agreement's confirmation window (before a reopen)
+/// is replaced, the follow-up starts, and an agreement opens the parties'
+/// confirmation window with its reminder.
+async fn resolved_clocks(
+    w: &mut Work,
+    policy: &DeadlinePolicy,
+    case_id: Uuid,
+    follow_up_due: DateTime<Utc>,
+    agreement_start: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let now = w.now;
+    let stop = [
+        clocks::RESOLVE_KINDS,
+        clocks::ACCEPT_KINDS,
+        clocks::DISPATCH_KINDS,
+        clocks::CONFIRMATION_KINDS,
+    ]
+    .concat();
+    w.cancel(case_id, &stop).await?;
+    w.schedule("case", case_id, FOLLOW_UP, follow_up_due)
+        .await?;
+    if let Some(start) = agreement_start {
+        let due = start + Duration::seconds(policy.confirmation_window_s);
+        let reminder = start + Duration::seconds(policy.confirmation_reminder_s);
+        if reminder > now {
+            w.schedule("case", case_id, CONFIRMATION_REMINDER, reminder)
+                .await?;
+        }
+        w.schedule("case", case_id, CONFIRMATION, due.max(now))
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn record_outcome(
     state: &AppState,
     p: &Principal,
@@ -43,12 +108,7 @@ pub async fn record_outcome(
 ) -> Result<CaseView> {
     let details = text("details", &body.details, 10000, false)?;
     let now = state.now();
-    if body.agreement_date.is_some() && body.result != OutcomeResult::Agreement {
-        return Err(Error::validation(
-            "agreement_date",
-            "only an agreement has an agreement date",
-        ));
-    }
+    let agreement_start = agreement_start(body.result, body.agreement_date, now)?;
     let mut w = state.work_at(now).await?;
     let ch = begin_change(
         &*w,
@@ -61,20 +121,6 @@ pub async fn record_outcome(
     .await?;
     let policy = &state.settings.deadlines;
     let follow_up_due = now + Duration::seconds(policy.follow_up_s);
-    let agreement_start = match (body.result, body.agreement_date) {
-        (OutcomeResult::Agreement, Some(d)) => {
-            let start = d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
-            if start > now + Duration::days(1) {
-                return Err(Error::validation(
-                    "agreement_date",
-                    "cannot be in the future",
-                ));
-            }
-            Some(start)
-        }
-        (OutcomeResult::Agreement, None) => Some(now),
-        _ => None,
-    };
     let confirmation_due =
         agreement_start.map(|s| s + Duration::seconds(policy.confirmation_window_s));
     let c = save(
@@ -99,25 +145,7 @@ pub async fn record_outcome(
         now,
     )
     .await?;
-    // Resolved: nothing is left to dispatch, accept or resolve, and an
-    // earlier agreement's confirmation window (before a reopen) is replaced.
-    let stop = [
-        clocks::RESOLVE_KINDS,
-        clocks::ACCEPT_KINDS,
-        clocks::DISPATCH_KINDS,
-        clocks::CONFIRMATION_KINDS,
-    ]
-    .concat();
-    w.cancel(c.id, &stop).await?;
-    w.schedule("case", c.id, FOLLOW_UP, follow_up_due).await?;
-    if let (Some(start), Some(due)) = (agreement_start, confirmation_due) {
-        let reminder = start + Duration::seconds(policy.confirmation_reminder_s);
-        if reminder > now {
-            w.schedule("case", c.id, CONFIRMATION_REMINDER, reminder)
-                .await?;
-        }
-        w.schedule("case", c.id, CONFIRMATION, due.max(now)).await?;
-    }
+    resolved_clocks(&mut w, policy, c.id, follow_up_due, agreement_start).await?;
     w.event(event(
         &c,
         "case.outcome_recorded",

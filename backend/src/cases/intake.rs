@@ -25,7 +25,7 @@ use tokio::sync::oneshot;
 pub use super::intake_queue::Intake;
 use super::{
     clocks::{ACCEPT, DISPATCH, RESOLVE},
-    intake_queue::Job,
+    intake_queue::{answer_batch, Answered, Job},
     record::{call_already_linked, event},
 };
 use crate::{
@@ -36,6 +36,7 @@ use crate::{
     error::{Error, Result},
     escalation, events,
     state::AppState,
+    work::Work,
 };
 
 /// Queue `intake`, write it (in this request's batch or an earlier one's),
@@ -43,7 +44,7 @@ use crate::{
 pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Model> {
     let queue = &state.intake;
     let (done, mut written) = oneshot::channel();
-    queue.pending().push(Job { intake, done });
+    queue.pending().push((intake, done));
     loop {
         let lead = queue.leader.clone().lock_owned().await;
         // Waiting for the lock, this request's case may have gone out in
@@ -78,33 +79,20 @@ pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Mod
 }
 
 async fn write_and_answer(state: &AppState, batch: Vec<Job>) {
-    let intakes: Vec<&Intake> = batch.iter().map(|j| &j.intake).collect();
     let started = std::time::Instant::now();
-    match write(state, &intakes).await {
-        Ok(cases) => {
-            count_batch(batch.len());
+    let answered = answer_batch(batch, |intakes| {
+        let st = state.clone();
+        Box::pin(async move { write(&st, intakes).await })
+    })
+    .await;
+    match answered {
+        Answered::Batch(n) => {
+            count_batch(n);
             metrics::histogram!("lianxin_intake_batch_seconds")
                 .record(started.elapsed().as_secs_f64());
-            for (job, c) in batch.into_iter().zip(cases) {
-                let _ = job.done.send(Ok(c));
-            }
         }
-        Err(e) if batch.len() == 1 => {
-            if let Some(job) = batch.into_iter().next() {
-                let _ = job.done.send(Err(e));
-            }
-        }
-        Err(e) => {
-            tracing::info!(error = %e, cases = batch.len(), "intake batch failed; writing its cases one by one");
-            for job in batch {
-                let one = write(state, &[&job.intake]).await.and_then(|mut v| {
-                    v.pop()
-                        .ok_or_else(|| Error::Internal("empty intake result".into()))
-                });
-                count_batch(1);
-                let _ = job.done.send(one);
-            }
-        }
+        Answered::OneByOne(n) => (0..n).for_each(|_| count_batch(1)),
+        Answered::Failed => {}
     }
 }
 
@@ -120,22 +108,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     let now = state.now();
     let mut w = state.work_at(now).await?;
 
-    // Case numbers: one counter bump per year in the batch.
-    let mut numbers = vec![String::new(); intakes.len()];
-    let mut years: Vec<i32> = intakes.iter().map(|i| i.now.year()).collect();
-    years.sort_unstable();
-    years.dedup();
-    for year in years {
-        let mine: Vec<usize> = (0..intakes.len())
-            .filter(|&k| intakes[k].now.year() == year)
-            .collect();
-        let n = mine.len() as i64;
-        let last = events::bump_counter(&*w, &format!("case_number:{year}"), n).await?;
-        for (j, &k) in mine.iter().enumerate() {
-            numbers[k] = format!("{year}-{:06}", last - n + 1 + j as i64);
-        }
-    }
-
+    let numbers = number(&w, intakes).await?;
     let mut rows = Vec::with_capacity(intakes.len());
     let mut cases = Vec::with_capacity(intakes.len());
     for (intake, number) in intakes.iter().zip(numbers) {
@@ -169,13 +142,51 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     }
     w.schedule_many(&due).await?;
 
-    for (intake, c) in intakes.iter().zip(&cases) {
+    link_and_announce(&mut w, state, intakes, &cases).await?;
+    // Wakes the engine only for a deadline earlier than its plan.
+    w.commit().await?;
+    Ok(cases)
+}
+
+/// Case numbers for `intakes`, in order: one counter bump per year in the
+/// batch (`YYYY-NNNNNN`, contiguous, none skipped: a failed batch rolls
+/// its bump back with everything else).
+async fn number(w: &Work, intakes: &[&Intake]) -> Result<Vec<String>> {
+    // Case numbers: one counter bump per year in the batch.
+    let mut numbers = vec![String::new(); intakes.len()];
+    let mut years: Vec<i32> = intakes.iter().map(|i| i.now.year()).collect();
+    years.sort_unstable();
+    years.dedup();
+    for year in years {
+        let mine: Vec<usize> = (0..intakes.len())
+            .filter(|&k| intakes[k].now.year() == year)
+            .collect();
+        let n = mine.len() as i64;
+        let last = events::bump_counter(&**w, &format!("case_number:{year}"), n).await?;
+        for (j, &k) in mine.iter().enumerate() {
+            numbers[k] = format!("{year}-{:06}", last - n + 1 + j as i64);
+        }
+    }
+    Ok(numbers)
+}
+
+/// Per case: link its call (409 `call_already_linked` if another case took
+/// it first), its `case.opened` and `case.assigned` events, and — the
+/// escalation seam — its escalation, so a dangerous case never exists
+/// without it.
+async fn link_and_announce(
+    w: &mut Work,
+    state: &AppState,
+    intakes: &[&Intake],
+    cases: &[case::Model],
+) -> Result<()> {
+    for (intake, c) in intakes.iter().zip(cases) {
         if let Some(call_id) = intake.call_id {
             let linked = call::Entity::update_many()
                 .col_expr(call::Column::CaseId, Expr::value(c.id))
                 .filter(call::Column::Id.eq(call_id))
                 .filter(call::Column::CaseId.is_null())
-                .exec(&*w)
+                .exec(&**w)
                 .await?;
             if linked.rows_affected != 1 {
                 return Err(call_already_linked());
@@ -195,10 +206,9 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             intake.now,
             intake.assigned.clone(),
         ));
-        // The escalation seam: a dangerous case never exists without it.
         if let Some((urgency, reason)) = &intake.escalate {
             escalation::open(
-                &mut w,
+                w,
                 &state.settings,
                 &state.directory,
                 c,
@@ -209,7 +219,5 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             .await?;
         }
     }
-    // Wakes the engine only for a deadline earlier than its plan.
-    w.commit().await?;
-    Ok(cases)
+    Ok(())
 }

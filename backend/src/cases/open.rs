@@ -57,6 +57,15 @@ struct Screen {
 }
 
 impl Screen {
+    /// The priority a case gets when the operator sets none.
+    fn priority(&self) -> Priority {
+        match self.risk {
+            RiskLevel::Imminent => Priority::Urgent,
+            RiskLevel::High => Priority::High,
+            _ => Priority::Normal,
+        }
+    }
+
     fn take(
         p: &Principal,
         now: DateTime<Utc>,
@@ -112,65 +121,105 @@ impl Screen {
     }
 }
 
-pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
-    p.require(&[Role::Operator, Role::Admin])?;
-    let now = state.now();
-    let summary = required("summary", &input.summary, 2000)?;
-    let description = match &input.description {
-        Some(d) => text("description", d, 20000, false)?,
-        None => None,
-    };
-    let subject_name = match &input.subject.name {
-        Some(n) => text("subject.name", n, 128, false)?,
-        None => None,
-    };
-    let subject_phone = match input
-        .subject
-        .phone
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(raw) => Some(
-            PhoneNumber::parse(raw)
-                .map_err(|m| Error::validation("subject.phone", format!("{raw:?} {m}")))?
-                .as_str()
-                .to_string(),
-        ),
-        None => None,
-    };
-    let subject_id = match input
-        .subject
-        .id_number
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(raw) => Some(
-            IdNumber::parse(raw)
-                .map_err(|m| Error::validation("subject.id_number", m))?
-                .as_str()
-                .to_string(),
-        ),
-        None => None,
-    };
-    let Screen {
-        risk,
-        record: danger_screen,
-        escalation_reason,
-    } = Screen::take(p, now, input.category, input.danger_screen.as_ref())?;
-    let priority = input.priority.unwrap_or(match risk {
-        RiskLevel::Imminent => Priority::Urgent,
-        RiskLevel::High => Priority::High,
-        _ => Priority::Normal,
-    });
+/// The subject's fields, checked: name, phone (mainland, normalised) and
+/// ID number (GB 11643).
+struct Subject {
+    name: Option<String>,
+    phone: Option<String>,
+    id_number: Option<String>,
+}
 
-    // Everything only read is read before the write transaction, and the
-    // routing inputs come from memory (`directory`): on SQLite the writer
-    // lock is the intake's bottleneck, and under load every query costs
-    // CPU the batch needs. A unit or rule edited in the milliseconds
-    // between is the same race as one edited just after. The call link is
-    // re-checked by the conditional update.
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Subject {
+    fn check(input: &SubjectInput) -> Result<Subject> {
+        let name = match &input.name {
+            Some(n) => text("subject.name", n, 128, false)?,
+            None => None,
+        };
+        let phone = match given(&input.phone) {
+            Some(raw) => Some(
+                PhoneNumber::parse(raw)
+                    .map_err(|m| Error::validation("subject.phone", format!("{raw:?} {m}")))?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        let id_number = match given(&input.id_number) {
+            Some(raw) => Some(
+                IdNumber::parse(raw)
+                    .map_err(|m| Error::validation("subject.id_number", m))?
+                    .as_str()
+                    .to_string(),
+            ),
+            None => None,
+        };
+        Ok(Subject {
+            name,
+            phone,
+            id_number,
+        })
+    }
+}
+
+/// Where a new case goes and its clocks: assigned with an accept deadline
+/// when a unit covers the place, else `new` at the hotline centre with a
+/// dispatch deadline; always a resolve deadline.
+struct Plan {
+    decision: routing::Decision,
+    unit_name: Option<String>,
+    status: CaseStatus,
+    accept_due: Option<DateTime<Utc>>,
+    dispatch_due: Option<DateTime<Utc>>,
+    resolve_due: DateTime<Utc>,
+}
+
+impl Plan {
+    fn make(
+        policy: &crate::config::DeadlinePolicy,
+        now: DateTime<Utc>,
+        category: Category,
+        priority: Priority,
+        place: &crate::regions::RegionCode,
+        routing: &Routing,
+    ) -> Plan {
+        let decision = routing::route(category, routing.kind, place, &routing.candidates);
+        // The chosen unit is one of the candidates: its name needs no query.
+        let unit_name = decision
+            .unit_id
+            .and_then(|id| routing.candidates.iter().find(|u| u.id == id))
+            .map(|u| u.name.clone());
+        let status = if decision.dispatched {
+            CaseStatus::Assigned
+        } else {
+            CaseStatus::New
+        };
+        let accept_due = decision
+            .dispatched
+            .then(|| now + accept_window(policy, priority));
+        // Nobody covers the place: the hotline centre must dispatch it by hand.
+        let dispatch_due = (!decision.dispatched).then(|| now + dispatch_window(policy, priority));
+        Plan {
+            unit_name,
+            status,
+            accept_due,
+            dispatch_due,
+            resolve_due: now + resolve_window(policy, category),
+            decision,
+        }
+    }
+}
+
+/// The intake's reads, all before the write transaction: the place (a
+/// region code known to exist) and the call to link, if any, not yet
+/// linked (re-checked by the conditional update in the batch).
+async fn read_inputs(
+    state: &AppState,
+    input: &NewCase,
+) -> Result<(crate::regions::RegionCode, Option<call::Model>)> {
     let db = &state.db.conn;
     let place = state
         .directory
@@ -189,105 +238,80 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         }
         None => None,
     };
-    let Routing { kind, candidates } = state.directory.routing(db, input.category, &place).await?;
-    let decision = routing::route(input.category, kind, &place, &candidates);
-    // The chosen unit is one of the candidates: its name needs no query.
-    let chosen_name = decision
-        .unit_id
-        .and_then(|id| candidates.iter().find(|u| u.id == id))
-        .map(|u| u.name.clone());
-    let policy = &state.settings.deadlines;
-    let status = if decision.dispatched {
-        CaseStatus::Assigned
-    } else {
-        CaseStatus::New
+    Ok((place, linked_call))
+}
+
+pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
+    p.require(&[Role::Operator, Role::Admin])?;
+    let now = state.now();
+    let summary = required("summary", &input.summary, 2000)?;
+    let description = match &input.description {
+        Some(d) => text("description", d, 20000, false)?,
+        None => None,
     };
-    let accept_due = decision
-        .dispatched
-        .then(|| now + accept_window(policy, priority));
-    // Nobody covers the place: the hotline centre must dispatch it by hand.
-    let dispatch_due = (!decision.dispatched).then(|| now + dispatch_window(policy, priority));
-    let resolve_due = now + resolve_window(policy, input.category);
-    let subject_phone_for_call = subject_phone
+    let subject = Subject::check(&input.subject)?;
+    let screen = Screen::take(p, now, input.category, input.danger_screen.as_ref())?;
+    let priority = input.priority.unwrap_or(screen.priority());
+
+    // Everything only read is read before the write transaction, and the
+    // routing inputs come from memory (`directory`): on SQLite the writer
+    // lock is the intake's bottleneck, and under load every query costs
+    // CPU the batch needs. A unit or rule edited in the milliseconds
+    // between is the same race as one edited just after.
+    let (place, linked_call) = read_inputs(state, &input).await?;
+    let routing = state
+        .directory
+        .routing(&state.db.conn, input.category, &place)
+        .await?;
+    let plan = Plan::make(
+        &state.settings.deadlines,
+        now,
+        input.category,
+        priority,
+        &place,
+        &routing,
+    );
+    let phone = subject
+        .phone
         .clone()
         .or_else(|| linked_call.as_ref().and_then(|c| c.phone.clone()));
     let row = case::ActiveModel {
         id: Set(crate::db::new_id()),
         category: Set(input.category),
-        status: Set(status),
+        status: Set(plan.status),
         priority: Set(priority),
-        risk_level: Set(risk),
+        risk_level: Set(screen.risk),
         region_code: Set(place.as_str().to_string()),
         summary: Set(summary.clone()),
         description: Set(description),
-        subject_name: Set(subject_name),
-        subject_phone: Set(subject_phone_for_call),
-        subject_id_number: Set(subject_id),
-        assigned_unit_id: Set(decision.unit_id),
+        subject_name: Set(subject.name),
+        subject_phone: Set(phone),
+        subject_id_number: Set(subject.id_number),
+        assigned_unit_id: Set(plan.decision.unit_id),
         assignee_id: Set(None),
         created_by: Set(p.user_id),
         created_at: Set(now),
         updated_at: Set(now),
         version: Set(1),
-        accept_due_at: Set(accept_due),
-        resolve_due_at: Set(Some(resolve_due)),
+        accept_due_at: Set(plan.accept_due),
+        resolve_due_at: Set(Some(plan.resolve_due)),
         follow_up_due_at: Set(None),
         confirmation_due_at: Set(None),
         overdue: Set(false),
         outcome: Set(None),
         resolved_at: Set(None),
         closed_at: Set(None),
-        danger_screen: Set(danger_screen),
-        dispatch_due_at: Set(dispatch_due),
+        danger_screen: Set(screen.record.clone()),
+        dispatch_due_at: Set(plan.dispatch_due),
         confirmation: Set(None),
         ..Default::default()
     };
-    // The escalation seam: a high or imminent screen opens one in the
-    // intake's own transaction, so a dangerous case can never exist
-    // without it.
-    let urgency = match risk {
-        RiskLevel::Imminent => Some(Urgency::Imminent),
-        RiskLevel::High => Some(Urgency::High),
-        _ => None,
-    };
-    let c = intake::submit(
-        state,
-        Intake {
-            now,
-            actor: p.user_id,
-            case: row,
-            call_id: linked_call.as_ref().map(|c| c.id),
-            opened: json!({
-                "category": input.category,
-                "priority": priority,
-                "risk_level": risk,
-                "region_code": place.as_str(),
-                "summary": summary,
-                "status": status,
-                "call_id": linked_call.as_ref().map(|c| c.id),
-                "danger_screen": input.danger_screen.as_ref().map(|s| json!({
-                    "in_progress": s.in_progress,
-                    "answers": s.answers,
-                    "screener_concern": s.screener_concern,
-                })),
-            }),
-            assigned: json!({
-                "unit_id": decision.unit_id,
-                "unit_name": chosen_name,
-                "unit_kind": decision.unit_kind,
-                "dispatched": decision.dispatched,
-                "reason": decision.reason,
-                "status": status,
-                "accept_due_at": accept_due,
-                "dispatch_due_at": dispatch_due,
-            }),
-            accept_due,
-            dispatch_due,
-            resolve_due,
-            escalate: urgency.map(|u| (u, escalation_reason.to_string())),
-        },
-    )
-    .await?;
+    let call_id = linked_call.as_ref().map(|c| c.id);
+    let intake = intake_of(
+        p, now, &input, row, call_id, &summary, &place, priority, &screen, &plan,
+    );
+    let urgency = intake.escalate.as_ref().map(|(u, _)| *u);
+    let c = intake::submit(state, intake).await?;
     // Only a dangerous screen opens an escalation; otherwise there is none
     // to show and no need to ask.
     let esc = match urgency {
@@ -295,4 +319,63 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         None => None,
     };
     CaseView::build(&c, true, esc)
+}
+
+/// The queued intake: the row, its two opening events' data, its clocks,
+/// and — the escalation seam — a high or imminent screen's escalation,
+/// opened in the intake's own transaction so that a dangerous case never
+/// exists without it.
+#[allow(clippy::too_many_arguments)]
+fn intake_of(
+    p: &Principal,
+    now: DateTime<Utc>,
+    input: &NewCase,
+    row: case::ActiveModel,
+    call_id: Option<Uuid>,
+    summary: &str,
+    place: &crate::regions::RegionCode,
+    priority: Priority,
+    screen: &Screen,
+    plan: &Plan,
+) -> Intake {
+    let urgency = match screen.risk {
+        RiskLevel::Imminent => Some(Urgency::Imminent),
+        RiskLevel::High => Some(Urgency::High),
+        _ => None,
+    };
+    let d = &plan.decision;
+    Intake {
+        now,
+        actor: p.user_id,
+        case: row,
+        call_id,
+        opened: json!({
+            "category": input.category,
+            "priority": priority,
+            "risk_level": screen.risk,
+            "region_code": place.as_str(),
+            "summary": summary,
+            "status": plan.status,
+            "call_id": call_id,
+            "danger_screen": input.danger_screen.as_ref().map(|s| json!({
+                "in_progress": s.in_progress,
+                "answers": s.answers,
+                "screener_concern": s.screener_concern,
+            })),
+        }),
+        assigned: json!({
+            "unit_id": d.unit_id,
+            "unit_name": plan.unit_name,
+            "unit_kind": d.unit_kind,
+            "dispatched": d.dispatched,
+            "reason": d.reason,
+            "status": plan.status,
+            "accept_due_at": plan.accept_due,
+            "dispatch_due_at": plan.dispatch_due,
+        }),
+        accept_due: plan.accept_due,
+        dispatch_due: plan.dispatch_due,
+        resolve_due: plan.resolve_due,
+        escalate: urgency.map(|u| (u, screen.escalation_reason.clone())),
+    }
 }

@@ -27,6 +27,7 @@ use crate::{
     regions::RegionCode,
     state::AppState,
     vocab::{CaseStatus, UnitKind},
+    work::Work,
 };
 
 /// Common shape of a state change: load in scope, check the role, the
@@ -153,6 +154,23 @@ pub struct TransferBody {
     pub version: Option<i32>,
 }
 
+/// The unit a case may be transferred to: active, and not the one that
+/// has it (422 `unit_id` otherwise).
+async fn transfer_target(w: &Work, c: &case::Model, unit_id: Uuid) -> Result<unit::Model> {
+    let target = unit::Entity::find_by_id(unit_id)
+        .one(&**w)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| Error::validation("unit_id", "no such active unit"))?;
+    if c.assigned_unit_id == Some(target.id) {
+        return Err(Error::validation(
+            "unit_id",
+            "the case is already with that unit",
+        ));
+    }
+    Ok(target)
+}
+
 pub async fn transfer(
     state: &AppState,
     p: &Principal,
@@ -176,17 +194,7 @@ pub async fn transfer(
         ],
     )
     .await?;
-    let target = unit::Entity::find_by_id(body.unit_id)
-        .one(&*w)
-        .await?
-        .filter(|u| u.active)
-        .ok_or_else(|| Error::validation("unit_id", "no such active unit"))?;
-    if ch.case.assigned_unit_id == Some(target.id) {
-        return Err(Error::validation(
-            "unit_id",
-            "the case is already with that unit",
-        ));
-    }
+    let target = transfer_target(&w, &ch.case, body.unit_id).await?;
     let priority = ch.case.priority;
     let accept_due = now + accept_window(&state.settings.deadlines, priority);
     let c = save(

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::kinds::TOP_LEVEL;
 use crate::{
     auth::Principal,
-    cases::{directory::Directory, routing, scope},
+    cases::{directory::Directory, routing, routing::Candidate, scope},
     db::entities::{case, case_handler, escalation, unit, user},
     error::Error,
     error::Result,
@@ -28,19 +28,55 @@ pub async fn police_unit_for(
     place: &RegionCode,
     level: i16,
 ) -> Result<Option<Uuid>> {
+    let units = police_units(directory, conn, place).await?;
+    Ok(police_at_level(&units, place, level))
+}
+
+/// The active police units at `place` and up its region tree.
+pub async fn police_units(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    place: &RegionCode,
+) -> Result<Vec<Candidate>> {
     let mut units = directory.candidates(conn, UnitKind::Police, place).await?;
     units.retain(|u| u.kind == UnitKind::Police);
-    let Some((first, at)) = routing::nearest(UnitKind::Police, place, &units) else {
-        return Ok(None);
-    };
+    Ok(units)
+}
+
+/// [`police_unit_for`] over police units already read.
+pub fn police_at_level(units: &[Candidate], place: &RegionCode, level: i16) -> Option<Uuid> {
+    let (first, at) = routing::nearest(UnitKind::Police, place, units)?;
     match level {
-        1 => Ok(Some(first.id)),
-        2 => Ok(at
+        1 => Some(first.id),
+        2 => at
             .parent()
-            .and_then(|up| routing::nearest(UnitKind::Police, &up, &units))
-            .map(|(u, _)| u.id)),
-        _ => Ok(None),
+            .and_then(|up| routing::nearest(UnitKind::Police, &up, units))
+            .map(|(u, _)| u.id),
+        _ => None,
     }
+}
+
+/// Where an unacknowledged escalation climbs from `level` (held by
+/// `police`): the next level with a police unit other than the current
+/// one, else the top level (supervisors), keeping the current police unit
+/// on the case. At the top it stays at the top.
+pub fn next_level(
+    level: i16,
+    police: Option<Uuid>,
+    police_at: impl Fn(i16) -> Option<Uuid>,
+) -> (i16, Option<Uuid>) {
+    let mut next = level;
+    while next < TOP_LEVEL {
+        next += 1;
+        if next == TOP_LEVEL {
+            break;
+        }
+        let p = police_at(next);
+        if p.is_some() && p != police {
+            return (next, p);
+        }
+    }
+    (next, police)
 }
 
 pub async fn add_handler(conn: &impl ConnectionTrait, case_id: Uuid, unit_id: Uuid) -> Result<()> {
@@ -188,5 +224,68 @@ pub async fn may_work(
             "the role {} may not work escalations",
             p.role
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn police(id: u128, region: &str) -> Candidate {
+        Candidate {
+            id: Uuid::from_u128(id),
+            kind: UnitKind::Police,
+            name: format!("police {id}"),
+            region_code: region.into(),
+        }
+    }
+
+    const VILLAGE: &str = "450321101201";
+    const TOWNSHIP: &str = "450321101000";
+    const COUNTY: &str = "450321000000";
+    const CITY: &str = "450300000000";
+
+    fn walk(units: &[Candidate], from: i16, held: Option<Uuid>) -> (i16, Option<Uuid>) {
+        let place = RegionCode::parse(VILLAGE).unwrap_or_else(|| unreachable!());
+        next_level(from, held, |l| police_at_level(units, &place, l))
+    }
+
+    #[test]
+    fn level_one_is_the_nearest_station_and_level_two_the_command_above_it() {
+        let units = [police(1, TOWNSHIP), police(2, COUNTY), police(3, CITY)];
+        let place = RegionCode::parse(VILLAGE).unwrap_or_else(|| unreachable!());
+        assert_eq!(police_at_level(&units, &place, 1), Some(Uuid::from_u128(1)));
+        assert_eq!(police_at_level(&units, &place, 2), Some(Uuid::from_u128(2)));
+        assert_eq!(
+            police_at_level(&units, &place, 3),
+            None,
+            "level 3 is supervisors"
+        );
+    }
+
+    #[test]
+    fn a_miss_at_level_one_goes_to_the_county_command_then_the_supervisors() {
+        let units = [police(1, TOWNSHIP), police(2, COUNTY)];
+        let one = Some(Uuid::from_u128(1));
+        let two = Some(Uuid::from_u128(2));
+        assert_eq!(walk(&units, 1, one), (2, two));
+        assert_eq!(
+            walk(&units, 2, two),
+            (3, two),
+            "the top keeps the last police unit"
+        );
+        assert_eq!(walk(&units, 3, two), (3, two), "at the top it stays");
+    }
+
+    #[test]
+    fn no_command_above_the_station_skips_straight_to_the_supervisors() {
+        let units = [police(1, COUNTY)];
+        let one = Some(Uuid::from_u128(1));
+        assert_eq!(walk(&units, 1, one), (3, one));
+    }
+
+    #[test]
+    fn no_police_at_all_climbs_to_the_supervisors_without_a_unit() {
+        assert_eq!(walk(&[], 1, None), (3, None));
     }
 }

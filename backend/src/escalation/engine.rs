@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use super::{
     chain::{
-        add_handler, police_unit_for, recipients_for_level, supervisor_addresses, unit_addresses,
+        self, add_handler, police_unit_for, recipients_for_level, supervisor_addresses,
+        unit_addresses,
     },
     kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
     mail,
@@ -171,19 +172,7 @@ pub async fn raise(
     let (new_level, new_police) = next_level(directory, &**w, &place, &e).await?;
     let next_raise = now + Duration::seconds(Ord::max(policy.raise_every_s, 1));
     let raised = new_level != e.level;
-    let updated = escalation::Entity::update_many()
-        .col_expr(escalation::Column::Level, Expr::value(new_level))
-        .col_expr(escalation::Column::PoliceUnitId, Expr::value(new_police))
-        .col_expr(escalation::Column::NextRaiseAt, Expr::value(next_raise))
-        .col_expr(
-            escalation::Column::Version,
-            Expr::col(escalation::Column::Version).add(1),
-        )
-        .filter(escalation::Column::Id.eq(e.id))
-        .filter(escalation::Column::Status.eq(EscalationStatus::Pending.as_str()))
-        .exec(&**w)
-        .await?;
-    if updated.rows_affected != 1 {
+    if !move_up(w, e.id, new_level, new_police, next_raise).await? {
         return Ok(false);
     }
     if let Some(p) = new_police {
@@ -262,6 +251,30 @@ async fn told_so_far(
     Ok(earlier)
 }
 
+/// Move a still pending escalation to `level` (compare-and-set on its
+/// status); false when it was acknowledged or resolved meanwhile.
+async fn move_up(
+    w: &Work,
+    id: Uuid,
+    level: i16,
+    police: Option<Uuid>,
+    next_raise: DateTime<Utc>,
+) -> Result<bool> {
+    let updated = escalation::Entity::update_many()
+        .col_expr(escalation::Column::Level, Expr::value(level))
+        .col_expr(escalation::Column::PoliceUnitId, Expr::value(police))
+        .col_expr(escalation::Column::NextRaiseAt, Expr::value(next_raise))
+        .col_expr(
+            escalation::Column::Version,
+            Expr::col(escalation::Column::Version).add(1),
+        )
+        .filter(escalation::Column::Id.eq(id))
+        .filter(escalation::Column::Status.eq(EscalationStatus::Pending))
+        .exec(&**w)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
 /// The level an unacknowledged escalation goes to and its police unit: the
 /// next level with a police unit other than the current one, else the top
 /// (supervisors), where it stays.
@@ -271,18 +284,10 @@ async fn next_level(
     place: &RegionCode,
     e: &escalation::Model,
 ) -> Result<(i16, Option<Uuid>)> {
-    let mut level = e.level;
-    while level < TOP_LEVEL {
-        level += 1;
-        if level == TOP_LEVEL {
-            break;
-        }
-        let p = police_unit_for(directory, conn, place, level).await?;
-        if p.is_some() && p != e.police_unit_id {
-            return Ok((level, p));
-        }
-    }
-    Ok((level, e.police_unit_id))
+    let units = chain::police_units(directory, conn, place).await?;
+    Ok(chain::next_level(e.level, e.police_unit_id, |level| {
+        chain::police_at_level(&units, place, level)
+    }))
 }
 
 /// The first-action deadline passed with no action recorded.
