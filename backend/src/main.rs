@@ -101,44 +101,20 @@ async fn main() -> anyhow::Result<()> {
                     display_name,
                 },
         } => {
-            let role = Role::parse(&role)
-                .with_context(|| format!("unknown role {role}; use one of {}", Role::allowed()))?;
-            let mut password = String::new();
-            std::io::stdin().read_to_string(&mut password)?;
-            let password = password.trim_end_matches(['\r', '\n']).to_string();
-            let db = Db::connect(&settings).await?;
-            db.migrate().await?;
-            let user = admin::create_user(
-                &db,
-                clock.now(),
-                None,
-                NewUser {
-                    username,
-                    display_name,
-                    password,
-                    role,
-                    unit_id: unit,
-                    email,
-                    active: Some(true),
-                },
-            )
-            .await?;
-            println!("{}", user.id);
+            let new = NewUser {
+                username,
+                display_name,
+                password: String::new(),
+                role: Role::parse(&role).with_context(|| {
+                    format!("unknown role {role}; use one of {}", Role::allowed())
+                })?,
+                unit_id: unit,
+                email,
+                active: Some(true),
+            };
+            add_user(&settings, clock.now(), new).await?;
         }
-        Command::Demo => {
-            let db = Db::connect(&settings).await?;
-            db.migrate().await?;
-            let out = demo::load(&db, clock.now()).await?;
-            println!(
-                "Demo province loaded ({} new users). Logins (password: {}):",
-                out.created_users,
-                demo::DEMO_PASSWORD
-            );
-            for (username, role, display) in out.logins {
-                println!("  {username:<12} {:<15} {display}", role.as_str());
-            }
-            println!("Open http://{} after `lianxin serve`.", settings.listen);
-        }
+        Command::Demo => load_demo(&settings, clock.now()).await?,
         Command::Regions {
             command: RegionsCommand::Import { file },
         } => {
@@ -153,5 +129,38 @@ async fn main() -> anyhow::Result<()> {
             println!("imported {} regions", report.imported);
         }
     }
+    Ok(())
+}
+
+/// `lianxin user add`: the password from standard input.
+async fn add_user(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    mut new: NewUser,
+) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password)?;
+    new.password = password.trim_end_matches(['\r', '\n']).to_string();
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let user = admin::create_user(&db, now, None, new).await?;
+    println!("{}", user.id);
+    Ok(())
+}
+
+/// `lianxin demo`: the demo province and its logins.
+async fn load_demo(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let out = demo::load(&db, now).await?;
+    println!(
+        "Demo province loaded ({} new users). Logins (password: {}):",
+        out.created_users,
+        demo::DEMO_PASSWORD
+    );
+    for (username, role, display) in out.logins {
+        println!("  {username:<12} {:<15} {display}", role.as_str());
+    }
+    println!("Open http://{} after `lianxin serve`.", settings.listen);
     Ok(())
 }

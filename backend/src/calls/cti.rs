@@ -145,7 +145,6 @@ async fn operator_id(state: &AppState, name: &str) -> Result<Option<Uuid>> {
 
 pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
     let now = state.now();
-    let phone = PhoneNumber::parse(&ev.caller).ok();
     let operator = match &ev.operator {
         Some(name) => operator_id(state, name).await?,
         None => None,
@@ -160,75 +159,94 @@ pub async fn handle(state: &AppState, ev: CtiEvent) -> Result<CtiAccepted> {
         delivered: None,
     };
     match ev.kind {
-        CtiKind::Ringing => {
-            // Withheld or foreign numbers still ring; they just have no history.
-            let hist = match &phone {
-                Some(p) => serde_json::to_value(history(state, None, p).await?).unwrap_or_default(),
-                None => serde_json::to_value(super::no_history(&ev.caller)).unwrap_or_default(),
-            };
-            let shown = phone
-                .as_ref()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or(ev.caller.clone());
-            let frame = wire::encode(&wire::ServerFrame::CallRinging {
-                call_ref: &ev.call_ref,
-                phone: &shown,
-                history: &hist,
-            });
-            out.delivered = Some(state.hub.push_ringing(operator, frame));
-        }
-        CtiKind::Answered => {
-            let txn = state.db.begin_write().await?;
-            let existing = call::Entity::find()
-                .filter(call::Column::CtiRef.eq(ev.call_ref.as_str()))
-                .one(&*txn)
-                .await?;
-            let id = match existing {
-                Some(c) => {
-                    if operator.is_some() {
-                        call::Entity::update_many()
-                            .col_expr(call::Column::OperatorId, Expr::value(operator))
-                            .filter(call::Column::Id.eq(c.id))
-                            .exec(&*txn)
-                            .await?;
-                    }
-                    c.id
-                }
-                // Withheld, foreign or garbled numbers are answered too:
-                // the call is logged with the raw text.
-                None => insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?,
-            };
-            txn.commit().await?;
-            out.call_id = Some(id);
-        }
-        CtiKind::Hangup => {
-            let txn = state.db.begin_write().await?;
-            let existing = call::Entity::find()
-                .filter(call::Column::CtiRef.eq(ev.call_ref.as_str()))
-                .one(&*txn)
-                .await?;
-            let id = match existing {
-                Some(c) => {
-                    let secs = (now - c.received_at)
-                        .num_seconds()
-                        .clamp(0, i32::MAX as i64) as i32;
-                    call::Entity::update_many()
-                        .col_expr(call::Column::DurationS, Expr::value(secs))
-                        .filter(call::Column::Id.eq(c.id))
-                        .exec(&*txn)
-                        .await?;
-                    Some(c.id)
-                }
-                // A call that rang and was never answered is still history.
-                None => Some(
-                    insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?,
-                ),
-            };
-            txn.commit().await?;
-            out.call_id = id;
-        }
+        CtiKind::Ringing => out.delivered = Some(ringing(state, &ev, operator).await?),
+        CtiKind::Answered => out.call_id = Some(answered(state, &ev, now, operator).await?),
+        CtiKind::Hangup => out.call_id = Some(hung_up(state, &ev, now, operator).await?),
     }
     Ok(out)
+}
+
+/// The screen pop pushed to the operator's console (or every operator's);
+/// how many consoles it reached.
+async fn ringing(state: &AppState, ev: &CtiEvent, operator: Option<Uuid>) -> Result<usize> {
+    let phone = PhoneNumber::parse(&ev.caller).ok();
+    // Withheld or foreign numbers still ring; they just have no history.
+    let hist = match &phone {
+        Some(p) => serde_json::to_value(history(state, None, p).await?).unwrap_or_default(),
+        None => serde_json::to_value(super::no_history(&ev.caller)).unwrap_or_default(),
+    };
+    let shown = phone
+        .as_ref()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or(ev.caller.clone());
+    let frame = wire::encode(&wire::ServerFrame::CallRinging {
+        call_ref: &ev.call_ref,
+        phone: &shown,
+        history: &hist,
+    });
+    Ok(state.hub.push_ringing(operator, frame))
+}
+
+/// The call logged (once per `call_ref`) and given its operator.
+async fn answered(
+    state: &AppState,
+    ev: &CtiEvent,
+    now: DateTime<Utc>,
+    operator: Option<Uuid>,
+) -> Result<Uuid> {
+    let txn = state.db.begin_write().await?;
+    let existing = call::Entity::find()
+        .filter(call::Column::CtiRef.eq(ev.call_ref.as_str()))
+        .one(&*txn)
+        .await?;
+    let id = match existing {
+        Some(c) => {
+            if operator.is_some() {
+                call::Entity::update_many()
+                    .col_expr(call::Column::OperatorId, Expr::value(operator))
+                    .filter(call::Column::Id.eq(c.id))
+                    .exec(&*txn)
+                    .await?;
+            }
+            c.id
+        }
+        // Withheld, foreign or garbled numbers are answered too:
+        // the call is logged with the raw text.
+        None => insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?,
+    };
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// The call's duration recorded; a call never answered is logged too.
+async fn hung_up(
+    state: &AppState,
+    ev: &CtiEvent,
+    now: DateTime<Utc>,
+    operator: Option<Uuid>,
+) -> Result<Uuid> {
+    let txn = state.db.begin_write().await?;
+    let existing = call::Entity::find()
+        .filter(call::Column::CtiRef.eq(ev.call_ref.as_str()))
+        .one(&*txn)
+        .await?;
+    let id = match existing {
+        Some(c) => {
+            let secs = (now - c.received_at)
+                .num_seconds()
+                .clamp(0, i32::MAX as i64) as i32;
+            call::Entity::update_many()
+                .col_expr(call::Column::DurationS, Expr::value(secs))
+                .filter(call::Column::Id.eq(c.id))
+                .exec(&*txn)
+                .await?;
+            c.id
+        }
+        // A call that rang and was never answered is still history.
+        None => insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?,
+    };
+    txn.commit().await?;
+    Ok(id)
 }
 
 async fn insert_call(

@@ -21,7 +21,7 @@ use tokio::sync::broadcast;
 
 use super::{error::ApiError, extract::ApiQuery, session};
 use crate::{
-    auth::{self, Principal},
+    auth::{self, cache::Change, Principal},
     error::Error,
     events,
     realtime::{
@@ -171,56 +171,10 @@ async fn serve(
     let (mut sink, mut stream) = socket.split();
     let cfg = &state.settings.live;
     let idle = Duration::from_secs(cfg.idle_timeout_s.max(1));
-    // The hub's head trails the log by one pump round. A resuming client
-    // is told (and replayed up to) the log's own head, read after
-    // subscribing: whatever commits later reaches it through the hub, and
-    // events the hub delivers at or below `head` are skipped below.
-    let head = match since {
-        None => sub.head,
-        Some(_) => match events::head(&state.db.conn).await {
-            Ok(h) => h.max(sub.head),
-            Err(e) => {
-                tracing::warn!(error = %e, "live head read failed");
-                close_with(&mut sink, 1011, "replay failed; reconnect", idle).await;
-                return;
-            }
-        },
-    };
-    let hello = wire::encode(&ServerFrame::Hello {
-        head,
-        resumed_from: since,
-    });
-    if !send(&mut sink, Message::Text(hello.into()), idle).await {
+    let Some(mut last) = greet_and_replay(&mut sink, &state, &scope, since, sub.head, idle).await
+    else {
         return;
-    }
-    // Replay (since, head]; everything above head arrives through the hub.
-    let mut last = since.unwrap_or(head);
-    if let Some(since) = since {
-        let mut after = since;
-        while after < head {
-            let batch = match events::read_after(&state.db.conn, after, 500).await {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live replay failed");
-                    close_with(&mut sink, 1011, "replay failed; reconnect", idle).await;
-                    return;
-                }
-            };
-            let Some(tail) = batch.last().map(|e| e.seq) else {
-                break;
-            };
-            for e in batch.iter().filter(|e| e.seq <= head) {
-                if scope.sees(e)
-                    && !send(&mut sink, Message::Text(wire::event_frame(e).into()), idle).await
-                {
-                    return;
-                }
-            }
-            after = tail;
-        }
-        last = last.max(head);
-    }
-
+    };
     let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_s.max(1)));
     ping.reset();
     let max_frame = cfg.max_frame_bytes;
@@ -247,46 +201,11 @@ async fn serve(
                     return;
                 }
             },
-            msg = stream.next() => match msg {
-                Some(Ok(Message::Text(t))) => {
-                    heard = Instant::now();
-                    if t.len() > max_frame {
-                        close_with(&mut sink, close::TOO_BIG, "frame too large", idle).await;
-                        return;
-                    }
-                    match serde_json::from_str::<ClientFrame>(&t) {
-                        Ok(ClientFrame::Ping) => {
-                            let pong = wire::encode(&ServerFrame::Pong);
-                            if !send(&mut sink, Message::Text(pong.into()), idle).await {
-                                return;
-                            }
-                        }
-                        Err(_) => {
-                            close_with(&mut sink, close::BAD_FRAME, "unknown frame; send {\"type\":\"ping\"}", idle).await;
-                            return;
-                        }
-                    }
-                }
-                Some(Ok(Message::Binary(_))) => {
-                    close_with(&mut sink, close::BAD_FRAME, "binary frames are not accepted", idle).await;
+            msg = stream.next() => {
+                if !on_client(&mut sink, msg, &mut heard, max_frame, idle).await {
                     return;
                 }
-                Some(Ok(Message::Ping(_) | Message::Pong(_))) => heard = Instant::now(),
-                Some(Ok(Message::Close(_))) | None => return,
-                Some(Err(e)) => {
-                    // A frame beyond the protocol limit (16× max_frame_bytes)
-                    // or a protocol violation: still answer with our code
-                    // when the socket takes it (after a reset it will not).
-                    let text = e.to_string();
-                    let (code, reason) = if text.contains("Space limit") || text.contains("too long") {
-                        (close::TOO_BIG, "frame too large")
-                    } else {
-                        (close::BAD_FRAME, "malformed frame")
-                    };
-                    close_with(&mut sink, code, reason, Duration::from_secs(1)).await;
-                    return;
-                }
-            },
+            }
             _ = ping.tick() => {
                 if heard.elapsed() > idle {
                     close_with(&mut sink, close::IDLE, "no frame from the client; reconnect", idle).await;
@@ -301,19 +220,8 @@ async fn serve(
                 }
             },
             change = changes.recv() => {
-                let recheck = match change {
-                    Ok(c) => c.concerns(&p),
-                    Err(broadcast::error::RecvError::Lagged(_)) => true,
-                    Err(broadcast::error::RecvError::Closed) => {
-                        close_with(&mut sink, close::GOING_AWAY, "server shutting down; reconnect", idle).await;
-                        return;
-                    }
-                };
-                if recheck {
-                    if let Some(reason) = session_ended(&state, &token, &p).await {
-                        close_with(&mut sink, close::SESSION_ENDED, reason, idle).await;
-                        return;
-                    }
+                if !on_change(&mut sink, change, &state, &token, &p, idle).await {
+                    return;
                 }
             },
             _ = shutdown.wait() => {
@@ -322,4 +230,167 @@ async fn serve(
             }
         }
     }
+}
+
+/// A change to sessions, users or units: when it may concern this feed's
+/// user (or changes were missed), resolve the token again and close with
+/// 4401 when the session ended or its role, unit or scope changed.
+async fn on_change(
+    sink: &mut Sink,
+    change: Result<Change, broadcast::error::RecvError>,
+    state: &AppState,
+    token: &str,
+    p: &Principal,
+    idle: Duration,
+) -> bool {
+    let recheck = match change {
+        Ok(c) => c.concerns(&p),
+        Err(broadcast::error::RecvError::Lagged(_)) => true,
+        Err(broadcast::error::RecvError::Closed) => {
+            close_with(
+                sink,
+                close::GOING_AWAY,
+                "server shutting down; reconnect",
+                idle,
+            )
+            .await;
+            return false;
+        }
+    };
+    if recheck {
+        if let Some(reason) = session_ended(state, &token, &p).await {
+            close_with(sink, close::SESSION_ENDED, reason, idle).await;
+            return false;
+        }
+    }
+    true
+}
+
+/// `hello`, then the replay of `(since, head]`. The hub's head
+/// (`hub_head`) trails the log by one pump round, so a resuming client is
+/// told the log's own head; the last seq sent, or `None` when the socket
+/// is gone or the replay failed (closed with 1011).
+async fn greet_and_replay(
+    sink: &mut Sink,
+    state: &AppState,
+    scope: &FeedScope,
+    since: Option<i64>,
+    hub_head: i64,
+    idle: Duration,
+) -> Option<i64> {
+    // The hub's head trails the log by one pump round. A resuming client
+    // is told (and replayed up to) the log's own head, read after
+    // subscribing: whatever commits later reaches it through the hub, and
+    // events the hub delivers at or below `head` are skipped below.
+    let head = match since {
+        None => hub_head,
+        Some(_) => match events::head(&state.db.conn).await {
+            Ok(h) => h.max(hub_head),
+            Err(e) => {
+                tracing::warn!(error = %e, "live head read failed");
+                close_with(sink, 1011, "replay failed; reconnect", idle).await;
+                return None;
+            }
+        },
+    };
+    let hello = wire::encode(&ServerFrame::Hello {
+        head,
+        resumed_from: since,
+    });
+    if !send(sink, Message::Text(hello.into()), idle).await {
+        return None;
+    }
+    // Replay (since, head]; everything above head arrives through the hub.
+    let mut last = since.unwrap_or(head);
+    if let Some(since) = since {
+        let mut after = since;
+        while after < head {
+            let batch = match events::read_after(&state.db.conn, after, 500).await {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live replay failed");
+                    close_with(sink, 1011, "replay failed; reconnect", idle).await;
+                    return None;
+                }
+            };
+            let Some(tail) = batch.last().map(|e| e.seq) else {
+                break;
+            };
+            for e in batch.iter().filter(|e| e.seq <= head) {
+                if scope.sees(e)
+                    && !send(sink, Message::Text(wire::event_frame(e).into()), idle).await
+                {
+                    return None;
+                }
+            }
+            after = tail;
+        }
+        last = last.max(head);
+    }
+    Some(last)
+}
+
+/// A frame from the client: a ping is answered; anything else, a frame
+/// too large, or the socket gone ends the feed (false), with our close
+/// code when the socket still takes one.
+async fn on_client(
+    sink: &mut Sink,
+    msg: Option<Result<Message, axum::Error>>,
+    heard: &mut Instant,
+    max_frame: usize,
+    idle: Duration,
+) -> bool {
+    match msg {
+        Some(Ok(Message::Text(t))) => {
+            *heard = Instant::now();
+            if t.len() > max_frame {
+                close_with(sink, close::TOO_BIG, "frame too large", idle).await;
+                return false;
+            }
+            match serde_json::from_str::<ClientFrame>(&t) {
+                Ok(ClientFrame::Ping) => {
+                    let pong = wire::encode(&ServerFrame::Pong);
+                    if !send(sink, Message::Text(pong.into()), idle).await {
+                        return false;
+                    }
+                }
+                Err(_) => {
+                    close_with(
+                        sink,
+                        close::BAD_FRAME,
+                        "unknown frame; send {\"type\":\"ping\"}",
+                        idle,
+                    )
+                    .await;
+                    return false;
+                }
+            }
+        }
+        Some(Ok(Message::Binary(_))) => {
+            close_with(
+                sink,
+                close::BAD_FRAME,
+                "binary frames are not accepted",
+                idle,
+            )
+            .await;
+            return false;
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => *heard = Instant::now(),
+        Some(Ok(Message::Close(_))) | None => return false,
+        Some(Err(e)) => {
+            // A frame beyond the protocol limit (16× max_frame_bytes)
+            // or a protocol violation: still answer with our code
+            // when the socket takes it (after a reset it will not).
+            let text = e.to_string();
+            let (code, reason) = if text.contains("Space limit") || text.contains("too long") {
+                (close::TOO_BIG, "frame too large")
+            } else {
+                (close::BAD_FRAME, "malformed frame")
+            };
+            close_with(sink, code, reason, Duration::from_secs(1)).await;
+            return false;
+        }
+    }
+    true
 }
