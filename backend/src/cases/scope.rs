@@ -1,5 +1,8 @@
-//! Who may see and do what with a case. Anything out of scope is reported
-//! as not found, so a request learns nothing about cases it may not see.
+//! Who may see and do what with a case, and which of its events reach a
+//! live feed. Anything out of scope is reported as not found, so a request
+//! learns nothing about cases it may not see. The two scopes live together
+//! and a test checks that they agree: the feed never sends an event of a
+//! case its user could not read.
 use sea_orm::{
     sea_query::{Expr, Query},
     ColumnTrait, Condition, ConnectionTrait, EntityTrait,
@@ -10,6 +13,7 @@ use crate::{
     auth::Principal,
     db::entities::{case, case_handler},
     error::{Error, Result},
+    events::CaseEvent,
     regions::RegionCode,
     vocab::Role,
 };
@@ -112,6 +116,43 @@ pub fn list_condition(p: &Principal) -> Condition {
     }
 }
 
+/// Which events a connection receives: exactly what its user could read
+/// through `GET /api/v1/cases/{id}`, narrowed by "a transfer moves future
+/// events to the new unit".
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeedScope {
+    All,
+    Region(String),
+    Unit(Uuid),
+    Nothing,
+}
+
+impl FeedScope {
+    pub fn of(p: &Principal) -> FeedScope {
+        match (p.role, &p.unit) {
+            (Role::Admin | Role::Operator, _) => FeedScope::All,
+            (Role::Supervisor, Some(u)) => RegionCode::parse(&u.region_code)
+                .map(|c| FeedScope::Region(c.prefix().to_string()))
+                .unwrap_or(FeedScope::Nothing),
+            (_, Some(u)) => FeedScope::Unit(u.id),
+            (_, None) => FeedScope::Nothing,
+        }
+    }
+
+    pub fn sees(&self, e: &CaseEvent) -> bool {
+        match self {
+            FeedScope::All => true,
+            FeedScope::Region(prefix) => e.region_code.starts_with(prefix.as_str()),
+            FeedScope::Unit(id) => {
+                e.unit_id == Some(*id)
+                    || e.prev_unit_id == Some(*id)
+                    || e.police_unit_id == Some(*id)
+            }
+            FeedScope::Nothing => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +242,70 @@ mod tests {
             None,
             "no unit, nothing"
         );
+    }
+
+    /// An event of case `c` as the log would carry it while the case is
+    /// with `unit`, after a transfer from `prev`, escalated to `police`.
+    fn event_of(c: &case::Model, prev: Option<Uuid>, police: Option<Uuid>) -> CaseEvent {
+        CaseEvent {
+            seq: 1,
+            id: Uuid::nil(),
+            case_id: c.id,
+            case_number: c.number.clone(),
+            event: "case.noted".into(),
+            actor_id: None,
+            unit_id: c.assigned_unit_id,
+            prev_unit_id: prev,
+            police_unit_id: police,
+            region_code: c.region_code.clone(),
+            at: c.created_at,
+            data: serde_json::Value::Null,
+        }
+    }
+
+    /// The case scope and the feed scope agree: for each kind of user, an
+    /// event reaches the feed exactly when the user could read the case
+    /// the moment it happened. The feed is narrower only for a former
+    /// handler, who keeps reading the case (read-only) but hears no event
+    /// after the transfer that took it away.
+    #[test]
+    fn the_feed_sends_exactly_the_events_of_cases_the_user_may_read() {
+        let station = Uuid::from_u128(1);
+        let former = Uuid::from_u128(2);
+        let police = Uuid::from_u128(3);
+        let stranger = Uuid::from_u128(4);
+        let c = case_at("450321101201", Some(station));
+        let people = [
+            (who(Role::Operator, None), false),
+            (who(Role::Admin, None), false),
+            (who(Role::Supervisor, Some((stranger, "450321000000"))), false),
+            (who(Role::Supervisor, Some((stranger, "450224000000"))), false),
+            (who(Role::Supervisor, None), false),
+            (who(Role::StationWorker, Some((station, "450321101000"))), true),
+            (who(Role::PoliceLiaison, Some((police, "450321101000"))), true),
+            (who(Role::Mediator, Some((stranger, "450321101000"))), false),
+            (who(Role::Department, None), false),
+        ];
+        // While escalated to `police`, after a transfer from `former`.
+        let during = event_of(&c, Some(former), Some(police));
+        for (p, handled) in &people {
+            let reads = access(p, &c, *handled).is_some();
+            let hears = FeedScope::of(p).sees(&during);
+            assert_eq!(reads, hears, "{:?} of unit {:?}", p.role, p.unit_id());
+        }
+        // The transfer event reaches the unit that lost the case, which
+        // still reads it; a later event does not.
+        let gone = who(Role::StationWorker, Some((former, "450321101000")));
+        assert_eq!(access(&gone, &c, true), Some(Access::ReadOnly));
+        assert!(FeedScope::of(&gone).sees(&during));
+        assert!(!FeedScope::of(&gone).sees(&event_of(&c, None, None)));
+        // No event ever reaches a feed whose user could not read the case.
+        for (p, handled) in &people {
+            for e in [event_of(&c, None, None), event_of(&c, None, Some(police))] {
+                if FeedScope::of(p).sees(&e) {
+                    assert!(access(p, &c, *handled).is_some(), "{:?}", p.role);
+                }
+            }
+        }
     }
 }

@@ -35,42 +35,7 @@ use crate::{
     vocab::Role,
 };
 
-/// Which events a connection receives: exactly what its user could read
-/// through `GET /api/v1/cases/{id}`, narrowed by "a transfer moves future
-/// events to the new unit".
-#[derive(Debug, Clone, PartialEq)]
-pub enum FeedScope {
-    All,
-    Region(String),
-    Unit(Uuid),
-    Nothing,
-}
-
-impl FeedScope {
-    pub fn of(p: &Principal) -> FeedScope {
-        match (p.role, &p.unit) {
-            (Role::Admin | Role::Operator, _) => FeedScope::All,
-            (Role::Supervisor, Some(u)) => crate::regions::RegionCode::parse(&u.region_code)
-                .map(|c| FeedScope::Region(c.prefix().to_string()))
-                .unwrap_or(FeedScope::Nothing),
-            (_, Some(u)) => FeedScope::Unit(u.id),
-            (_, None) => FeedScope::Nothing,
-        }
-    }
-
-    pub fn sees(&self, e: &CaseEvent) -> bool {
-        match self {
-            FeedScope::All => true,
-            FeedScope::Region(prefix) => e.region_code.starts_with(prefix.as_str()),
-            FeedScope::Unit(id) => {
-                e.unit_id == Some(*id)
-                    || e.prev_unit_id == Some(*id)
-                    || e.police_unit_id == Some(*id)
-            }
-            FeedScope::Nothing => false,
-        }
-    }
-}
+pub use crate::cases::scope::FeedScope;
 
 /// A frame for one connection. Event frames are encoded once and shared.
 #[derive(Debug, Clone)]
