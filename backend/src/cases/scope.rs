@@ -278,11 +278,23 @@ mod tests {
         let people = [
             (who(Role::Operator, None), false),
             (who(Role::Admin, None), false),
-            (who(Role::Supervisor, Some((stranger, "450321000000"))), false),
-            (who(Role::Supervisor, Some((stranger, "450224000000"))), false),
+            (
+                who(Role::Supervisor, Some((stranger, "450321000000"))),
+                false,
+            ),
+            (
+                who(Role::Supervisor, Some((stranger, "450224000000"))),
+                false,
+            ),
             (who(Role::Supervisor, None), false),
-            (who(Role::StationWorker, Some((station, "450321101000"))), true),
-            (who(Role::PoliceLiaison, Some((police, "450321101000"))), true),
+            (
+                who(Role::StationWorker, Some((station, "450321101000"))),
+                true,
+            ),
+            (
+                who(Role::PoliceLiaison, Some((police, "450321101000"))),
+                true,
+            ),
             (who(Role::Mediator, Some((stranger, "450321101000"))), false),
             (who(Role::Department, None), false),
         ];

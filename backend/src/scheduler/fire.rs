@@ -2,7 +2,8 @@
 //! so the claim, the events, the overdue flag and the emails commit
 //! together or not at all. A deadline whose condition was met in the
 //! meantime (the case was accepted, the escalation acknowledged) fires as a
-//! no-op; unknown kinds are ignored.
+//! no-op. A kind no domain owns (a row written by a later release, say)
+//! is logged and left as fired, never guessed at.
 use crate::{
     cases::{clocks, directory::Directory},
     config::Settings,
@@ -11,6 +12,26 @@ use crate::{
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
     work::Work,
 };
+
+/// Which domain a deadline kind belongs to.
+#[derive(Debug, PartialEq, Eq)]
+enum Owner {
+    /// An unacknowledged escalation climbs a level.
+    EscalationRaise,
+    /// An escalation's first action is overdue.
+    EscalationAction,
+    /// A case clock (`cases::clocks`).
+    Case,
+}
+
+fn owner(kind: &str) -> Option<Owner> {
+    match kind {
+        ACK_DEADLINE => Some(Owner::EscalationRaise),
+        ACTION_DEADLINE => Some(Owner::EscalationAction),
+        kind if clocks::KINDS.contains(&kind) => Some(Owner::Case),
+        _ => None,
+    }
+}
 
 /// Apply the effects of `deadline` on `w`, the unit of work that claimed
 /// it. Returns false (and records nothing) when its condition was met in
@@ -21,10 +42,29 @@ pub async fn fire(
     directory: &Directory,
     deadline: &Deadline,
 ) -> Result<bool> {
-    match deadline.kind.as_str() {
-        ACK_DEADLINE => escalation::raise(w, settings, directory, deadline.subject_id).await,
-        ACTION_DEADLINE => escalation::action_missed(w, settings, deadline.subject_id).await,
-        kind if clocks::KINDS.contains(&kind) => clocks::fire(w, settings, deadline).await,
-        _ => Ok(false),
+    let id = deadline.subject_id;
+    match owner(&deadline.kind) {
+        Some(Owner::EscalationRaise) => escalation::raise(w, settings, directory, id).await,
+        Some(Owner::EscalationAction) => escalation::action_missed(w, settings, id).await,
+        Some(Owner::Case) => clocks::fire(w, settings, deadline).await,
+        None => {
+            tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
+            Ok(false)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_a_domain_schedules_has_an_owner() {
+        assert_eq!(owner(ACK_DEADLINE), Some(Owner::EscalationRaise));
+        assert_eq!(owner(ACTION_DEADLINE), Some(Owner::EscalationAction));
+        for kind in clocks::KINDS {
+            assert_eq!(owner(kind), Some(Owner::Case), "{kind}");
+        }
+        assert_eq!(owner("referral.nonsense"), None);
     }
 }
