@@ -163,15 +163,14 @@ pub struct DeadlinePolicy {
     pub follow_up_s: i64,
     pub confirmation_window_s: i64,
     pub confirmation_reminder_s: i64,
-    /// A case left `new` at the hotline centre (nobody covers the place,
-    /// or a unit declined it) must be dispatched within this.
+    /// Dispatch within this a case left `new` at the hotline centre (no unit, or one declined).
     pub dispatch_s: i64,
     /// The same for an urgent case.
     pub dispatch_urgent_s: i64,
-    /// A missed accept, resolve or dispatch deadline is repeated this often
-    /// until the case moves on; from the second miss the supervisors one
-    /// region level up are told too.
+    /// A missed accept, resolve or dispatch deadline repeats this often until the case moves
+    /// on; from the second miss the supervisors one region level up are told too.
     pub case_remind_every_s: i64,
+    pub referrals: crate::referrals::settings::ReferralSettings, // [deadlines.referrals]
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -335,6 +334,7 @@ impl Default for DeadlinePolicy {
             dispatch_s: 3600,
             dispatch_urgent_s: 15 * 60,
             case_remind_every_s: DAY,
+            referrals: Default::default(),
         }
     }
 }

@@ -36,6 +36,7 @@ use crate::{
     error::{Error, Result},
     escalation, events,
     state::AppState,
+    work::Work,
 };
 
 /// Queue `intake`, write it (in this request's batch or an earlier one's),
@@ -195,21 +196,24 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             intake.now,
             intake.assigned.clone(),
         ));
-        // The escalation seam: a dangerous case never exists without it.
-        if let Some((urgency, reason)) = &intake.escalate {
-            escalation::open(
-                &mut w,
-                &state.settings,
-                &state.directory,
-                c,
-                *urgency,
-                reason,
-                Some(intake.actor),
-            )
-            .await?;
-        }
+        // The escalation seam (a dangerous case never exists without it)
+        // and the co-operating bodies' referrals.
+        with_case(&mut w, state, intake, c).await?;
     }
     // Wakes the engine only for a deadline earlier than its plan.
     w.commit().await?;
     Ok(cases)
+}
+
+/// What opens with a case in its transaction: its escalation, when the
+/// screen or the category calls for one, and the referrals its category's
+/// co-handling rule names.
+async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Model) -> Result<()> {
+    if let Some((urgency, reason)) = &intake.escalate {
+        let actor = Some(intake.actor);
+        let (settings, directory) = (&state.settings, &state.directory);
+        escalation::open(w, settings, directory, c, *urgency, reason, actor).await?;
+    }
+    crate::referrals::engine::co_handle(w, &state.settings, &state.directory, c).await?;
+    Ok(())
 }

@@ -9,6 +9,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
+    referrals::clocks as referral_clocks,
     work::Work,
 };
 
@@ -25,6 +26,9 @@ pub async fn fire(
         ACK_DEADLINE => escalation::raise(w, settings, directory, deadline.subject_id).await,
         ACTION_DEADLINE => escalation::action_missed(w, settings, deadline.subject_id).await,
         kind if clocks::KINDS.contains(&kind) => clocks::fire(w, settings, deadline).await,
+        kind if referral_clocks::KINDS.contains(&kind) => {
+            referral_clocks::fire(w, settings, deadline).await
+        }
         _ => Ok(false),
     }
 }
