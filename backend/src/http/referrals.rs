@@ -19,9 +19,7 @@ use crate::{
         co_handling::{self, CoHandlingBody, CoHandlingRule},
         query::{self, ListQuery},
         report::{self, ReferralReport, ReferralReportQuery},
-        service::{
-            self, DeclineBody, NewReferral, ReplyBody, UrgeBody, VersionBody, WithdrawBody,
-        },
+        service::{self, DeclineBody, NewReferral, ReplyBody, UrgeBody, VersionBody, WithdrawBody},
         view::ReferralView,
     },
     state::AppState,
@@ -38,7 +36,10 @@ pub fn router() -> Router<AppState> {
         .route("/referrals/{referral_id}/withdraw", post(withdraw))
         .route("/referrals/{referral_id}/urge", post(urge))
         .route("/routing-rules/co-handling", get(list_co_handling))
-        .route("/routing-rules/{category}/co-handling", put(set_co_handling))
+        .route(
+            "/routing-rules/{category}/co-handling",
+            put(set_co_handling),
+        )
         .route("/reports/referrals", get(figures))
 }
 

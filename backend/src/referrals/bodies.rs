@@ -104,4 +104,3 @@ pub fn consent_of(
         },
     }))
 }
-

@@ -19,18 +19,14 @@ use super::{
     engine::urge,
     entity::referral,
     kinds::SUBJECT,
-    record::{event, save},
     mail::{self, Notice},
     recipients::{receiver_side, supervisor_levels},
+    record::{event, save},
     view::{json as to_json, urgings_of},
 };
 use crate::{
-    config::Settings,
-    db::entities::case,
-    deadlines::Deadline,
-    error::Result,
-    vocab::ReferralStatus,
-    work::Work,
+    config::Settings, db::entities::case, deadlines::Deadline, error::Result,
+    vocab::ReferralStatus, work::Work,
 };
 
 /// Apply a fired referral deadline inside the engine's claim transaction.
@@ -100,7 +96,8 @@ pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<boo
             &to,
         ));
     } else {
-        let opinion = "转介逾期未处理，系统自动督促：请立即处理并答复（《妇女权益保障法》第七十三条） / \
+        let opinion =
+            "转介逾期未处理，系统自动督促：请立即处理并答复（《妇女权益保障法》第七十三条） / \
 the referral was not handled in time: an automatic urging opinion (Women's Rights Law art. 73)";
         urge(w, settings, &c, &r, opinion, None).await?;
     }

@@ -341,4 +341,3 @@ pub async fn close_answered(w: &Work, case_id: Uuid) -> Result<u64> {
         .await?
         .rows_affected)
 }
-

@@ -21,11 +21,9 @@ impl Notice {
     fn texts(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Notice::Sent => ("新转介", "new referral", "请在时限前接收或退回"),
-            Notice::Missed("referral_accept") => (
-                "已超接收时限",
-                "accept deadline missed",
-                "请尽快接收或退回",
-            ),
+            Notice::Missed("referral_accept") => {
+                ("已超接收时限", "accept deadline missed", "请尽快接收或退回")
+            }
             Notice::Missed(_) => ("已超答复时限", "reply deadline missed", "请尽快答复"),
             Notice::Urged => ("督促处理意见", "urging opinion", "请在时限前答复"),
             Notice::Declined => ("转介被退回", "referral declined", "请查看退回理由"),
@@ -56,11 +54,7 @@ pub fn notice(
         "【连心12338】{zh} {} 案件 {} — Referral {}: {en}, case {}",
         r.number, c.number, r.number, c.number
     );
-    let link = format!(
-        "{}/#/referral/{}",
-        public_url.trim_end_matches('/'),
-        r.id
-    );
+    let link = format!("{}/#/referral/{}", public_url.trim_end_matches('/'), r.id);
     let due_zh = due
         .map(|d| format!("时限: {}\n", beijing(d)))
         .unwrap_or_default();

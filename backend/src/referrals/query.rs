@@ -94,7 +94,7 @@ fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
 }
 
 fn filters(state: &AppState, p: &Principal, q: &ListQuery) -> Result<Condition> {
-    let mut cond = scope::list_condition(p);
+    let mut cond = Condition::all().add(scope::list_condition(p));
     let mine = p.unit_id().unwrap_or_else(Uuid::nil);
     match q.direction.as_deref().filter(|s| !s.is_empty()) {
         None => {}
@@ -139,11 +139,13 @@ fn filters(state: &AppState, p: &Principal, q: &ListQuery) -> Result<Condition> 
     if let Some(cursor) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
         let (at, id) = decode_cursor(cursor)?;
         cond = cond.add(
-            Condition::any().add(referral::Column::CreatedAt.lt(at)).add(
-                Condition::all()
-                    .add(referral::Column::CreatedAt.eq(at))
-                    .add(referral::Column::Id.lt(id)),
-            ),
+            Condition::any()
+                .add(referral::Column::CreatedAt.lt(at))
+                .add(
+                    Condition::all()
+                        .add(referral::Column::CreatedAt.eq(at))
+                        .add(referral::Column::Id.lt(id)),
+                ),
         );
     }
     Ok(cond)

@@ -1,7 +1,7 @@
 //! Referral figures for supervisors: by kind and by receiving unit, how
 //! many were sent, answered (replied or declined) and answered in time
-//! (declined before the accept deadline, or replied before the reply
-//! deadline), and the share answered in time.
+//! (declined before the accept deadline, or accepted before it and replied
+//! before the reply deadline), and the share answered in time.
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
@@ -77,7 +77,10 @@ impl ReferralFigures {
             _ => None,
         };
         let in_time = match (r.replied_at, decided_at) {
-            (Some(at), _) => r.reply_due_at.is_some_and(|due| at <= due),
+            (Some(at), _) => {
+                r.accepted_at.is_some_and(|a| a <= r.accept_due_at)
+                    && r.reply_due_at.is_some_and(|due| at <= due)
+            }
             (None, Some(at)) => at <= r.accept_due_at,
             (None, None) => return,
         };
@@ -123,8 +126,7 @@ pub async fn referrals(
         by_kind.entry(r.kind.clone()).or_default().add(r, status);
         by_unit.entry(r.to_unit_id).or_default().add(r, status);
     }
-    let share =
-        (total.answered > 0).then(|| total.answered_in_time as f64 / total.answered as f64);
+    let share = (total.answered > 0).then(|| total.answered_in_time as f64 / total.answered as f64);
     Ok(ReferralReport {
         from,
         to,

@@ -13,10 +13,10 @@ pub use super::bodies::{
 use super::{
     bodies::consent_of,
     engine::{self, Outgoing},
-    kinds::{ACCEPT_KINDS, KINDS, REPLY, SUBJECT},
-    record::{event, next, save, Act},
     entity::referral,
+    kinds::{ACCEPT_KINDS, KINDS, REPLY, SUBJECT},
     mail::{self, Notice},
+    record::{event, next, save, Act},
     scope::{self, Side},
     view::{self, json as to_json, Decline, Masking, ReferralView, Reply, Withdrawal},
 };
