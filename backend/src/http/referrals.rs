@@ -20,6 +20,7 @@ use crate::{
         query::{self, ListQuery},
         report::{self, ReferralReport, ReferralReportQuery},
         service::{self, DeclineBody, NewReferral, ReplyBody, UrgeBody, VersionBody, WithdrawBody},
+        settings::KindSettings,
         view::ReferralView,
     },
     state::AppState,
@@ -28,6 +29,7 @@ use crate::{
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/cases/{case_id}/referrals", post(create))
+        .route("/referral-kinds", get(kinds))
         .route("/referrals", get(list))
         .route("/referrals/{referral_id}", get(detail))
         .route("/referrals/{referral_id}/accept", post(accept))
@@ -54,6 +56,11 @@ pub struct CoHandlingList {
     pub items: Vec<CoHandlingRule>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct KindList {
+    pub items: Vec<KindSettings>,
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct DetailQuery {
     /// Her full phone and ID numbers: the receiving unit, once it accepted
@@ -73,6 +80,16 @@ pub async fn create(
         StatusCode::CREATED,
         Json(service::create(&s, &p, id, body).await?),
     ))
+}
+
+/// The configured kinds of referral, each with its default receiving unit
+/// kind and reply window (any session: the console's refer form).
+#[utoipa::path(get, path = "/api/v1/referral-kinds", tag = "referrals",
+    responses((status = 200, body = KindList)))]
+pub async fn kinds(State(s): State<AppState>, _p: Principal) -> Json<KindList> {
+    Json(KindList {
+        items: s.settings.deadlines.referrals.kinds.clone(),
+    })
 }
 
 #[utoipa::path(get, path = "/api/v1/referrals", tag = "referrals", params(ListQuery),

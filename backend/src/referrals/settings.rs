@@ -28,7 +28,7 @@ pub struct ReferralSettings {
     pub kinds: Vec<KindSettings>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KindSettings {
     pub name: String,

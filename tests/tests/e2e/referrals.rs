@@ -569,6 +569,7 @@ async fn the_openapi_document_describes_the_referral_endpoints() {
         "/api/v1/referrals/{referral_id}/urge",
         "/api/v1/routing-rules/{category}/co-handling",
         "/api/v1/reports/referrals",
+        "/api/v1/referral-kinds",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
