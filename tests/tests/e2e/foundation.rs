@@ -982,10 +982,18 @@ fn settings_keys() -> Vec<String> {
     let text = format!("{:#?}", lianxin::config::Settings::default());
     let mut stack: Vec<String> = Vec::new();
     let mut keys = Vec::new();
+    // Inside a list (e.g. the referral kinds) below this depth: the list
+    // is one key.
+    let mut list_at: Option<usize> = None;
     for line in text.lines() {
         let indent = line.len() - line.trim_start().len();
         let depth = indent / 4;
         let t = line.trim();
+        match list_at {
+            Some(d) if depth > d => continue,
+            Some(_) => list_at = None,
+            None => {}
+        }
         let Some((name, rest)) = t.split_once(": ") else {
             continue;
         };
@@ -1006,6 +1014,9 @@ fn settings_keys() -> Vec<String> {
         if rest.ends_with('{') && !rest.starts_with('"') {
             stack.push(name.to_string());
         } else {
+            if rest.ends_with('[') {
+                list_at = Some(depth);
+            }
             keys.push(path);
         }
     }
