@@ -270,3 +270,66 @@ pub async fn detail(
     v.case = Some(header(c, masking)?);
     Ok(v)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case_of() -> case::Model {
+        let at = DateTime::<Utc>::UNIX_EPOCH;
+        case::Model {
+            id: Uuid::nil(),
+            number: "2026-000001".into(),
+            category: "domestic_violence".into(),
+            status: "assigned".into(),
+            priority: "normal".into(),
+            risk_level: "none".into(),
+            region_code: "450321101201".into(),
+            summary: "s".into(),
+            description: Some("only for the handling unit".into()),
+            subject_name: Some("王芳".into()),
+            subject_phone: Some("13812345678".into()),
+            subject_id_number: None,
+            assigned_unit_id: None,
+            assignee_id: None,
+            created_by: Uuid::nil(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            accept_due_at: None,
+            resolve_due_at: None,
+            follow_up_due_at: None,
+            confirmation_due_at: None,
+            overdue: false,
+            outcome: None,
+            resolved_at: None,
+            closed_at: None,
+            danger_screen: None,
+            dispatch_due_at: None,
+            confirmation: None,
+        }
+    }
+
+    #[test]
+    fn the_receiver_sees_her_masked_until_it_accepts() -> Result<()> {
+        let c = case_of();
+        let before = header(&c, Masking::Full)?;
+        assert_eq!(before.subject.name.as_deref(), Some("王*"));
+        assert_eq!(before.subject.phone.as_deref(), Some("138****5678"));
+        assert!(!before.subject.revealed);
+        let after = header(&c, Masking::Numbers)?;
+        assert_eq!(after.subject.name.as_deref(), Some("王芳"));
+        assert_eq!(after.subject.phone.as_deref(), Some("138****5678"));
+        let shown = header(&c, Masking::None)?;
+        assert_eq!(shown.subject.phone.as_deref(), Some("13812345678"));
+        assert!(shown.subject.revealed);
+        Ok(())
+    }
+
+    #[test]
+    fn a_stored_part_no_release_wrote_is_an_error() {
+        let bad = Some(serde_json::json!({"result": "maybe"}));
+        assert!(part::<Reply>("reply", &bad).is_err());
+        assert!(part::<Reply>("reply", &None).is_ok_and(|r| r.is_none()));
+    }
+}
