@@ -103,7 +103,7 @@ fn filters(state: &AppState, p: &Principal, q: &ListQuery) -> Result<Condition> 
         Some(_) => {
             return Err(Error::validation(
                 "direction",
-                "must be incoming or outgoing",
+                "须为 incoming（收到）或 outgoing（发出） / must be incoming or outgoing",
             ))
         }
     }

@@ -55,7 +55,9 @@ pub fn next(from: ReferralStatus, act: Act) -> std::result::Result<ReferralStatu
         (Accepted, Act::Reply) => Ok(Replied),
         (Sent | Accepted, Act::Withdraw) => Ok(Withdrawn),
         (Sent | Accepted, Act::Urge) => Ok(from),
-        (Sent, Act::Reply) => Err("accept the referral before replying to it".into()),
+        (Sent, Act::Reply) => {
+            Err("请先接收转介再答复 / accept the referral before replying to it".into())
+        }
         _ => Err(format!(
             "转介状态为 {from}，不能{} / the referral is {from}; it cannot be {}",
             act.zh(),

@@ -47,12 +47,12 @@ pub async fn create(
     let (c, access) = case_scope::load(&*w, p, case_id).await?;
     if !matches!(access, Access::Handler | Access::Hotline) {
         return Err(Error::Forbidden(
-            "only the handling unit and the hotline may refer this case".into(),
+            "只有承办单位和热线可以转介此案件 / only the handling unit and the hotline may refer this case".into(),
         ));
     }
     if c.status == CaseStatus::Closed.as_str() {
         return Err(Error::InvalidTransition(
-            "cannot refer a closed case".into(),
+            "已结案的案件不能转介 / cannot refer a closed case".into(),
         ));
     }
     let out = Outgoing {
@@ -82,7 +82,7 @@ async fn begin(
     let (r, c, side) = scope::load(conn, p, id).await?;
     if !allowed.contains(&side) {
         return Err(Error::Forbidden(format!(
-            "you may not do this to the referral (your side: {side:?})"
+            "您不能对此转介执行该操作 / you may not do this to the referral (your side: {side:?})"
         )));
     }
     if version.is_some_and(|v| v != r.version) {
