@@ -4,7 +4,7 @@
 //! before the reply deadline), and the share answered in time.
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +96,15 @@ pub async fn referrals(
 ) -> Result<ReferralReport> {
     p.require(&[Role::Supervisor, Role::Admin])?;
     let now = state.now();
+    // Far-off dates would overflow the arithmetic below.
+    for (field, value) in [("from", q.from), ("to", q.to)] {
+        if value.is_some_and(|v| !(2000..=2100).contains(&v.year())) {
+            return Err(Error::validation(
+                field,
+                "must lie in the years 2000 to 2100",
+            ));
+        }
+    }
     let to = q.to.unwrap_or(now);
     let from = q.from.unwrap_or(to - Duration::days(30));
     if from >= to || to - from > Duration::days(5 * 366) {

@@ -547,6 +547,13 @@ async fn figures(app: &TestApp) {
         .unwrap();
     assert_eq!(allowance["answered"], 1);
     assert_eq!(allowance["answered_in_time"], 0, "accepted late");
+    let got = app
+        .get(
+            &supervisor,
+            "/api/v1/reports/referrals?from=-262143-01-01T00:00:00Z",
+        )
+        .await;
+    assert_eq!(got.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", got.1);
     let station = app.login("station").await;
     assert_eq!(
         app.get(&station, "/api/v1/reports/referrals").await.0,
