@@ -581,3 +581,84 @@ async fn the_openapi_document_describes_the_referral_endpoints() {
         assert!(doc["paths"][path].is_object(), "{path} missing");
     }
 }
+
+/// Two server processes on one PostgreSQL database and one clock: twenty
+/// silent referrals miss their accept deadline and are then urged
+/// automatically — each miss and each urging exactly once, claimed by one
+/// of the two processes.
+#[tokio::test]
+async fn two_processes_fire_each_referral_deadline_once() {
+    if std::env::var(lianxin_tests::PG_ENV)
+        .map(|v| v.is_empty())
+        .unwrap_or(true)
+    {
+        eprintln!(
+            "skipped: several processes need PostgreSQL ({})",
+            lianxin_tests::PG_ENV
+        );
+        return;
+    }
+    let a = spawn_app().await;
+    let b = spawn_app_with(a.same_database()).await;
+    let case = open_case(&a).await;
+    let case_id = case["id"].as_str().unwrap().to_string();
+    let station = a.login("station").await;
+    for i in 0..20 {
+        // Half through each process.
+        let app = if i % 2 == 0 { &a } else { &b };
+        let (status, body) = refer(
+            app,
+            &station,
+            &case_id,
+            json!({"kind": "temporary_assistance", "request": format!("临时救助 {i}"),
+                "legal_basis": "emergency"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let is_miss = |n: i64| move |d: &Value| d["kind"] == "referral_accept" && d["miss"] == n;
+    a.clock.advance(Span::days(2) + Span::seconds(1));
+    wait_timeline(&a, &case_id, "twenty first misses", |tl| {
+        count(tl, "deadline.missed", is_miss(1)) >= 20
+    })
+    .await;
+    a.clock.advance(Span::days(1) + Span::seconds(1));
+    wait_timeline(&a, &case_id, "twenty automatic urgings", |tl| {
+        count(tl, "referral.urged", |d| d["automatic"] == true) >= 20
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let tl = wait_timeline(&a, &case_id, "settled", |_| true).await;
+    assert_eq!(count(&tl, "deadline.missed", is_miss(1)), 20);
+    assert_eq!(count(&tl, "deadline.missed", is_miss(2)), 20);
+    assert_eq!(count(&tl, "referral.urged", |_| true), 20);
+    let nodes = [a.state.node_id.to_string(), b.state.node_id.to_string()];
+    let fired: Vec<_> = lianxin::db::entities::deadline::Entity::find()
+        .all(&a.state.db.conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.subject_kind == "referral" && d.fired_at.is_some())
+        .collect();
+    assert_eq!(fired.len(), 40, "accept and its second check, per referral");
+    for d in &fired {
+        let node = d.claimed_by.as_deref().unwrap_or_default();
+        assert!(nodes.iter().any(|n| n == node), "claimed by {node}");
+    }
+    let by_a = fired
+        .iter()
+        .filter(|d| d.claimed_by.as_deref() == Some(&*nodes[0]))
+        .count();
+    eprintln!("server A fired {by_a}, server B {}", fired.len() - by_a);
+    // Every missed referral mailed its receiver once per miss.
+    let first: Vec<_> = mail::Entity::find()
+        .all(&a.state.db.conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| {
+            m.recipient == "ys-civil@demo.lianxin" && m.subject.contains("accept deadline missed")
+        })
+        .collect();
+    assert_eq!(first.len(), 20);
+}
