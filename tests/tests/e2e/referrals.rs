@@ -209,6 +209,9 @@ async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answer
     // The civil-affairs bureau is told live of the referral it receives.
     let civil = app.login("civil").await;
     let mut feed = app.live_connect(&civil).await;
+    // A unit with no part in the case hears nothing of it.
+    let mediator = app.login("mediator").await;
+    let mut bystander = app.live_connect(&mediator).await;
     let (status, allowance) = refer(
         &app,
         &station,
@@ -225,6 +228,8 @@ async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answer
     assert_eq!(frame["event"], "referral.sent");
     assert_eq!(frame["data"]["referral_id"], json!(allowance_id));
     assert!(!frame.to_string().contains("13812345678"));
+    let heard = tokio::time::timeout(Duration::from_millis(500), bystander.next()).await;
+    assert!(heard.is_err(), "the mediation committee got {heard:?}");
 
     let (status, counselling) = refer(
         &app,
@@ -263,7 +268,6 @@ async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answer
         )
         .await;
     assert_eq!(got.0, StatusCode::FORBIDDEN);
-    let mediator = app.login("mediator").await;
     let got = app
         .get(&mediator, &format!("/api/v1/referrals/{legal_id}"))
         .await;
