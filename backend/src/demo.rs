@@ -160,6 +160,43 @@ pub const UNITS: &[(UnitKind, &str, &str, &str)] = &[
         "450321000000",
         "ys-hr@demo.lianxin",
     ),
+    // The co-operating bodies referrals go to (issue 14).
+    (
+        UnitKind::VillageCommittee,
+        "遇龙村民委员会",
+        "450321101201",
+        "yl-village@demo.lianxin",
+    ),
+    (
+        UnitKind::SocialOrganization,
+        "阳朔县阳光社会工作服务中心",
+        "450321000000",
+        "ys-social@demo.lianxin",
+    ),
+    (
+        UnitKind::Agriculture,
+        "阳朔县农业农村局",
+        "450321000000",
+        "ys-agri@demo.lianxin",
+    ),
+    (
+        UnitKind::DisabledPersonsFederation,
+        "阳朔县残疾人联合会",
+        "450321000000",
+        "ys-disabled@demo.lianxin",
+    ),
+    (
+        UnitKind::JusticeOffice,
+        "白沙镇司法所",
+        "450321101000",
+        "bs-justice@demo.lianxin",
+    ),
+    (
+        UnitKind::TownshipGovernment,
+        "白沙镇人民政府",
+        "450321101000",
+        "bs-town@demo.lianxin",
+    ),
 ];
 
 /// (username, display name, role, unit name)
@@ -200,6 +237,18 @@ pub const USERS: &[(&str, &str, Role, Option<&str>)] = &[
         "阳朔县法律援助中心 黄静",
         Role::Department,
         Some("阳朔县法律援助中心"),
+    ),
+    (
+        "civil",
+        "阳朔县民政局 社会救助股 周红",
+        Role::Department,
+        Some("阳朔县民政局"),
+    ),
+    (
+        "socialwork",
+        "阳朔县阳光社会工作服务中心 社工 吴悦",
+        Role::Department,
+        Some("阳朔县阳光社会工作服务中心"),
     ),
     (
         "supervisor",

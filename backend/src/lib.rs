@@ -34,6 +34,7 @@ pub mod events;
 pub mod http;
 pub mod notify;
 pub mod realtime;
+pub mod referrals;
 pub mod regions;
 pub mod reports;
 pub mod scheduler;

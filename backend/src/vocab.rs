@@ -74,6 +74,12 @@ string_enum!(UnitKind {
     Health => "health",
     HumanResources => "human_resources",
     WomensFederation => "womens_federation",
+    VillageCommittee => "village_committee",
+    SocialOrganization => "social_organization",
+    Agriculture => "agriculture",
+    DisabledPersonsFederation => "disabled_persons_federation",
+    JusticeOffice => "justice_office",
+    TownshipGovernment => "township_government",
 });
 
 string_enum!(Category {
@@ -159,6 +165,12 @@ impl UnitKind {
             Health => "卫生健康",
             HumanResources => "人力资源和社会保障",
             WomensFederation => "妇联",
+            VillageCommittee => "村（居）民委员会",
+            SocialOrganization => "社会工作服务机构",
+            Agriculture => "农业农村",
+            DisabledPersonsFederation => "残联",
+            JusticeOffice => "司法所",
+            TownshipGovernment => "乡镇人民政府",
         }
     }
 }
@@ -260,6 +272,46 @@ string_enum!(ActionKind {
     ProtectionOrderAssisted => "protection_order_assisted",
     Detained => "detained",
     Referred => "referred",
+    Other => "other",
+});
+
+string_enum!(
+    /// Why a body may receive her data with a referral (PIPL).
+    LegalBasis {
+    Consent => "consent",
+    StatutoryDuty => "statutory_duty",
+    Emergency => "emergency",
+});
+
+string_enum!(ReferralStatus {
+    Sent => "sent",
+    Accepted => "accepted",
+    Declined => "declined",
+    Replied => "replied",
+    Closed => "closed",
+    Withdrawn => "withdrawn",
+});
+
+impl ReferralStatus {
+    /// Still owed an answer: blocks the case's close.
+    pub fn is_open(self) -> bool {
+        matches!(self, ReferralStatus::Sent | ReferralStatus::Accepted)
+    }
+}
+
+string_enum!(ReplyResult {
+    Provided => "provided",
+    Approved => "approved",
+    Rejected => "rejected",
+    NotEligible => "not_eligible",
+    InProgress => "in_progress",
+    ReferredOn => "referred_on",
+});
+
+string_enum!(DeclineReason {
+    WrongPlace => "wrong_place",
+    WrongRemit => "wrong_remit",
+    Duplicate => "duplicate",
     Other => "other",
 });
 

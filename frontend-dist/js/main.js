@@ -12,6 +12,7 @@ import { renderSupervisor } from './views/supervisor.js';
 import { renderCase } from './views/case.js';
 import { renderAdmin } from './views/admin.js';
 import { renderCases } from './views/cases.js';
+import { renderReferrals, renderReferral } from './views/referrals.js';
 
 const ctx = { me: null, live };
 let cleanup = null;
@@ -38,11 +39,11 @@ function homeFor(me) {
 function navItems(me) {
   if (!me) return [];
   switch (me.role) {
-    case 'operator': return [['#/intake', 'nav.intake'], ['#/cases', 'nav.cases']];
-    case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases']];
+    case 'operator': return [['#/intake', 'nav.intake'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
+    case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'police_liaison': return [['#/board', 'nav.board'], ['#/cases', 'nav.cases']];
-    case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/cases', 'nav.cases']];
-    case 'admin': return [['#/admin', 'nav.admin'], ['#/cases', 'nav.cases']];
+    case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
+    case 'admin': return [['#/admin', 'nav.admin'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     default: return [['#/cases', 'nav.cases']];
   }
 }
@@ -173,6 +174,8 @@ async function route() {
     admin: () => renderAdmin(container, ctx),
     cases: () => renderCases(container, ctx),
     case: () => renderCase(container, ctx, r.args[0]),
+    referrals: () => renderReferrals(container, ctx),
+    referral: () => renderReferral(container, ctx, r.args[0]),
   }[r.name];
   if (!view) { navigate(homeFor(ctx.me)); return; }
   try {

@@ -456,6 +456,67 @@ test('a mediator escalates from the case, records the parties\' judicial confirm
   assert.deepEqual(await unlabeled(med), [], 'every mediator control has a label');
 });
 
+test('referrals: refer from the case page; the receiver sees it masked, accepts and replies; a supervisor urges', async () => {
+  const op = await apiLogin('operator');
+  const kase = await apiPost(op, '/cases', {
+    category: 'domestic_violence', region_code: VILLAGE, summary: '家庭困难，需要低保', subject: { name: '李梅', phone: '13877120000' },
+  });
+  const st = pages.station;
+  await st.goto(`${BASE}/#/case/${kase.id}`);
+  await st.waitForSelector('#form-refer:not([hidden])');
+  await st.waitForSelector('#form-refer select[name=kind] option[value=minimum_living_allowance]', { state: 'attached' });
+  // Consent is the default basis: without her consent ticked, the form says so.
+  await st.selectOption('#form-refer select[name=kind]', 'minimum_living_allowance');
+  await st.fill('#form-refer textarea[name=request]', '申请最低生活保障');
+  await st.click('#form-refer button[type=submit]');
+  await st.waitForSelector('#form-refer [aria-invalid=true]');
+  await st.check('#form-refer input[name=consent_yes]');
+  await st.click('#form-refer button[type=submit]');
+  await st.waitForSelector('#case-referrals .ref-card[data-status="sent"] .ref-clock .countdown[data-due]');
+  assert.match(await st.textContent('#case-referrals .ref-to'), /阳朔县民政局/);
+  await shot(st, '14-station-referral');
+  assert.deepEqual(await unlabeled(st), [], 'every control of the case page has a label');
+
+  const civ = await newRolePage('civil');
+  await login(civ, 'civil');
+  await civ.waitForURL(/#\/queue/);
+  await civ.click('a[href="#/referrals"]');
+  await civ.waitForSelector('#referral-list .ref-card[data-status="sent"]');
+  await civ.click('#referral-list .ref-card[data-status="sent"] h3 a');
+  await civ.waitForSelector('#referral-detail .ref-case');
+  // Before accepting: the case header, her name and number masked.
+  assert.equal(await civ.textContent('.ref-subject-name'), '李*');
+  assert.match(await civ.textContent('.ref-subject-phone'), /\*/);
+  await shot(civ, '15-civil-referral-masked');
+  await civ.click('.ref-accept');
+  await civ.waitForSelector('.ref-form[data-action=reply]');
+  assert.equal(await civ.textContent('.ref-subject-name'), '李梅');
+  await civ.selectOption('.ref-form[data-action=reply] select[name=result]', 'in_progress');
+  await civ.fill('.ref-form[data-action=reply] textarea[name=details]', '已受理，入户调查中');
+  await civ.fill('.ref-form[data-action=reply] input[name=reference]', '阳民〔2026〕7号');
+  await civ.click('.ref-form[data-action=reply] button[type=submit]');
+  await civ.waitForSelector('#referral-detail .ref-card[data-status="replied"]');
+  assert.deepEqual(await unlabeled(civ), [], 'every control of the referral page has a label');
+  // The station's open case page hears of it live.
+  await st.waitForSelector('#case-referrals .ref-card[data-status="replied"]');
+  await st.waitForSelector('.timeline [data-event="referral.replied"]');
+
+  // A supervisor urges an open referral.
+  const stToken = await apiLogin('station');
+  await apiPost(stToken, `/cases/${kase.id}/referrals`, { kind: 'legal_aid', request: '申请法律援助', legal_basis: 'statutory_duty' });
+  const sup = pages.supervisor;
+  await sup.goto(`${BASE}/#/referrals`);
+  await sup.waitForSelector('#ref-view');
+  await sup.selectOption('#ref-view', 'all');
+  await sup.waitForSelector('#referral-list .ref-card[data-status="sent"] .ref-form[data-action=urge]');
+  await sup.fill('#referral-list .ref-card[data-status="sent"] .ref-form[data-action=urge] textarea[name=opinion]', '请于15日内答复');
+  await sup.click('#referral-list .ref-card[data-status="sent"] .ref-form[data-action=urge] button[type=submit]');
+  await sup.waitForSelector('#referral-list .ref-urgings li');
+  await sup.waitForSelector('#ref-figures table');
+  await shot(sup, '16-supervisor-referrals');
+  assert.deepEqual(await unlabeled(sup), [], 'every control of the referrals page has a label');
+});
+
 test('no Content-Security-Policy violations or page errors', () => {
   assert.deepEqual(problems, []);
 });

@@ -17,7 +17,8 @@
 //! ```
 //!
 //! Demo logins (password [`DEMO_PASSWORD`]): `admin`, `operator`, `station`,
-//! `mediator`, `police`, `command`, `legalaid`, `supervisor`.
+//! `mediator`, `police`, `command`, `legalaid`, `civil`, `socialwork`,
+//! `supervisor`.
 //!
 //! Why things are the way they are:
 //! - The clock is a shared [`ManualClock`] starting at [`START`], so tests

@@ -184,6 +184,8 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
     let now = state.now();
     let mut w = state.work_at(now).await?;
     let ch = begin_change(&*w, p, id, Action::Close, body.version, &[Access::Handler]).await?;
+    // Referrals still owed an answer: 409 `open_referrals`.
+    crate::referrals::engine::may_close(&*w, id).await?;
     // The police have not finished: closing needs a stated reason.
     let open_escalation = crate::escalation::open_one(&*w, id).await?;
     if let Some(e) = &open_escalation {
@@ -226,6 +228,7 @@ pub async fn close(state: &AppState, p: &Principal, id: Uuid, body: CloseBody) -
     .await?;
     // Every clock of ours stops; the parties' confirmation window runs on.
     w.cancel(c.id, clocks::ON_CLOSE).await?;
+    crate::referrals::engine::close_answered(&w, c.id).await?;
     w.event(event(
         &c,
         "case.closed",

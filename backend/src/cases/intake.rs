@@ -206,18 +206,22 @@ async fn link_and_announce(
             intake.now,
             intake.assigned.clone(),
         ));
-        if let Some((urgency, reason)) = &intake.escalate {
-            escalation::open(
-                w,
-                &state.settings,
-                &state.directory,
-                c,
-                *urgency,
-                reason,
-                Some(intake.actor),
-            )
-            .await?;
-        }
+        // The escalation seam (a dangerous case never exists without it)
+        // and the co-operating bodies' referrals.
+        with_case(w, state, intake, c).await?;
     }
+    Ok(())
+}
+
+/// What opens with a case in its transaction: its escalation, when the
+/// screen or the category calls for one, and the referrals its category's
+/// co-handling rule names.
+async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Model) -> Result<()> {
+    if let Some((urgency, reason)) = &intake.escalate {
+        let actor = Some(intake.actor);
+        let (settings, directory) = (&state.settings, &state.directory);
+        escalation::open(w, settings, directory, c, *urgency, reason, actor).await?;
+    }
+    crate::referrals::engine::co_handle(w, &state.settings, &state.directory, c).await?;
     Ok(())
 }

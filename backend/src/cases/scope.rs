@@ -118,7 +118,9 @@ pub fn list_condition(p: &Principal) -> Condition {
 
 /// Which events a connection receives: exactly what its user could read
 /// through `GET /api/v1/cases/{id}`, narrowed by "a transfer moves future
-/// events to the new unit".
+/// events to the new unit". One widening: a `referral.*` event names the
+/// receiving unit in `prev_unit_id`, so that unit hears of its referral
+/// (whose case header it reads masked) without reading the case.
 #[derive(Debug, Clone, PartialEq)]
 pub enum FeedScope {
     All,

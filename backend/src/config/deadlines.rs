@@ -29,6 +29,8 @@ pub struct DeadlinePolicy {
     /// until the case moves on; from the second miss the supervisors one
     /// region level up are told too.
     pub case_remind_every_s: i64,
+    /// `[deadlines.referrals]`: the referral kinds and their windows.
+    pub referrals: crate::referrals::settings::ReferralSettings,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -106,6 +108,7 @@ impl Default for DeadlinePolicy {
             dispatch_s: 3600,
             dispatch_urgent_s: 15 * 60,
             case_remind_every_s: DAY,
+            referrals: Default::default(),
         }
     }
 }

@@ -24,7 +24,8 @@ pub const NOTIFY_CHANNEL: &str = "lianxin_feed";
 
 /// An event before it is stamped. Visibility columns say who may see it:
 /// the handling unit at the time (`unit_id`), the unit a transfer came from
-/// (`prev_unit_id`), the police unit of an escalation, and the region.
+/// or a referral went to (`prev_unit_id`), the police unit of an
+/// escalation, and the region.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub case_id: Uuid,

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod live;
 pub mod operations;
 pub mod ops;
+pub mod referrals;
 pub mod reports;
 pub mod session;
 
@@ -72,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::router())
         .merge(cases::router())
         .merge(escalations::router())
+        .merge(referrals::router())
         .merge(live::router())
         .merge(reports::router())
         .merge(ops::api_router())

@@ -72,6 +72,10 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         super::escalations::action, super::escalations::resolve,
         super::live::live,
         super::reports::summary, super::reports::cases_csv,
+        super::referrals::kinds, super::referrals::create, super::referrals::list, super::referrals::detail,
+        super::referrals::accept, super::referrals::decline, super::referrals::reply,
+        super::referrals::withdraw, super::referrals::urge, super::referrals::list_co_handling,
+        super::referrals::set_co_handling, super::referrals::figures,
     ),
     modifiers(&BearerAuth)
 )]

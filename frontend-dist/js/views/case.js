@@ -9,6 +9,7 @@ import {
   toast, clearErrors, showError, formError, keepDraft, debounce, loadUnits,
 } from '../util.js';
 import { escalationCard, reasonText } from './escalation-card.js';
+import { referralPanel } from './referrals.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
@@ -27,6 +28,7 @@ export function renderCase(container, ctx, caseId) {
   const timeline = h('ol', { class: 'timeline', id: 'timeline' });
   const pageError = h('p', { class: 'form-error', role: 'alert', hidden: true });
   const back = h('a', { href: '#/', class: 'back-link' });
+  const referrals = referralPanel(ctx, caseId);
 
   async function load({ quiet } = {}) {
     try {
@@ -111,6 +113,7 @@ export function renderCase(container, ctx, caseId) {
       replace(escBox);
     }
     updateForms();
+    referrals.refresh(c);
     paintTimeline(c.timeline || []);
   }
 
@@ -122,13 +125,17 @@ export function renderCase(container, ctx, caseId) {
     else if (d.unit_id || d.to_unit_id) bits.push(`→ ${unitName(d.to_unit_id || d.unit_id)}`);
     if (d.by_name) bits.push(`${t('case.by')}: ${d.by_name}`);
     if (ev.event === 'case.risk_raised' && d.to) bits.push(`${label('risk', d.from)} → ${label('risk', d.to)}`);
-    if (d.result) bits.push(label('result', d.result));
+    const referral = String(ev.event).startsWith('referral.');
+    if (d.referral_kind) bits.push(`${d.referral_number || ''} ${label('ref.kind', d.referral_kind)}`);
+    if (d.result) bits.push(referral ? label('ref.result', d.result) : label('result', d.result));
+    if (d.reason_code) bits.push(label('ref.reason', d.reason_code));
+    if (d.automatic) bits.push(t('ref.auto'));
     if (d.kind && String(ev.event).startsWith('escalation.')) bits.push(label('action', d.kind));
     if (d.kind && ev.event === 'deadline.missed') bits.push(t(`deadline.${d.kind}`, { fallback: d.kind }));
     if (d.urgency) bits.push(label('esc.urgency', d.urgency));
     if (d.level) bits.push(label('esc.level', d.level));
     if (d.risk_level) bits.push(label('risk', d.risk_level));
-    for (const k of ['body', 'reason', 'details', 'follow_up', 'notes', 'summary']) {
+    for (const k of ['body', 'reason', 'details', 'follow_up', 'notes', 'summary', 'opinion', 'reference']) {
       if (!d[k] || typeof d[k] !== 'string') continue;
       // Routing explains itself in the server's words: keep it, quietly.
       if (k === 'reason' && ev.event === 'case.assigned') bits.push(h('span', { class: 'muted small' }, d[k]));
@@ -371,6 +378,7 @@ export function renderCase(container, ctx, caseId) {
       h('div', { class: 'case-main' },
         h('section', { class: 'panel', 'aria-labelledby': 'case-details-h' }, h('h2', { id: 'case-details-h' }, t('case.details')), details),
         escBox,
+        referrals.el,
         h('section', { class: 'panel', 'aria-labelledby': 'case-tl-h' }, h('h2', { id: 'case-tl-h' }, t('case.timeline')), timeline)),
       h('div', { class: 'case-side' },
         h('section', { class: 'panel', 'aria-labelledby': 'case-act-h' }, h('h2', { id: 'case-act-h' }, t('case.actions')),

@@ -341,7 +341,10 @@ async fn roles_other_than_admin_get_403_for_administration() {
     // Listing units is open to every signed-in user (transfer targets).
     let (status, list) = app.get(&operator, "/api/v1/units").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["items"].as_array().unwrap().len(), 20);
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        lianxin::demo::UNITS.len()
+    );
 }
 
 // ---------------------------------------------------------- administration
@@ -447,7 +450,7 @@ async fn unit_input_is_checked_field_by_field() {
     );
     // Nothing half-written stays behind.
     let units = lianxin::admin::list_units(&app.state.db).await.unwrap();
-    assert_eq!(units.len(), 20);
+    assert_eq!(units.len(), lianxin::demo::UNITS.len());
     assert!(app
         .audit_log()
         .await
@@ -982,10 +985,18 @@ fn settings_keys() -> Vec<String> {
     let text = format!("{:#?}", lianxin::config::Settings::default());
     let mut stack: Vec<String> = Vec::new();
     let mut keys = Vec::new();
+    // Inside a list (e.g. the referral kinds) below this depth: the list
+    // is one key.
+    let mut list_at: Option<usize> = None;
     for line in text.lines() {
         let indent = line.len() - line.trim_start().len();
         let depth = indent / 4;
         let t = line.trim();
+        match list_at {
+            Some(d) if depth > d => continue,
+            Some(_) => list_at = None,
+            None => {}
+        }
         let Some((name, rest)) = t.split_once(": ") else {
             continue;
         };
@@ -1006,6 +1017,9 @@ fn settings_keys() -> Vec<String> {
         if rest.ends_with('{') && !rest.starts_with('"') {
             stack.push(name.to_string());
         } else {
+            if rest.ends_with('[') {
+                list_at = Some(depth);
+            }
             keys.push(path);
         }
     }
