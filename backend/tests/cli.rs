@@ -147,7 +147,10 @@ async fn demo_prints_the_logins_and_is_idempotent() {
     .await
     .unwrap();
     assert_eq!(ok.user.role.as_str(), "station_worker");
-    assert_eq!(auth::count_users(&db).await.unwrap(), 8);
+    assert_eq!(
+        auth::count_users(&db).await.unwrap(),
+        lianxin::demo::USERS.len() as u64
+    );
 }
 
 #[tokio::test]
