@@ -29,6 +29,9 @@ pub struct DeadlinePolicy {
     /// until the case moves on; from the second miss the supervisors one
     /// region level up are told too.
     pub case_remind_every_s: i64,
+    /// A registered mediation holds its first session within this of the
+    /// case's acceptance (People's Mediation Law; DOMAIN.md).
+    pub mediation_first_session_s: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -106,6 +109,7 @@ impl Default for DeadlinePolicy {
             dispatch_s: 3600,
             dispatch_urgent_s: 15 * 60,
             case_remind_every_s: DAY,
+            mediation_first_session_s: 7 * DAY,
         }
     }
 }

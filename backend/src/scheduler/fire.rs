@@ -10,6 +10,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
+    mediation::clocks as mediation_clocks,
     work::Work,
 };
 
@@ -22,6 +23,8 @@ enum Owner {
     EscalationAction,
     /// A case clock (`cases::clocks`).
     Case,
+    /// A mediation clock (`mediation::clocks`).
+    Mediation,
 }
 
 fn owner(kind: &str) -> Option<Owner> {
@@ -29,6 +32,7 @@ fn owner(kind: &str) -> Option<Owner> {
         ACK_DEADLINE => Some(Owner::EscalationRaise),
         ACTION_DEADLINE => Some(Owner::EscalationAction),
         kind if clocks::KINDS.contains(&kind) => Some(Owner::Case),
+        kind if mediation_clocks::KINDS.contains(&kind) => Some(Owner::Mediation),
         _ => None,
     }
 }
@@ -47,6 +51,7 @@ pub async fn fire(
         Some(Owner::EscalationRaise) => escalation::raise(w, settings, directory, id).await,
         Some(Owner::EscalationAction) => escalation::action_missed(w, settings, id).await,
         Some(Owner::Case) => clocks::fire(w, settings, deadline).await,
+        Some(Owner::Mediation) => mediation_clocks::fire(w, settings, deadline).await,
         None => {
             tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
             Ok(false)
@@ -64,6 +69,9 @@ mod tests {
         assert_eq!(owner(ACTION_DEADLINE), Some(Owner::EscalationAction));
         for kind in clocks::KINDS {
             assert_eq!(owner(kind), Some(Owner::Case), "{kind}");
+        }
+        for kind in mediation_clocks::KINDS {
+            assert_eq!(owner(kind), Some(Owner::Mediation), "{kind}");
         }
         assert_eq!(owner("referral.nonsense"), None);
     }
