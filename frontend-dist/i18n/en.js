@@ -476,4 +476,11 @@ export default {
   'event.mediation.obligation_performed': "Obligation performed",
   'event.mediation.performance_due': "Obligation due and not performed (reminder)",
   'deadline.mediation_first_session': "First mediation session by",
+  'med.fig.title': "People’s mediation",
+  'med.fig.registered': "Registered",
+  'med.fig.agreed': "Agreements",
+  'med.fig.terminated': "Ended without agreement",
+  'med.fig.performed_on_time': "Agreements performed on time",
+  'med.fig.confirmation_applied': "Judicial confirmation applied",
+  'med.fig.by_reason': "Why mediations ended",
 };

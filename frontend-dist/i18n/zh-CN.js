@@ -476,4 +476,11 @@ export default {
   'event.mediation.obligation_performed': "协议义务已履行",
   'event.mediation.performance_due': "协议义务到期未履行（提醒督促）",
   'deadline.mediation_first_session': "首次调解时限",
+  'med.fig.title': "人民调解",
+  'med.fig.registered': "登记调解",
+  'med.fig.agreed': "达成协议",
+  'med.fig.terminated': "终止调解",
+  'med.fig.performed_on_time': "协议按期履行",
+  'med.fig.confirmation_applied': "申请司法确认",
+  'med.fig.by_reason': "终止原因",
 };

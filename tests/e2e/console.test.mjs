@@ -530,6 +530,13 @@ test('a mediator registers a mediation, records a session and an agreement, and 
   const pages_ = (fs.readFileSync(pdfPath, 'latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
   assert.ok(pages_ >= 1 && pages_ <= 2, `one or two A4 pages, got ${pages_}`);
   fs.rmSync(pdfPath, { force: true });
+
+  // The supervisor's figures count it.
+  const sup = pages.supervisor;
+  await sup.goto(`${BASE}/#/`);
+  await sup.reload();
+  await sup.waitForSelector('#mediation-figures #stat-med-agreed');
+  assert.ok(Number(await sup.textContent('#stat-med-agreed .stat-value')) >= 1, 'an agreement in the mediation figures');
 });
 
 test('no Content-Security-Policy violations or page errors', () => {

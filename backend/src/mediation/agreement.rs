@@ -107,7 +107,7 @@ pub async fn performed(
     c: &case::Model,
     n: i32,
     body: &PerformedBody,
-) -> Result<obligation::Model> {
+) -> Result<()> {
     let now = w.now;
     rules::past("at", body.at, now)?;
     let notes = text("notes", &body.notes, 2000, false)?;
@@ -129,11 +129,21 @@ pub async fn performed(
         )));
     }
     let on_time = body.at <= o.due_at;
-    let mut am: obligation::ActiveModel = o.into();
-    am.performed_at = Set(Some(body.at));
-    am.performed_notes = Set(notes.clone());
-    am.performed_recorded_by = Set(Some(p.user_id));
-    let o = am.update(&**w).await?;
+    // Conditional on "not yet performed": of two at once, one wins.
+    let res = obligation::Entity::update_many()
+        .set(obligation::ActiveModel {
+            performed_at: Set(Some(body.at)),
+            performed_notes: Set(notes.clone()),
+            performed_recorded_by: Set(Some(p.user_id)),
+            ..Default::default()
+        })
+        .filter(obligation::Column::Id.eq(o.id))
+        .filter(obligation::Column::PerformedAt.is_null())
+        .exec(&**w)
+        .await?;
+    if res.rows_affected != 1 {
+        return Err(Error::VersionConflict);
+    }
     w.cancel(o.id, &[PERFORMANCE_DUE]).await?;
     w.event(event(
         c,
@@ -144,7 +154,7 @@ pub async fn performed(
             "mediation_id": m.id, "n": n, "at": body.at, "on_time": on_time, "notes": notes,
         }),
     ));
-    Ok(o)
+    Ok(())
 }
 
 /// The outcome rule. On a case with a mediation, `agreement` needs the

@@ -267,6 +267,14 @@ pub async fn record_session(
     let attendees = text("attendees", &body.attendees, 2000, false)?.unwrap_or_default();
     let m = open_mediation(w, c).await?;
     let mediators = mediators(w, m.unit_id, &body.mediators).await?;
+    // The compare-and-set first: of two sessions recorded at once, the
+    // loser gets 409 rather than a clash on the session number.
+    let first = m.first_session_at.is_none();
+    let am = mediation::ActiveModel {
+        first_session_at: Set(m.first_session_at.or(Some(body.at))),
+        ..Default::default()
+    };
+    read::save(&**w, &m, am, now).await?;
     let n = read::sessions(&**w, m.id).await?.len() as i32 + 1;
     let s = session::ActiveModel {
         id: Set(crate::db::new_id()),
@@ -282,12 +290,6 @@ pub async fn record_session(
     }
     .insert(&**w)
     .await?;
-    let first = m.first_session_at.is_none();
-    let am = mediation::ActiveModel {
-        first_session_at: Set(m.first_session_at.or(Some(body.at))),
-        ..Default::default()
-    };
-    read::save(&**w, &m, am, now).await?;
     if first {
         w.cancel(m.id, &[FIRST_SESSION]).await?;
     }

@@ -410,6 +410,19 @@ async fn the_agreement_document_shows_numbers_only_to_the_handling_unit_and_is_a
     let got = app.put_json(&station, &base, registration()).await;
     assert_error(&got, StatusCode::NOT_FOUND, "not_found");
 
+    // The same obligation recorded twice at once: one wins, the other 409.
+    let perf = format!("{base}/obligations/1/performed");
+    let body = json!({"at": app.now().to_rfc3339()});
+    let (a, b) = tokio::join!(
+        app.post_json(&mediator, &perf, body.clone()),
+        app.post_json(&mediator, &perf, body.clone())
+    );
+    let mut got = [a.0.as_u16(), b.0.as_u16()];
+    got.sort();
+    assert_eq!(got, [200, 409], "{} / {}", a.1, b.1);
+    let d = detail(&app, &id).await;
+    assert_eq!(count(&d, "mediation.obligation_performed"), 1);
+
     let (_, doc) = app.get("", "/api/v1/openapi.json").await;
     for p in [
         "/api/v1/cases/{case_id}/mediation",
