@@ -516,7 +516,7 @@ test('a mediator registers a mediation, records a session and an agreement, and 
   const href = await med.getAttribute('#med-print', 'href');
   const doc = await med.context().newPage();
   await doc.goto(`${BASE}${href}`);
-  const pdfPath = path.join(os.tmpdir(), `lianxin-agreement-${kase.id}.pdf`);
+  const pdfPath = path.join(SHOTS, '15-mediation-agreement.pdf'); // kept as an artifact
   await doc.pdf({ path: pdfPath, format: 'A4', printBackground: true });
   await doc.close();
   const { spawnSync } = await import('node:child_process');
@@ -529,7 +529,6 @@ test('a mediator registers a mediation, records a session and an agreement, and 
   }
   const pages_ = (fs.readFileSync(pdfPath, 'latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
   assert.ok(pages_ >= 1 && pages_ <= 2, `one or two A4 pages, got ${pages_}`);
-  fs.rmSync(pdfPath, { force: true });
 
   // The supervisor's figures count it.
   const sup = pages.supervisor;

@@ -36,7 +36,7 @@ fn paragraphs(s: &str) -> String {
 }
 
 fn zh_date(d: NaiveDate) -> String {
-    d.format("%Y年%m月%d日").to_string()
+    d.format("%Y年%-m月%-d日").to_string()
 }
 
 /// The Beijing date of an instant.
@@ -73,19 +73,20 @@ fn party_line(p: &Party) -> String {
     format!("<p class=\"party\">{}</p>", bits.join("，"))
 }
 
-const STYLE: &str = "@page{size:A4;margin:25mm 22mm 25mm 22mm}\
+const STYLE: &str = "@page{size:A4;margin:20mm 20mm 18mm 20mm}\
 *{box-sizing:border-box}\
 body{font-family:'Noto Serif CJK SC','Noto Sans CJK SC','Source Han Serif SC',SimSun,serif;\
-font-size:14pt;line-height:1.9;color:#000;max-width:170mm;margin:0 auto;padding:10mm 0}\
+font-size:14pt;line-height:1.7;color:#000;max-width:170mm;margin:0 auto;padding:6mm 0}\
 h1{text-align:center;font-size:22pt;letter-spacing:.4em;margin:0 0 4mm}\
 .no{text-align:right;margin:0 0 6mm}\
 h2{font-size:14pt;margin:6mm 0 1mm}\
 p{margin:0 0 2mm;text-indent:2em}\
 p.party{text-indent:0}\
 ol{margin:0 0 2mm 2em;padding:0}\
-.signs{margin-top:14mm;display:grid;grid-template-columns:1fr 1fr;gap:10mm 12mm}\
-.signs p{text-indent:0;border-bottom:1px solid #000;padding-bottom:6mm}\
-.seal{margin-top:14mm;text-align:right;text-indent:0}\
+.end{break-inside:avoid;page-break-inside:avoid}\
+.signs{margin-top:8mm;display:grid;grid-template-columns:1fr 1fr;gap:6mm 12mm}\
+.signs p{text-indent:0;border-bottom:1px solid #000;padding-bottom:5mm;margin:0}\
+.seal{margin-top:10mm;text-align:right;text-indent:0}\
 .date{text-align:right;text-indent:0}\
 @media print{body{padding:0}}";
 
@@ -136,9 +137,9 @@ pub fn render(committee: &str, v: &MediationView) -> Result<String> {
 <h2>履行协议的方式、期限</h2>{performance}\
 <p>本协议自{effective}起生效。本协议一式三份，双方当事人、人民调解委员会各持一份。\
 当事人可以自本协议生效之日起三十日内共同向人民法院申请司法确认。</p>\
-<div class=\"signs\">{signs}</div>\
+<div class=\"end\"><div class=\"signs\">{signs}</div>\
 <p class=\"seal\">{committee}（印章）</p>\
-<p class=\"date\">{effective}</p>\
+<p class=\"date\">{effective}</p></div>\
 </body></html>\n",
         number = escape(a.number.as_deref().unwrap_or("—")),
         facts = paragraphs(&a.facts),
@@ -163,8 +164,8 @@ mod tests {
             "<p>甲</p><p>&lt;b&gt;乙&lt;/b&gt;</p>"
         );
         assert_eq!(
-            zh_date(NaiveDate::from_ymd_opt(2026, 11, 29).unwrap_or_default()),
-            "2026年11月29日"
+            zh_date(NaiveDate::from_ymd_opt(2026, 12, 2).unwrap_or_default()),
+            "2026年12月2日"
         );
     }
 }
