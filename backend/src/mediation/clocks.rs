@@ -71,7 +71,7 @@ async fn first_session_missed(w: &mut Work, settings: &Settings, d: &Deadline) -
             "miss": 1,
         }),
     ));
-    let to = chain::unit_addresses(&**w, m.unit_id).await?;
+    let to = chain::unit_addresses(&**w, c.assigned_unit_id.unwrap_or(m.unit_id)).await?;
     w.mail(mails(
         &settings.public_url,
         &c,
@@ -116,7 +116,7 @@ async fn performance_due(w: &mut Work, settings: &Settings, d: &Deadline) -> Res
         now,
         json!({ "mediation_id": m.id, "n": n, "due_at": due_at }),
     ));
-    let to = chain::unit_addresses(&**w, m.unit_id).await?;
+    let to = chain::unit_addresses(&**w, c.assigned_unit_id.unwrap_or(m.unit_id)).await?;
     w.mail(mails(
         &settings.public_url,
         &c,

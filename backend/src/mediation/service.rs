@@ -2,7 +2,10 @@
 //! session, terminate (with the police escalation in the same
 //! transaction), record the agreement, record a performance; and the
 //! reads: the mediation, the agreement document (audited).
-use sea_orm::EntityTrait;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ColumnTrait, EntityTrait, QueryFilter,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -20,7 +23,7 @@ use crate::{
     error::{Error, Result},
     escalation,
     state::AppState,
-    vocab::{CaseStatus, TerminationReason, UnitKind, Urgency},
+    vocab::{CaseStatus, RiskLevel, TerminationReason, UnitKind, Urgency},
     work::Work,
 };
 
@@ -136,9 +139,32 @@ pub async fn terminate(
             Some(p.user_id),
         )
         .await?;
+        raise_risk_to_high(&w, &c).await?;
     }
     w.commit().await?;
     respond(state, id).await
+}
+
+/// The case's risk follows the escalation up (as a hand escalation's does),
+/// never down: a later registration then meets the safety check.
+async fn raise_risk_to_high(w: &Work, c: &case::Model) -> Result<()> {
+    if c.risk_level.rank() >= RiskLevel::High.rank() {
+        return Ok(());
+    }
+    case::Entity::update_many()
+        .col_expr(
+            case::Column::RiskLevel,
+            Expr::value(RiskLevel::High.as_str()),
+        )
+        .col_expr(
+            case::Column::Version,
+            Expr::col(case::Column::Version).add(1),
+        )
+        .col_expr(case::Column::UpdatedAt, Expr::value(w.now))
+        .filter(case::Column::Id.eq(c.id))
+        .exec(&**w)
+        .await?;
+    Ok(())
 }
 
 pub async fn record_agreement(

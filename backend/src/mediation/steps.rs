@@ -266,7 +266,9 @@ pub async fn record_session(
     let summary = required("summary", &body.summary, 20000)?;
     let attendees = text("attendees", &body.attendees, 2000, false)?.unwrap_or_default();
     let m = open_mediation(w, c).await?;
-    let mediators = mediators(w, m.unit_id, &body.mediators).await?;
+    // The unit handling the case now (it may have been transferred).
+    let unit = c.assigned_unit_id.unwrap_or(m.unit_id);
+    let mediators = mediators(w, unit, &body.mediators).await?;
     // The compare-and-set first: of two sessions recorded at once, the
     // loser gets 409 rather than a clash on the session number.
     let first = m.first_session_at.is_none();

@@ -502,6 +502,10 @@ async fn a_mediation_ended_for_the_police_opens_the_escalation() {
     let d = detail(&app, &id).await;
     assert_eq!(d["escalation"]["status"], "pending", "{}", d["escalation"]);
     assert_eq!(d["escalation"]["urgency"], "high");
+    assert_eq!(
+        d["risk_level"], "high",
+        "the risk follows the escalation up"
+    );
     let kinds = timeline_kinds(&d);
     let ended = kinds
         .iter()
