@@ -41,7 +41,7 @@ pub async fn record(
     let obligations = rules::obligations(&body.obligations, &stored_parties(&m)?)?;
     if read::sessions(&**w, m.id).await?.is_empty() {
         return Err(Error::InvalidTransition(
-            "record the mediation session first (an agreement follows a session)".into(),
+            "请先记录调解会，协议在调解之后达成 / record the mediation session first (an agreement follows a session)".into(),
         ));
     }
     let am = mediation::ActiveModel {
@@ -114,7 +114,8 @@ pub async fn performed(
     let m = read::required(&**w, c.id).await?;
     if m.status != MediationStatus::Agreed {
         return Err(Error::InvalidTransition(
-            "the mediation has no agreement whose obligations could be performed".into(),
+            "本调解尚无协议 / the mediation has no agreement whose obligations could be performed"
+                .into(),
         ));
     }
     let o = obligation::Entity::find()
@@ -125,7 +126,7 @@ pub async fn performed(
         .ok_or(Error::NotFound("obligation"))?;
     if o.performed_at.is_some() {
         return Err(Error::InvalidTransition(format!(
-            "obligation {n} is already recorded as performed"
+            "第{n}项义务已记录为履行 / obligation {n} is already recorded as performed"
         )));
     }
     let on_time = body.at <= o.due_at;
@@ -177,15 +178,15 @@ pub async fn agreement_date_for_outcome(
         _ => {
             return Err(Error::validation(
                 "agreement",
-                "this case is in mediation: record the mediation agreement first \
-                 (POST /cases/{id}/mediation/agreement) / 请先登记调解协议",
+                "本案在调解中，请先登记调解协议 / this case is in mediation: record the \
+                 mediation agreement first (POST /cases/{id}/mediation/agreement)",
             ))
         }
     };
     match sent {
         Some(d) if d != effective => Err(Error::validation(
             "agreement_date",
-            format!("must be the agreement's effective date, {effective}"),
+            format!("须为调解协议的生效日期 {effective} / must be the agreement's effective date, {effective}"),
         )),
         _ => Ok(Some(effective)),
     }

@@ -63,7 +63,7 @@ pub async fn figures(
     if from >= to || to - from > Duration::days(5 * 366) {
         return Err(Error::validation(
             "from",
-            "must be before `to`, at most 5 years",
+            "须早于 to，最长5年 / must be before `to`, at most 5 years",
         ));
     }
     let mut cond = scope::list_condition(p);

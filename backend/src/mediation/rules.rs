@@ -111,7 +111,10 @@ fn opt_text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String
 /// applicant and one respondent, at most 20.
 pub fn parties(input: &[Party]) -> Result<Vec<Party>> {
     if input.len() > 20 {
-        return Err(Error::validation("parties", "at most 20 parties"));
+        return Err(Error::validation(
+            "parties",
+            "当事人最多20人 / at most 20 parties",
+        ));
     }
     let mut out = Vec::with_capacity(input.len());
     for (i, p) in input.iter().enumerate() {
@@ -146,7 +149,7 @@ pub fn parties(input: &[Party]) -> Result<Vec<Party>> {
         if !out.iter().any(|p| p.role == role) {
             return Err(Error::validation(
                 "parties",
-                format!("a mediation needs at least one {role}"),
+                format!("调解须有申请人和被申请人 / a mediation needs at least one {role}"),
             ));
         }
     }
@@ -171,7 +174,10 @@ pub fn registration(b: &RegisterBody) -> Result<(Vec<Party>, String, Option<Stri
 /// performed): not more than a day ahead of the server's clock.
 pub fn past(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
     if at > now + Duration::days(1) {
-        return Err(Error::validation(field, "cannot be in the future"));
+        return Err(Error::validation(
+            field,
+            "不能晚于当前时间 / cannot be in the future",
+        ));
     }
     Ok(())
 }
@@ -179,7 +185,10 @@ pub fn past(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
 /// The obligations, checked against the registered parties' names.
 pub fn obligations(input: &[ObligationInput], parties: &[Party]) -> Result<Vec<ObligationInput>> {
     if input.len() > 50 {
-        return Err(Error::validation("obligations", "at most 50 obligations"));
+        return Err(Error::validation(
+            "obligations",
+            "履行事项最多50项 / at most 50 obligations",
+        ));
     }
     input
         .iter()
@@ -189,7 +198,7 @@ pub fn obligations(input: &[ObligationInput], parties: &[Party]) -> Result<Vec<O
             if !parties.iter().any(|p| p.name == party) {
                 return Err(Error::validation(
                     format!("obligations[{i}].party"),
-                    "must be the name of a registered party",
+                    "须为已登记当事人的姓名 / must be the name of a registered party",
                 ));
             }
             Ok(ObligationInput {
@@ -214,11 +223,11 @@ pub fn agreement(
         .effective_date
         .and_hms_opt(0, 0, 0)
         .map(|t| t.and_utc())
-        .ok_or_else(|| Error::validation("effective_date", "is not a date"))?;
+        .ok_or_else(|| Error::validation("effective_date", "日期无效 / is not a date"))?;
     if effective > now + Duration::days(1) {
         return Err(Error::validation(
             "effective_date",
-            "cannot be in the future",
+            "生效日期不能晚于今天 / cannot be in the future",
         ));
     }
     Ok((number, facts, terms, effective))

@@ -47,17 +47,17 @@ async fn load_for_mediator(
     let (c, access) = scope::load(&**w, p, id).await?;
     if access != Access::Handler {
         return Err(Error::Forbidden(
-            "only the unit handling the case mediates it".into(),
+            "只有承办单位可以调解本案 / only the unit handling the case mediates it".into(),
         ));
     }
     if !p.unit.as_ref().is_some_and(|u| mediates(u.kind)) {
         return Err(Error::Forbidden(
-            "only a mediation committee, a rights station or a women's home mediates".into(),
+            "只有人民调解委员会、妇女维权站或妇女之家可以调解 / only a mediation committee, a rights station or a women's home mediates".into(),
         ));
     }
     if in_progress && c.status != CaseStatus::InProgress {
         return Err(Error::InvalidTransition(format!(
-            "mediation happens while the case is in progress (accept it first); it is {}",
+            "案件须在办理中（请先接收）/ mediation happens while the case is in progress (accept it first); it is {}",
             c.status
         )));
     }
@@ -202,7 +202,7 @@ pub async fn get(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> Res
     let (c, access) = scope::load(conn, p, id).await?;
     if reveal && access != Access::Handler {
         return Err(Error::Forbidden(
-            "only the handling unit may see the parties' full phone and ID numbers".into(),
+            "只有承办单位可以查看当事人完整的电话和身份证号码 / only the handling unit may see the parties' full phone and ID numbers".into(),
         ));
     }
     let m = read::required(conn, id).await?;
@@ -221,7 +221,7 @@ pub async fn agreement_document(state: &AppState, p: &Principal, id: Uuid) -> Re
     let m = read::required(conn, id).await?;
     if m.agreement_form.is_none() {
         return Err(Error::InvalidTransition(
-            "no mediation agreement is recorded on this case".into(),
+            "本案尚未登记调解协议 / no mediation agreement is recorded on this case".into(),
         ));
     }
     let committee = unit::Entity::find_by_id(m.unit_id)

@@ -115,15 +115,15 @@ pub async fn register(
     let (parties, dispute, override_reason) = rules::registration(body)?;
     safety(w, p, c, open_escalation, override_reason.as_deref()).await?;
     let now = w.now;
-    let unit_id = c
-        .assigned_unit_id
-        .ok_or_else(|| Error::InvalidTransition("the case has no handling unit".into()))?;
+    let unit_id = c.assigned_unit_id.ok_or_else(|| {
+        Error::InvalidTransition("案件没有承办单位 / the case has no handling unit".into())
+    })?;
     let stored = json!(parties);
     let m = match read::of_case(&**w, c.id).await? {
         Some(m) if m.status != MediationStatus::Registered => {
             return Err(Error::InvalidTransition(format!(
-                "the mediation has ended ({}); it can no longer be changed",
-                m.status
+                "调解已结束（{}），不能再更改 / the mediation has ended ({}); it can no longer be changed",
+                m.status, m.status
             )))
         }
         Some(m) => {
@@ -222,8 +222,8 @@ pub async fn open_mediation(w: &Work, c: &case::Model) -> Result<mediation::Mode
     let m = read::required(&**w, c.id).await?;
     if m.status != MediationStatus::Registered {
         return Err(Error::InvalidTransition(format!(
-            "the mediation has ended ({})",
-            m.status
+            "调解已结束（{}）/ the mediation has ended ({})",
+            m.status, m.status
         )));
     }
     Ok(m)
@@ -232,7 +232,10 @@ pub async fn open_mediation(w: &Work, c: &case::Model) -> Result<mediation::Mode
 /// The mediators present: active members of the handling unit.
 async fn mediators(w: &Work, unit_id: Uuid, ids: &[Uuid]) -> Result<serde_json::Value> {
     if ids.is_empty() || ids.len() > 10 {
-        return Err(Error::validation("mediators", "name one to ten mediators"));
+        return Err(Error::validation(
+            "mediators",
+            "请填写1至10名调解员 / name one to ten mediators",
+        ));
     }
     let users = user::Entity::find()
         .filter(user::Column::Id.is_in(ids.to_vec()))
@@ -245,7 +248,7 @@ async fn mediators(w: &Work, unit_id: Uuid, ids: &[Uuid]) -> Result<serde_json::
         let u = users.iter().find(|u| u.id == *id).ok_or_else(|| {
             Error::validation(
                 "mediators",
-                "each must be an active member of the handling unit",
+                "调解员须为承办单位的在职人员 / each must be an active member of the handling unit",
             )
         })?;
         out.push(json!({"id": u.id, "name": u.display_name}));

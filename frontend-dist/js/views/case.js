@@ -134,6 +134,7 @@ export function renderCase(container, ctx, caseId) {
       if (!d[k] || typeof d[k] !== 'string') continue;
       // Routing explains itself in the server's words: keep it, quietly.
       if (k === 'reason' && ev.event === 'case.assigned') bits.push(h('span', { class: 'muted small' }, d[k]));
+      else if (k === 'reason' && ev.event === 'mediation.terminated') bits.push(t(`med.reason.${d[k]}`));
       else bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
     }
     if (d.agreement_date) bits.push(`${t('case.agreement_date')}: ${d.agreement_date}`);
