@@ -432,6 +432,17 @@ async fn the_agreement_document_shows_numbers_only_to_the_handling_unit_and_is_a
     ] {
         assert!(doc["paths"].get(p).is_some(), "openapi lacks {p}");
     }
+    for schema in [
+        "MediationView",
+        "RegisterBody",
+        "AgreementBody",
+        "MediationFigures",
+    ] {
+        assert!(
+            doc["components"]["schemas"].get(schema).is_some(),
+            "openapi lacks the schema {schema}"
+        );
+    }
 }
 
 #[tokio::test]
