@@ -32,6 +32,7 @@ pub mod error;
 pub mod escalation;
 pub mod events;
 pub mod http;
+pub mod mediation;
 pub mod notify;
 pub mod realtime;
 pub mod referrals;

@@ -315,6 +315,39 @@ string_enum!(DeclineReason {
     Other => "other",
 });
 
+// ---- mediation (issue 16) ---------------------------------------------------
+
+string_enum!(
+    /// Where a mediation stands: registered (sessions may follow), ended
+    /// with an agreement, or terminated without one.
+    MediationStatus {
+    Registered => "registered",
+    Agreed => "agreed",
+    Terminated => "terminated",
+});
+
+string_enum!(PartyRole {
+    Applicant => "applicant",
+    Respondent => "respondent",
+    Other => "other",
+});
+
+string_enum!(
+    /// Why a mediation ended without an agreement (People's Mediation Law
+    /// arts. 26, 31: a party may refuse; a dispute that may turn criminal
+    /// goes to the police).
+    TerminationReason {
+    PartyRefused => "party_refused",
+    NoAgreement => "no_agreement",
+    EscalatedToPolice => "escalated_to_police",
+    Withdrawn => "withdrawn",
+});
+
+string_enum!(AgreementForm {
+    Written => "written",
+    Oral => "oral",
+});
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -515,6 +515,86 @@ test('referrals: refer from the case page; the receiver sees it masked, accepts 
   await sup.waitForSelector('#ref-figures table');
   await shot(sup, '16-supervisor-referrals');
   assert.deepEqual(await unlabeled(sup), [], 'every control of the referrals page has a label');
+test('a mediator registers a mediation, records a session and an agreement, and prints the agreement to PDF', async () => {
+  const op = await apiLogin('operator');
+  const units = await (await fetch(`${BASE}/api/v1/units`, { headers: { Authorization: `Bearer ${op}` } })).json();
+  const committee = (units.items || units).find((u) => u.name === '白沙镇人民调解委员会');
+  const kase = await apiPost(op, '/cases', { category: 'neighbor_dispute', region_code: VILLAGE, summary: '宅基地排水沟纠纷' });
+  await apiPost(op, `/cases/${kase.id}/transfer`, { unit_id: committee.id, reason: '镇调委会调处' });
+  const medToken = await apiLogin('mediator');
+  await apiPost(medToken, `/cases/${kase.id}/accept`, {});
+
+  let med = pages.mediator;
+  if (!med) { med = await newRolePage('mediator'); await login(med, 'mediator'); await med.waitForURL(/#\/queue/); }
+  await med.goto(`${BASE}/#/case/${kase.id}`);
+  await med.click('#tab-mediation');
+  await med.waitForSelector('#med-none');
+  const reg = '#form-med-register';
+  await med.waitForSelector(`${reg}:not([hidden])`);
+  await med.fill(`${reg} input[name="parties[0].name"]`, '李秀英');
+  await med.fill(`${reg} input[name="parties[0].phone"]`, '13812345678');
+  await med.fill(`${reg} input[name="parties[0].address"]`, '阳朔县白沙镇遇龙村3组');
+  await med.fill(`${reg} input[name="parties[1].name"]`, '王建国');
+  await med.fill(`${reg} textarea[name=dispute]`, '排水沟改道致邻居院墙受损');
+  // Without consent the form says so next to the box.
+  await med.click(`${reg} button[type=submit]`);
+  await med.waitForSelector(`${reg} input[name=consent_recorded][aria-invalid=true]`);
+  await med.check(`${reg} input[name=consent_recorded]`);
+  await med.click(`${reg} button[type=submit]`);
+  await med.waitForSelector('#med-status');
+  assert.match(await med.textContent('#med-summary'), /138\*\*\*\*5678/, 'numbers masked in the tab');
+
+  const ses = '#form-med-session';
+  await med.waitForSelector(`${ses}:not([hidden])`);
+  const d = new Date(Date.now() - 3600e3);
+  await med.fill(`${ses} input[name=at]`, new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16));
+  await med.fill(`${ses} input[name=place]`, '遇龙村委会调解室');
+  await med.fill(`${ses} textarea[name=summary]`, '双方陈述，现场查看排水沟');
+  await med.click(`${ses} button[type=submit]`);
+  await med.waitForSelector('.med-session-list li');
+
+  const agr = '#form-med-agreement';
+  await med.waitForSelector(`${agr}:not([hidden])`);
+  const today = new Date().toISOString().slice(0, 10);
+  await med.fill(`${agr} input[name=number]`, '白调字〔2026〕第21号');
+  await med.fill(`${agr} textarea[name=facts]`, '王建国改道排水沟，雨水冲损李秀英院墙。');
+  await med.fill(`${agr} textarea[name=terms]`, '王建国恢复排水沟原走向并赔偿修墙费用一千二百元。');
+  await med.fill(`${agr} input[name="obligations[0].text"]`, '赔偿修墙费用1200元（银行转账）');
+  await med.selectOption(`${agr} select[name="obligations[0].party"]`, '王建国');
+  await med.fill(`${agr} input[name="obligations[0].due_at"]`, new Date(Date.now() + 10 * 86400e3).toISOString().slice(0, 10));
+  await med.fill(`${agr} input[name=effective_date]`, today);
+  await med.click(`${agr} button[type=submit]`);
+  await med.waitForSelector('#med-print');
+  await med.waitForSelector('#performed-1');
+  assert.match(await med.textContent('#med-confirmation'), /司法确认/);
+  await shot(med, '14-mediator-mediation-tab');
+  assert.deepEqual(await unlabeled(med), [], 'every mediation control has a label');
+
+  // The 人民调解协议书, printed to PDF by Chromium, carries the parties,
+  // the terms and the committee's name.
+  const href = await med.getAttribute('#med-print', 'href');
+  const doc = await med.context().newPage();
+  await doc.goto(`${BASE}${href}`);
+  const pdfPath = path.join(SHOTS, '15-mediation-agreement.pdf'); // kept as an artifact
+  await doc.pdf({ path: pdfPath, format: 'A4', printBackground: true });
+  await doc.close();
+  const { spawnSync } = await import('node:child_process');
+  const out = spawnSync('pdftotext', ['-enc', 'UTF-8', pdfPath, '-'], { encoding: 'utf8' });
+  assert.equal(out.status, 0, `pdftotext: ${out.stderr}`);
+  const text = out.stdout.replace(/\s+/g, '');
+  for (const want of ['人民调解协议书', '白沙镇人民调解委员会', '李秀英', '王建国', '13812345678',
+    '王建国恢复排水沟原走向并赔偿修墙费用一千二百元', '赔偿修墙费用1200元', '白调字〔2026〕第21号']) {
+    assert.ok(text.includes(want), `the PDF lacks ${want}: ${text.slice(0, 400)}`);
+  }
+  const pages_ = (fs.readFileSync(pdfPath, 'latin1').match(/\/Type\s*\/Page[^s]/g) || []).length;
+  assert.ok(pages_ >= 1 && pages_ <= 2, `one or two A4 pages, got ${pages_}`);
+
+  // The supervisor's figures count it.
+  const sup = pages.supervisor;
+  await sup.goto(`${BASE}/#/`);
+  await sup.reload();
+  await sup.waitForSelector('#mediation-figures #stat-med-agreed');
+  assert.ok(Number(await sup.textContent('#stat-med-agreed .stat-value')) >= 1, 'an agreement in the mediation figures');
 });
 
 test('no Content-Security-Policy violations or page errors', () => {

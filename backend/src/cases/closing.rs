@@ -108,7 +108,6 @@ pub async fn record_outcome(
 ) -> Result<CaseView> {
     let details = text("details", &body.details, 10000, false)?;
     let now = state.now();
-    let agreement_start = agreement_start(body.result, body.agreement_date, now)?;
     let mut w = state.work_at(now).await?;
     let ch = begin_change(
         &*w,
@@ -119,6 +118,15 @@ pub async fn record_outcome(
         &[Access::Handler],
     )
     .await?;
+    // A mediated case's agreement is the one on file, dated by it.
+    let agreement_date = crate::mediation::agreement::agreement_date_for_outcome(
+        &*w,
+        id,
+        body.result,
+        body.agreement_date,
+    )
+    .await?;
+    let agreement_start = agreement_start(body.result, agreement_date, now)?;
     let policy = &state.settings.deadlines;
     let follow_up_due = now + Duration::seconds(policy.follow_up_s);
     let confirmation_due =
@@ -131,7 +139,7 @@ pub async fn record_outcome(
             outcome: Set(Some(json!({
                 "result": body.result,
                 "details": details,
-                "agreement_date": body.agreement_date,
+                "agreement_date": agreement_date,
                 "recorded_by": p.user_id,
                 "recorded_at": now,
             }))),
@@ -154,7 +162,7 @@ pub async fn record_outcome(
         json!({
             "result": body.result,
             "details": details,
-            "agreement_date": body.agreement_date,
+            "agreement_date": agreement_date,
             "follow_up_due_at": follow_up_due,
             "confirmation_due_at": confirmation_due,
             "status": c.status,

@@ -130,6 +130,7 @@ mod tests {
         }
     }
 
+    #[allow(clippy::type_complexity)]
     fn jobs(
         items: &[i32],
     ) -> (

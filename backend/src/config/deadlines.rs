@@ -31,6 +31,9 @@ pub struct DeadlinePolicy {
     pub case_remind_every_s: i64,
     /// `[deadlines.referrals]`: the referral kinds and their windows.
     pub referrals: crate::referrals::settings::ReferralSettings,
+    /// A registered mediation holds its first session within this of the
+    /// case's acceptance (People's Mediation Law; DOMAIN.md).
+    pub mediation_first_session_s: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -109,6 +112,7 @@ impl Default for DeadlinePolicy {
             dispatch_urgent_s: 15 * 60,
             case_remind_every_s: DAY,
             referrals: Default::default(),
+            mediation_first_session_s: 7 * DAY,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod escalations;
 pub mod extract;
 pub mod live;
+pub mod mediation;
 pub mod operations;
 pub mod ops;
 pub mod referrals;
@@ -74,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cases::router())
         .merge(escalations::router())
         .merge(referrals::router())
+        .merge(mediation::router())
         .merge(live::router())
         .merge(reports::router())
         .merge(ops::api_router())

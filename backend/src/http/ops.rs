@@ -50,7 +50,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+    let mut doc = ApiDoc::openapi();
+    doc.merge(super::mediation::MediationApi::openapi());
+    Json(doc)
 }
 
 #[derive(OpenApi)]

@@ -10,6 +10,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
+    mediation::clocks as mediation_clocks,
     referrals::clocks as referral_clocks,
     work::Work,
 };
@@ -25,6 +26,8 @@ enum Owner {
     Case,
     /// A referral's accept, reply or urging clock (`referrals::clocks`).
     Referral,
+    /// A mediation clock (`mediation::clocks`).
+    Mediation,
 }
 
 fn owner(kind: &str) -> Option<Owner> {
@@ -33,6 +36,7 @@ fn owner(kind: &str) -> Option<Owner> {
         ACTION_DEADLINE => Some(Owner::EscalationAction),
         kind if clocks::KINDS.contains(&kind) => Some(Owner::Case),
         kind if referral_clocks::KINDS.contains(&kind) => Some(Owner::Referral),
+        kind if mediation_clocks::KINDS.contains(&kind) => Some(Owner::Mediation),
         _ => None,
     }
 }
@@ -52,6 +56,7 @@ pub async fn fire(
         Some(Owner::EscalationAction) => escalation::action_missed(w, settings, id).await,
         Some(Owner::Case) => clocks::fire(w, settings, deadline).await,
         Some(Owner::Referral) => referral_clocks::fire(w, settings, deadline).await,
+        Some(Owner::Mediation) => mediation_clocks::fire(w, settings, deadline).await,
         None => {
             tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
             Ok(false)
@@ -72,6 +77,9 @@ mod tests {
         }
         for kind in referral_clocks::KINDS {
             assert_eq!(owner(kind), Some(Owner::Referral), "{kind}");
+        }
+        for kind in mediation_clocks::KINDS {
+            assert_eq!(owner(kind), Some(Owner::Mediation), "{kind}");
         }
         assert_eq!(owner("referral.nonsense"), None);
     }

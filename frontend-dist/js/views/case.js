@@ -10,6 +10,7 @@ import {
 } from '../util.js';
 import { escalationCard, reasonText } from './escalation-card.js';
 import { referralPanel } from './referrals.js';
+import { mediationTab } from './mediation.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
@@ -115,6 +116,7 @@ export function renderCase(container, ctx, caseId) {
     updateForms();
     referrals.refresh(c);
     paintTimeline(c.timeline || []);
+    mediation.update(c);
   }
 
   function eventDetail(ev) {
@@ -139,6 +141,7 @@ export function renderCase(container, ctx, caseId) {
       if (!d[k] || typeof d[k] !== 'string') continue;
       // Routing explains itself in the server's words: keep it, quietly.
       if (k === 'reason' && ev.event === 'case.assigned') bits.push(h('span', { class: 'muted small' }, d[k]));
+      else if (k === 'reason' && ev.event === 'mediation.terminated') bits.push(t(`med.reason.${d[k]}`));
       else bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
     }
     if (d.agreement_date) bits.push(`${t('case.agreement_date')}: ${d.agreement_date}`);
@@ -367,6 +370,20 @@ export function renderCase(container, ctx, caseId) {
   disposers.push(ctx.live.onEvent((ev) => { if (ev.case_id === caseId) reloadSoon(); }));
   disposers.push(ctx.live.onFrame((f) => { if (f.type === 'hello' && kase) reloadSoon(); }));
 
+  // The mediation tab (views/mediation.js) beside the details.
+  const mediation = mediationTab(ctx, caseId, { onChanged: () => load({ quiet: true }) });
+  const detailsPanel = h('section', { class: 'panel', id: 'case-details-panel', role: 'tabpanel', 'aria-labelledby': 'case-details-h' },
+    h('h2', { id: 'case-details-h' }, t('case.details')), details);
+  const mediationPanel = h('section', { class: 'panel', id: 'mediation-panel', role: 'tabpanel', 'aria-labelledby': 'tab-mediation', hidden: true },
+    mediation.el);
+  const tabs = [['tab-details', t('case.details'), detailsPanel], ['tab-mediation', t('med.tab'), mediationPanel]].map(([id, text, panel]) => {
+    const b = h('button', { type: 'button', role: 'tab', id, class: 'btn btn-small', 'aria-controls': panel.id, 'aria-selected': String(!panel.hidden) }, text);
+    b.addEventListener('click', () => {
+      for (const [tb, pn] of tabs) { pn.hidden = tb !== b; tb.setAttribute('aria-selected', String(tb === b)); }
+    });
+    return [b, panel];
+  });
+
   back.textContent = `← ${t('case.back')}`;
   back.addEventListener('click', (ev) => { ev.preventDefault(); if (history.length > 1) history.back(); else ctx.navigate('#/'); });
 
@@ -376,7 +393,8 @@ export function renderCase(container, ctx, caseId) {
     pageError,
     h('div', { class: 'case-layout' },
       h('div', { class: 'case-main' },
-        h('section', { class: 'panel', 'aria-labelledby': 'case-details-h' }, h('h2', { id: 'case-details-h' }, t('case.details')), details),
+        h('div', { class: 'case-tabs', role: 'tablist' }, tabs.map(([b]) => b)),
+        detailsPanel, mediationPanel,
         escBox,
         referrals.el,
         h('section', { class: 'panel', 'aria-labelledby': 'case-tl-h' }, h('h2', { id: 'case-tl-h' }, t('case.timeline')), timeline)),

@@ -7,6 +7,7 @@ mod escalation;
 mod foundation;
 mod intake;
 mod live;
+mod mediation;
 mod referrals;
 mod safety;
 mod scheduler;
