@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_create_accounts;
 mod m20261129_000002_create_cases;
 mod m20261202_000001_safety_path;
+mod m20261203_000002_police_loop;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_create_accounts::Migration),
             Box::new(m20261129_000002_create_cases::Migration),
             Box::new(m20261202_000001_safety_path::Migration),
+            Box::new(m20261203_000002_police_loop::Migration),
         ]
     }
 }

@@ -206,6 +206,9 @@ async fn link_and_announce(
             intake.now,
             intake.assigned.clone(),
         ));
+        if let Some(r) = &intake.reporter {
+            super::reporter::insert(&**w, c.id, r, intake.now).await?;
+        }
         if let Some((urgency, reason)) = &intake.escalate {
             escalation::open(
                 w,

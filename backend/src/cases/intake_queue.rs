@@ -33,6 +33,8 @@ pub struct Intake {
     /// A high or imminent danger screen opens an escalation in the same
     /// transaction.
     pub escalate: Option<(Urgency, String)>,
+    /// A mandatory report's reporter, stored apart in the same transaction.
+    pub reporter: Option<super::reporter::ReporterInput>,
 }
 
 /// An intake and where its committed case (or error) goes.

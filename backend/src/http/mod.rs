@@ -10,8 +10,10 @@ pub mod error;
 pub mod escalations;
 pub mod extract;
 pub mod live;
+pub mod measures;
 pub mod operations;
 pub mod ops;
+pub mod police;
 pub mod reports;
 pub mod session;
 
@@ -72,6 +74,8 @@ pub fn router(state: AppState) -> Router {
         .merge(calls::router())
         .merge(cases::router())
         .merge(escalations::router())
+        .merge(measures::router())
+        .merge(police::router())
         .merge(live::router())
         .merge(reports::router())
         .merge(ops::api_router())

@@ -10,6 +10,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
+    measures,
     work::Work,
 };
 
@@ -22,6 +23,8 @@ enum Owner {
     EscalationAction,
     /// A case clock (`cases::clocks`).
     Case,
+    /// A protective measure's clock (`measures::clocks`).
+    Measure,
 }
 
 fn owner(kind: &str) -> Option<Owner> {
@@ -29,6 +32,7 @@ fn owner(kind: &str) -> Option<Owner> {
         ACK_DEADLINE => Some(Owner::EscalationRaise),
         ACTION_DEADLINE => Some(Owner::EscalationAction),
         kind if clocks::KINDS.contains(&kind) => Some(Owner::Case),
+        kind if measures::clocks::KINDS.contains(&kind) => Some(Owner::Measure),
         _ => None,
     }
 }
@@ -47,6 +51,7 @@ pub async fn fire(
         Some(Owner::EscalationRaise) => escalation::raise(w, settings, directory, id).await,
         Some(Owner::EscalationAction) => escalation::action_missed(w, settings, id).await,
         Some(Owner::Case) => clocks::fire(w, settings, deadline).await,
+        Some(Owner::Measure) => measures::clocks::fire(w, settings, directory, deadline).await,
         None => {
             tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
             Ok(false)
@@ -64,6 +69,9 @@ mod tests {
         assert_eq!(owner(ACTION_DEADLINE), Some(Owner::EscalationAction));
         for kind in clocks::KINDS {
             assert_eq!(owner(kind), Some(Owner::Case), "{kind}");
+        }
+        for kind in measures::clocks::KINDS {
+            assert_eq!(owner(kind), Some(Owner::Measure), "{kind}");
         }
         assert_eq!(owner("referral.nonsense"), None);
     }
