@@ -256,7 +256,9 @@ impl Priority {
     }
 }
 
-string_enum!(ActionKind {
+string_enum!(
+    #[allow(non_camel_case_types)]
+    ActionKind {
     Dispatched => "dispatched",
     VictimContacted => "victim_contacted",
     WarningIssued => "warning_issued",
@@ -264,7 +266,8 @@ string_enum!(ActionKind {
     Detained => "detained",
     Referred => "referred",
     Other => "other",
-    ReportedTo110 => "reported_to_110",
+    // `ReportedTo_110` so that serde's snake_case is "reported_to_110".
+    ReportedTo_110 => "reported_to_110",
 });
 
 // ---- the police loop (issue 15) -------------------------------------------

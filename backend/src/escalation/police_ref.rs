@@ -112,7 +112,7 @@ pub async fn reported_to_110(
     escalation_action::Entity::insert(escalation_action::ActiveModel {
         id: Set(crate::db::new_id()),
         escalation_id: Set(e.id),
-        kind: Set(ActionKind::ReportedTo110),
+        kind: Set(ActionKind::ReportedTo_110),
         notes: Set(notes.clone()),
         at: Set(now),
         by_user: Set(p.user_id),
@@ -134,7 +134,7 @@ pub async fn reported_to_110(
         "escalation.action_recorded",
         Some(p.user_id),
         now,
-        json!({"escalation_id": e.id, "kind": ActionKind::ReportedTo110, "notes": notes,
+        json!({"escalation_id": e.id, "kind": ActionKind::ReportedTo_110, "notes": notes,
                "external_ref": updated.external_ref}),
     ));
     w.commit().await?;

@@ -7,6 +7,7 @@ mod escalation;
 mod foundation;
 mod intake;
 mod live;
+mod police;
 mod safety;
 mod scheduler;
 mod security;
