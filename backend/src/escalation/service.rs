@@ -206,9 +206,6 @@ pub async fn record_action(
     )
     .await?;
     w.cancel(e.id, &[ACTION_DEADLINE]).await?;
-    if body.kind == ActionKind::WarningIssued {
-        super::warning::warning_measure(&mut w, state, &c, body.number, p).await?;
-    }
     w.event(event(
         &c,
         &updated,
@@ -221,6 +218,9 @@ pub async fn record_action(
             "notes": body.notes.trim(),
         }),
     ));
+    if body.kind == ActionKind::WarningIssued {
+        super::warning::warning_measure(&mut w, state, &c, body.number, p).await?;
+    }
     w.commit().await?;
     view(&state.db.conn, &updated, &c.number, now).await
 }

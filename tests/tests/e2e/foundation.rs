@@ -341,7 +341,7 @@ async fn roles_other_than_admin_get_403_for_administration() {
     // Listing units is open to every signed-in user (transfer targets).
     let (status, list) = app.get(&operator, "/api/v1/units").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["items"].as_array().unwrap().len(), 20);
+    assert_eq!(list["items"].as_array().unwrap().len(), 21);
 }
 
 // ---------------------------------------------------------- administration
@@ -447,7 +447,7 @@ async fn unit_input_is_checked_field_by_field() {
     );
     // Nothing half-written stays behind.
     let units = lianxin::admin::list_units(&app.state.db).await.unwrap();
-    assert_eq!(units.len(), 20);
+    assert_eq!(units.len(), 21);
     assert!(app
         .audit_log()
         .await
