@@ -9,6 +9,7 @@ import {
   toast, clearErrors, showError, formError, keepDraft, debounce, loadUnits,
 } from '../util.js';
 import { escalationCard, reasonText } from './escalation-card.js';
+import { measuresPanel, reporterBox } from './measures.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
@@ -102,7 +103,7 @@ export function renderCase(container, ctx, caseId) {
       if (escCard && escCard.value.id === c.escalation.id) escCard.update({ case_number: c.number, case_id: c.id, ...c.escalation });
       else {
         escCard = escalationCard({ case_number: c.number, case_id: c.id, ...c.escalation }, {
-          canAct: me.role === 'police_liaison', onChanged: () => load({ quiet: true }), headingLevel: 'h3',
+          canAct: me.role === 'police_liaison', onChanged: () => load({ quiet: true }), headingLevel: 'h3', role: me.role,
         });
         replace(escBox, h('h2', null, t('case.escalation')), escCard.el);
       }
@@ -375,6 +376,9 @@ export function renderCase(container, ctx, caseId) {
       h('div', { class: 'case-side' },
         h('section', { class: 'panel', 'aria-labelledby': 'case-act-h' }, h('h2', { id: 'case-act-h' }, t('case.actions')),
           acceptForm, noteForm, riskForm, outcomeForm, confirmationForm, closeForm, transferForm, declineForm, escalateForm, reopenForm, actionsBox))));
+  const measures = measuresPanel(ctx, { caseId });
+  disposers.push(measures.dispose);
+  escBox.after(measures.el, reporterBox(ctx, caseId));
   load();
   return () => disposers.forEach((d) => d());
 }
