@@ -344,6 +344,9 @@ async fn a_granted_order_runs_six_months_at_most_and_its_expiry_is_noticed() {
     );
     assert_eq!(seven.1["error"]["field"], "expires_at");
     let until = decided.checked_add_months(Months::new(6)).unwrap();
+    // The village committee is served the order live.
+    let village_token = app.login("village").await;
+    let mut ws = app.live_connect(&village_token).await;
     let (s, granted) = app
         .post_json(
             &station,
@@ -354,6 +357,10 @@ async fn a_granted_order_runs_six_months_at_most_and_its_expiry_is_noticed() {
         .await;
     assert_eq!(s, StatusCode::OK, "{granted}");
     assert_eq!(granted["status"], "in_force");
+    assert!(
+        live_event(&mut ws, "measure.decided").await,
+        "the village committee saw the decision live"
+    );
     let police_id = app.unit_id("白沙派出所").await.to_string();
     let village_id = app.unit_id("遇龙村村民委员会").await.to_string();
     let served = granted["served_to"].as_array().unwrap();
@@ -385,6 +392,30 @@ async fn a_granted_order_runs_six_months_at_most_and_its_expiry_is_noticed() {
         .get(&station, "/api/v1/measures?expiring_within_days=14")
         .await;
     assert_eq!(soon["items"].as_array().unwrap().len(), 1, "{soon}");
+    // Extended (each time at most six months from the current end).
+    let mid = granted["id"].as_str().unwrap();
+    let too_long = app
+        .post_json(
+            &station,
+            &format!("/api/v1/measures/{mid}/extend"),
+            json!({"expires_at": ts(until.checked_add_months(Months::new(7)).unwrap())}),
+        )
+        .await;
+    assert_error(
+        &too_long,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let later = until.checked_add_months(Months::new(3)).unwrap();
+    let (s, ext) = app
+        .post_json(
+            &station,
+            &format!("/api/v1/measures/{mid}/extend"),
+            json!({"expires_at": ts(later)}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{ext}");
+    assert_eq!(ext["expires_at"], json!(ts(later)));
     // Someone who never touched the case sees nothing of it.
     let legal = app.login("legalaid").await;
     let (_, none) = app.get(&legal, "/api/v1/measures").await;
@@ -651,5 +682,33 @@ async fn the_110_reference_is_kept_on_the_escalation() {
             doc["paths"][path].is_object(),
             "{path} missing from openapi"
         );
+    }
+    for schema in [
+        "MeasureView",
+        "NewMeasureBody",
+        "DecisionBody",
+        "ReporterView",
+    ] {
+        assert!(
+            doc["components"]["schemas"][schema].is_object(),
+            "{schema} missing from openapi"
+        );
+    }
+}
+
+/// Read live frames until an event named `name` arrives (true) or 5 s pass.
+async fn live_event(ws: &mut lianxin_tests::LiveSocket, name: &str) -> bool {
+    use futures_util::StreamExt;
+    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(until, ws.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
+                if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["event"] == name) {
+                    return true;
+                }
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return false,
+        }
     }
 }
