@@ -478,6 +478,8 @@ test('the police board has the routed-case queue and the measures panel; the cas
 
   await po.goto(`${BASE}/#/case/${kase.id}`);
   await po.waitForSelector('#case-measures .measure-card');
+  // The police work it like any unit: the outcome form is theirs.
+  await po.waitForSelector('#form-outcome:not([hidden])');
   const ref = po.locator('.case-escalation .esc-110 input[name=external_ref]');
   await ref.fill('110-20261129-0042');
   await po.locator('.case-escalation .esc-110 button[type=submit]').click();

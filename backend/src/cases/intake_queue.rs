@@ -132,12 +132,12 @@ mod tests {
         }
     }
 
-    fn jobs(
-        items: &[i32],
-    ) -> (
+    type Jobs = (
         Vec<(i32, oneshot::Sender<Result<i32>>)>,
         Vec<oneshot::Receiver<Result<i32>>>,
-    ) {
+    );
+
+    fn jobs(items: &[i32]) -> Jobs {
         items
             .iter()
             .map(|&i| {

@@ -244,7 +244,7 @@ async fn on_change(
     idle: Duration,
 ) -> bool {
     let recheck = match change {
-        Ok(c) => c.concerns(&p),
+        Ok(c) => c.concerns(p),
         Err(broadcast::error::RecvError::Lagged(_)) => true,
         Err(broadcast::error::RecvError::Closed) => {
             close_with(
@@ -258,7 +258,7 @@ async fn on_change(
         }
     };
     if recheck {
-        if let Some(reason) = session_ended(state, &token, &p).await {
+        if let Some(reason) = session_ended(state, token, p).await {
             close_with(sink, close::SESSION_ENDED, reason, idle).await;
             return false;
         }

@@ -320,9 +320,10 @@ export function renderCase(container, ctx, caseId) {
   function updateForms() {
     const c = kase;
     const role = me.role;
-    const isUnit = UNIT_ROLES.includes(role);
-    const handles = isUnit || role === 'supervisor' || role === 'admin';
     const mine = c.assigned_unit_id && c.assigned_unit_id === me.unit_id;
+    // The police work a case routed to their unit like any unit (issue 15).
+    const isUnit = UNIT_ROLES.includes(role) || (role === 'police_liaison' && mine);
+    const handles = isUnit || role === 'supervisor' || role === 'admin';
     const open = c.status !== 'closed';
     const escOpen = c.escalation && c.escalation.status !== 'resolved';
     const show = {
