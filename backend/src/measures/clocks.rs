@@ -9,7 +9,7 @@ use serde_json::json;
 use super::{
     entity::{measure, visit},
     mail::Notice,
-    recording::{event, places, tell},
+    recording::{event, readers, tell},
     view::{decision_due, served_of},
 };
 use crate::{
@@ -59,7 +59,7 @@ async fn decision_missed(
     }
     let s = &settings.measures;
     let due = decision_due(&m, s.decision_s, s.decision_urgent_s).unwrap_or(d.due_at);
-    let at = places(directory, &**w, &c).await?;
+    let at = readers(directory, &**w, &c).await?;
     w.event(event(
         &c,
         &at,
@@ -102,7 +102,7 @@ async fn visit_missed(
     let Some((m, c)) = load(w, v.measure_id).await? else {
         return Ok(false);
     };
-    let at = places(directory, &**w, &c).await?;
+    let at = readers(directory, &**w, &c).await?;
     w.event(event(
         &c,
         &at,
@@ -140,7 +140,7 @@ async fn expiring(
     let (MeasureOutcome::Granted, Some(until)) = (m.outcome, m.expires_at) else {
         return Ok(false);
     };
-    let at = places(directory, &**w, &c).await?;
+    let at = readers(directory, &**w, &c).await?;
     w.event(event(
         &c,
         &at,

@@ -17,7 +17,7 @@ use super::{
     entity::{measure, violation, visit},
     kinds::{DECISION, EXPIRY_NOTICE, VISIT},
     mail::Notice,
-    recording::{check_validity, event, places, tell},
+    recording::{check_validity, event, places, readers, tell},
     view::served_of,
 };
 use crate::{
@@ -144,9 +144,10 @@ pub async fn decide(
         )
         .await?;
     }
+    let seen = readers(directory, &**w, c).await?;
     w.event(event(
         c,
-        &at,
+        &seen,
         "measure.decided",
         Some(actor),
         w.now,
@@ -199,7 +200,7 @@ pub async fn extend(
     .await?;
     w.cancel(m.id, &[EXPIRY_NOTICE]).await?;
     schedule_expiry(w, settings, &fresh).await?;
-    let at = places(directory, &**w, c).await?;
+    let at = readers(directory, &**w, c).await?;
     w.event(event(
         c,
         &at,
@@ -235,7 +236,7 @@ pub async fn violation(
     }
     .insert(&**w)
     .await?;
-    let at = places(directory, &**w, c).await?;
+    let at = readers(directory, &**w, c).await?;
     w.event(event(
         c,
         &at,
@@ -301,7 +302,7 @@ pub async fn visit_done(
         ));
     }
     w.cancel(v.id, &[VISIT]).await?;
-    let at = places(directory, &**w, c).await?;
+    let at = readers(directory, &**w, c).await?;
     w.event(event(
         c,
         &at,

@@ -4,7 +4,7 @@
 //! served on. Takes the caller's unit of work, the settings and the
 //! directory, never the process state.
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ use super::{
 use crate::{
     cases::{directory::Directory, record, routing},
     config::Settings,
-    db::entities::case,
+    db::entities::{case, case_handler},
     error::{Error, Result},
     escalation::chain::{add_handler, police_unit_for, unit_addresses},
     events::NewEvent,
@@ -63,6 +63,29 @@ pub async fn places(
         village,
         legal_aid,
     })
+}
+
+/// [`places`] as far as the feed may tell them: the police station and the
+/// village committee only when they read the case (case handlers), so the
+/// feed never sends an event of a case its user could not read.
+pub async fn readers(
+    directory: &Directory,
+    conn: &impl ConnectionTrait,
+    c: &case::Model,
+) -> Result<Places> {
+    let mut at = places(directory, conn, c).await?;
+    for slot in [&mut at.police, &mut at.village] {
+        if let Some(u) = *slot {
+            if case_handler::Entity::find_by_id((c.id, u))
+                .one(conn)
+                .await?
+                .is_none()
+            {
+                *slot = None;
+            }
+        }
+    }
+    Ok(at)
 }
 
 /// A measure's case event: the handling unit, the police station and the
@@ -164,9 +187,10 @@ pub async fn record(
     } else {
         Vec::new()
     };
+    let seen = readers(directory, &**w, c).await?;
     w.event(event(
         c,
-        &at,
+        &seen,
         "measure.recorded",
         Some(actor),
         now,

@@ -226,6 +226,9 @@ async fn an_urgent_protection_order_without_a_decision_is_missed_after_24_hours(
     let app = spawn_app().await;
     let case = dv_case(&app).await;
     let id = case["id"].as_str().unwrap();
+    // The police station does not read this case: nothing of it on its feed.
+    let police = app.login("police").await;
+    let mut ws = app.live_connect(&police).await;
     let m = protection_order(
         &app,
         "station",
@@ -236,6 +239,9 @@ async fn an_urgent_protection_order_without_a_decision_is_missed_after_24_hours(
     .await;
     assert_eq!(m["outcome"], "pending");
     assert_eq!(m["status"], "pending");
+    assert!(!live_event(&mut ws, "measure.recorded", Duration::from_millis(700)).await);
+    let (_, none) = app.get(&police, "/api/v1/measures").await;
+    assert_eq!(none["items"], json!([]));
     let start = app.now();
     assert_eq!(m["decision_due_at"], json!(ts(start + Span::hours(24))));
     app.clock.advance(Span::hours(23));
@@ -358,7 +364,7 @@ async fn a_granted_order_runs_six_months_at_most_and_its_expiry_is_noticed() {
     assert_eq!(s, StatusCode::OK, "{granted}");
     assert_eq!(granted["status"], "in_force");
     assert!(
-        live_event(&mut ws, "measure.decided").await,
+        live_event(&mut ws, "measure.decided", WAIT).await,
         "the village committee saw the decision live"
     );
     let police_id = app.unit_id("白沙派出所").await.to_string();
@@ -696,10 +702,11 @@ async fn the_110_reference_is_kept_on_the_escalation() {
     }
 }
 
-/// Read live frames until an event named `name` arrives (true) or 5 s pass.
-async fn live_event(ws: &mut lianxin_tests::LiveSocket, name: &str) -> bool {
+/// Read live frames until an event named `name` arrives (true) or
+/// `within` passes.
+async fn live_event(ws: &mut lianxin_tests::LiveSocket, name: &str, within: Duration) -> bool {
     use futures_util::StreamExt;
-    let until = tokio::time::Instant::now() + Duration::from_secs(5);
+    let until = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(until, ws.next()).await {
             Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
