@@ -719,3 +719,103 @@ async fn live_event(ws: &mut lianxin_tests::LiveSocket, name: &str, within: Dura
         }
     }
 }
+
+/// A one-route HTTP gateway: answers the first request with `first`, the
+/// rest with 200, and keeps every request (head and body).
+async fn sms_gateway(first: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    tokio::spawn(async move {
+        let mut n = 0;
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head, then as much body as Content-Length says.
+            loop {
+                let Ok(k) = sock.read(&mut chunk).await else {
+                    break;
+                };
+                if k == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..k]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let l = l.to_ascii_lowercase();
+                            l.strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            keep.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf).to_string());
+            let status = if n == 0 { first } else { 200 };
+            n += 1;
+            let reply =
+                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn the_sms_gateway_gets_the_text_and_an_outage_delays_it_without_losing_it() {
+    let (url, seen) = sms_gateway(503).await;
+    let app =
+        lianxin_tests::spawn_app_with(lianxin_tests::TestOptions::default().settings(move |s| {
+            s.sms.url = url.clone();
+            s.sms.token = "gw-secret".into();
+            s.sms.retry_base_s = 30;
+        }))
+        .await;
+    let case = open_case(
+        &app,
+        json!({"category": "safety_threat", "region_code": YULONG, "summary": "前夫扬言报复"}),
+    )
+    .await;
+    let number = case["number"].as_str().unwrap().to_string();
+    let wait = |n: usize| {
+        let seen = seen.clone();
+        async move {
+            let started = std::time::Instant::now();
+            loop {
+                if seen.lock().unwrap().len() >= n {
+                    return seen.lock().unwrap().clone();
+                }
+                assert!(
+                    started.elapsed() < WAIT,
+                    "gateway got {} requests",
+                    seen.lock().unwrap().len()
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let first = wait(1).await;
+    assert!(
+        first[0].contains("authorization: Bearer gw-secret")
+            || first[0].contains("Authorization: Bearer gw-secret"),
+        "{}",
+        first[0]
+    );
+    // 503: retried after the backoff (on the app's clock), then delivered.
+    app.clock.advance(Span::seconds(31));
+    let both = wait(2).await;
+    let body = both[1].split("\r\n\r\n").nth(1).unwrap_or_default();
+    let v: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(v["to"], "13900000110");
+    assert!(v["text"].as_str().unwrap().contains(&number), "{v}");
+    assert_eq!(v["from"], "12338");
+}
