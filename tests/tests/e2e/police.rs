@@ -734,10 +734,7 @@ async fn sms_gateway(first: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
             // Read the head, then as much body as Content-Length says.
-            loop {
-                let Ok(k) = sock.read(&mut chunk).await else {
-                    break;
-                };
+            while let Ok(k) = sock.read(&mut chunk).await {
                 if k == 0 {
                     break;
                 }
