@@ -242,6 +242,46 @@ async fn an_urgent_protection_order_without_a_decision_is_missed_after_24_hours(
     assert!(!live_event(&mut ws, "measure.recorded", Duration::from_millis(700)).await);
     let (_, none) = app.get(&police, "/api/v1/measures").await;
     assert_eq!(none["items"], json!([]));
+    // Bad input is 4xx with its field; another unit's case is not found.
+    let station = app.login("station").await;
+    let path = format!("/api/v1/cases/{id}/measures");
+    let bad = app
+        .get(&station, "/api/v1/measures?status=granted_maybe")
+        .await;
+    assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.1);
+    let future = app
+        .post_json(
+            &station,
+            &path,
+            json!({"kind": "protection_order", "applied_at": ts(app.now() + Span::days(1))}),
+        )
+        .await;
+    assert_error(
+        &future,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(future.1["error"]["field"], "applied_at");
+    let nobody = app
+        .post_json(
+            &station,
+            &path,
+            json!({"kind": "shelter", "served_to": [uuid::Uuid::new_v4()]}),
+        )
+        .await;
+    assert_eq!(nobody.1["error"]["field"], "served_to", "{}", nobody.1);
+    let kind = app
+        .post_json(&station, &path, json!({"kind": "curfew"}))
+        .await;
+    assert_eq!(kind.0, StatusCode::UNPROCESSABLE_ENTITY, "{}", kind.1);
+    let outsider = app
+        .post_json(
+            &app.login("legalaid").await,
+            &path,
+            json!({"kind": "shelter"}),
+        )
+        .await;
+    assert_error(&outsider, StatusCode::NOT_FOUND, "not_found");
     let start = app.now();
     assert_eq!(m["decision_due_at"], json!(ts(start + Span::hours(24))));
     app.clock.advance(Span::hours(23));
