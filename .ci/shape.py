@@ -20,9 +20,10 @@ ROOT = "backend/src"
 # backend/src) that matches it.
 LAYERS = [
     ("pure", ["vocab.rs", "clock.rs", "error.rs", "config/", "shutdown.rs",
-              "cases/model.rs", "referrals/settings.rs"]),
+              "cases/model.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs"]),
     ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs",
-               "referrals/entity.rs", "mediation/entity.rs"]),
+               "referrals/entity.rs", "mediation/entity.rs", "notify/sms.rs", "measures/entity.rs",
+               "cases/reporter.rs"]),
     ("work", ["work.rs"]),
     ("core", ["cases/routing.rs", "cases/clocks.rs", "cases/record.rs", "cases/scope.rs", "cases/view.rs",
               "cases/directory.rs", "cases/intake_queue.rs", "escalation/engine.rs",
@@ -33,11 +34,13 @@ LAYERS = [
               "referrals/record.rs", "referrals/kinds.rs",
               "mediation/rules.rs", "mediation/read.rs", "mediation/steps.rs",
               "mediation/agreement.rs", "mediation/clocks.rs", "mediation/view.rs",
-              "mediation/document.rs"]),
+              "mediation/document.rs",
+              "measures/view.rs", "measures/mail.rs", "measures/recording.rs", "measures/kinds.rs",
+              "measures/decide.rs", "measures/clocks.rs"]),
     ("state", ["state.rs"]),
     ("usecase", ["cases/", "escalation/", "calls/", "admin/", "reports/", "notify/outbox.rs", "demo.rs",
-                 "referrals/", "mediation/"]),
-    ("driver", ["http/", "scheduler/", "notify/sender.rs", "server.rs", "app.rs",
+                 "referrals/", "mediation/", "measures/"]),
+    ("driver", ["http/", "scheduler/", "notify/sender.rs", "notify/sms_sender.rs", "server.rs", "app.rs",
                 "main.rs", "lib.rs"]),
 ]
 

@@ -151,6 +151,10 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         state.clone(),
         shutdown.clone(),
     )));
+    tasks.push(tokio::spawn(crate::notify::sms_sender::run(
+        state.clone(),
+        shutdown.clone(),
+    )));
     tasks.extend(crate::scheduler::start(state, shutdown));
     tasks.push(tokio::spawn(crate::db::run_checkpointer(
         state.db.clone(),

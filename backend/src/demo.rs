@@ -163,9 +163,9 @@ pub const UNITS: &[(UnitKind, &str, &str, &str)] = &[
     // The co-operating bodies referrals go to (issue 14).
     (
         UnitKind::VillageCommittee,
-        "遇龙村民委员会",
+        "遇龙村村民委员会",
         "450321101201",
-        "yl-village@demo.lianxin",
+        "yl-cunwei@demo.lianxin",
     ),
     (
         UnitKind::SocialOrganization,
@@ -256,7 +256,16 @@ pub const USERS: &[(&str, &str, Role, Option<&str>)] = &[
         Role::Supervisor,
         Some("阳朔县妇联"),
     ),
+    (
+        "village",
+        "遇龙村村委会 妇女主任 蒋秀",
+        Role::Department,
+        Some("遇龙村村民委员会"),
+    ),
 ];
+
+/// Duty phones that escalation raises are texted to (unit name, phone).
+pub const DUTY_PHONES: &[(&str, &str)] = &[("白沙派出所", "13900000110")];
 
 pub struct DemoLogins {
     pub created_users: usize,
@@ -295,6 +304,15 @@ pub async fn load(db: &Db, now: DateTime<Utc>) -> Result<DemoLogins> {
         txn.commit().await?;
     }
     let units = admin::list_units(db).await?;
+    {
+        let txn = db.begin_write().await?;
+        for (name, phone) in DUTY_PHONES {
+            if let Some(u) = units.iter().find(|u| u.name == *name) {
+                crate::notify::sms::set_duty_phone(&*txn, now, u.id, Some(phone)).await?;
+            }
+        }
+        txn.commit().await?;
+    }
     let mut created = 0;
     let mut logins = Vec::new();
     for (username, display, role, unit_name) in USERS {

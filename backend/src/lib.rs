@@ -8,7 +8,7 @@
 //! - Domain services, each one transaction per use case: [`auth`],
 //!   [`admin`], [`regions`], [`calls`] (calls, screen pop, CTI), [`cases`]
 //!   (intake, routing, lifecycle, scope), [`escalation`] (police
-//!   escalations and their emails).
+//!   escalations and their emails), [`measures`] (protective measures).
 //! - [`scheduler`]: the second driver — the deadline engine and cron jobs.
 //! - Stores that sit at the bottom and import no domain module:
 //!   [`events`] (the case event log), [`deadlines`], [`notify`]'s outbox,
@@ -32,6 +32,7 @@ pub mod error;
 pub mod escalation;
 pub mod events;
 pub mod http;
+pub mod measures;
 pub mod mediation;
 pub mod notify;
 pub mod realtime;

@@ -213,6 +213,7 @@ string_enum!(Channel {
     WalkIn => "walk_in",
     Online => "online",
     Referral => "referral",
+    MandatoryReport => "mandatory_report",
 });
 
 string_enum!(OutcomeResult {
@@ -265,13 +266,85 @@ impl Priority {
     }
 }
 
-string_enum!(ActionKind {
+string_enum!(
+    #[allow(non_camel_case_types)]
+    ActionKind {
     Dispatched => "dispatched",
     VictimContacted => "victim_contacted",
     WarningIssued => "warning_issued",
     ProtectionOrderAssisted => "protection_order_assisted",
     Detained => "detained",
     Referred => "referred",
+    Other => "other",
+    // `ReportedTo_110` so that serde's snake_case is "reported_to_110".
+    ReportedTo_110 => "reported_to_110",
+});
+
+// ---- the police loop (issue 15) -------------------------------------------
+
+string_enum!(
+    /// A protective measure (Anti-Domestic Violence Law arts. 16–17, 23–32).
+    MeasureKind {
+    WarningLetter => "warning_letter",
+    ProtectionOrder => "protection_order",
+    Shelter => "shelter",
+    InjuryAssessment => "injury_assessment",
+});
+
+string_enum!(Applicant {
+    Victim => "victim",
+    Relative => "relative",
+    Police => "police",
+    WomensFederation => "womens_federation",
+    VillageCommittee => "village_committee",
+    Other => "other",
+});
+
+string_enum!(MeasureOutcome {
+    Pending => "pending",
+    Granted => "granted",
+    Rejected => "rejected",
+    Withdrawn => "withdrawn",
+});
+
+string_enum!(
+    /// What a measure is in force for, as the list filters it (derived,
+    /// never stored).
+    MeasureStatus {
+    Pending => "pending",
+    InForce => "in_force",
+    Expired => "expired",
+    Rejected => "rejected",
+    Withdrawn => "withdrawn",
+});
+
+string_enum!(
+    /// The terms of a protection order (art. 29).
+    ProtectiveTerm {
+    NoContact => "no_contact",
+    NoHarassment => "no_harassment",
+    MoveOut => "move_out",
+    Other => "other",
+});
+
+string_enum!(
+    /// Who makes a follow-up visit (查访) after a written warning (art. 17).
+    VisitParty {
+    VillageCommittee => "village_committee",
+    Police => "police",
+});
+
+string_enum!(
+    /// The bodies bound to report (Anti-Domestic Violence Law art. 14).
+    ReporterOrg {
+    School => "school",
+    Kindergarten => "kindergarten",
+    Medical => "medical",
+    VillageCommittee => "village_committee",
+    ResidentsCommittee => "residents_committee",
+    SocialWork => "social_work",
+    ReliefAgency => "relief_agency",
+    WelfareInstitution => "welfare_institution",
     Other => "other",
 });
 

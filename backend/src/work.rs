@@ -22,7 +22,7 @@ use crate::{
     deadlines,
     error::Result,
     events::{self, NewEvent},
-    notify::{self, Mail},
+    notify::{self, sms::Sms, Mail},
 };
 
 /// Who in this process must hear of a commit.
@@ -37,6 +37,8 @@ pub struct Signals {
     pub plan: Arc<AtomicI64>,
     /// The mail sender.
     pub mail: Arc<Notify>,
+    /// The SMS sender.
+    pub sms: Arc<Notify>,
 }
 
 impl Default for Signals {
@@ -46,6 +48,7 @@ impl Default for Signals {
             deadlines: Arc::new(Notify::new()),
             plan: Arc::new(AtomicI64::new(i64::MIN)),
             mail: Arc::new(Notify::new()),
+            sms: Arc::new(Notify::new()),
         }
     }
 }
@@ -73,6 +76,7 @@ pub struct Work {
     signals: Signals,
     events: Vec<NewEvent>,
     mails: Vec<Mail>,
+    sms: Vec<Sms>,
     earliest_deadline: Option<DateTime<Utc>>,
 }
 
@@ -98,6 +102,7 @@ impl Work {
             signals,
             events: Vec::new(),
             mails: Vec::new(),
+            sms: Vec::new(),
             earliest_deadline: None,
         })
     }
@@ -110,6 +115,11 @@ impl Work {
     /// Queue mail; it is written to the outbox at commit.
     pub fn mail(&mut self, mails: impl IntoIterator<Item = Mail>) {
         self.mails.extend(mails);
+    }
+
+    /// Queue text messages; they are written to the SMS outbox at commit.
+    pub fn sms(&mut self, messages: impl IntoIterator<Item = Sms>) {
+        self.sms.extend(messages);
     }
 
     /// Schedule a deadline row in this transaction.
@@ -159,11 +169,14 @@ impl Work {
             signals,
             events,
             mails,
+            sms,
             earliest_deadline,
         } = self;
         let mail = !mails.is_empty();
+        let texts = !sms.is_empty();
         let fed = !events.is_empty();
         notify::enqueue(&*txn, now, mails).await?;
+        notify::sms::enqueue(&*txn, now, sms).await?;
         events::append(&*txn, &node, events).await?;
         txn.commit().await?;
         if fed {
@@ -174,6 +187,9 @@ impl Work {
         }
         if mail {
             signals.mail.notify_one();
+        }
+        if texts {
+            signals.sms.notify_one();
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ mod m20261129_000001_create_accounts;
 mod m20261129_000002_create_cases;
 mod m20261202_000001_safety_path;
 mod m20261203_000001_referrals;
+mod m20261203_000002_police_loop;
 mod m20261203_000003_mediation;
 
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000002_create_cases::Migration),
             Box::new(m20261202_000001_safety_path::Migration),
             Box::new(m20261203_000001_referrals::Migration),
+            Box::new(m20261203_000002_police_loop::Migration),
             Box::new(m20261203_000003_mediation::Migration),
         ]
     }

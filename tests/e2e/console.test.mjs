@@ -595,6 +595,37 @@ test('a mediator registers a mediation, records a session and an agreement, and 
   await sup.reload();
   await sup.waitForSelector('#mediation-figures #stat-med-agreed');
   assert.ok(Number(await sup.textContent('#stat-med-agreed .stat-value')) >= 1, 'an agreement in the mediation figures');
+test('the police board has the routed-case queue and the measures panel; the case page shows measures and the 110 field', async () => {
+  const op = await apiLogin('operator');
+  const kase = await apiPost(op, '/cases', { category: 'safety_threat', region_code: VILLAGE, summary: '前夫持刀威胁' });
+  const po = pages.police;
+  await po.goto(`${BASE}/#/board`);
+  const row = po.locator(`#routed-queue li[data-case-id="${kase.id}"]`);
+  await row.waitFor({ timeout: 15000 });
+  await row.locator('.btn-accept').click();
+  await po.waitForFunction((id) => {
+    const li = document.querySelector(`#routed-queue li[data-case-id="${id}"]`);
+    return li && !li.querySelector('.btn-accept');
+  }, kase.id);
+  const policeToken = await apiLogin('police');
+  await apiPost(policeToken, `/cases/${kase.id}/measures`, { kind: 'protection_order', urgent: true, court_name: '阳朔县人民法院', measures: ['no_contact'] });
+  const card = po.locator('#measure-board .measure-card', { hasText: kase.number });
+  await card.waitFor({ timeout: 15000 });
+  await card.locator('.countdown[data-due]').first().waitFor();
+  await shot(po, '14-police-measures');
+  assert.deepEqual(await unlabeled(po), [], 'every police-board control has a label');
+
+  await po.goto(`${BASE}/#/case/${kase.id}`);
+  await po.waitForSelector('#case-measures .measure-card');
+  // The police work it like any unit: the outcome form is theirs.
+  await po.waitForSelector('#form-outcome:not([hidden])');
+  const ref = po.locator('.case-escalation .esc-110 input[name=external_ref]');
+  await ref.fill('110-20261129-0042');
+  await po.locator('.case-escalation .esc-110 button[type=submit]').click();
+  await po.waitForSelector('.case-escalation .external-ref');
+  assert.match(await po.textContent('.case-escalation .external-ref'), /110-20261129-0042/);
+  await shot(po, '15-police-case-measures');
+  assert.deepEqual(await unlabeled(po), [], 'every case-page control has a label');
 });
 
 test('no Content-Security-Policy violations or page errors', () => {

@@ -206,6 +206,9 @@ async fn link_and_announce(
             intake.now,
             intake.assigned.clone(),
         ));
+        if let Some(r) = &intake.reporter {
+            super::reporter::insert(&**w, c.id, r, intake.now).await?;
+        }
         // The escalation seam (a dangerous case never exists without it)
         // and the co-operating bodies' referrals.
         with_case(w, state, intake, c).await?;

@@ -33,6 +33,8 @@ pub struct Intake {
     /// A high or imminent danger screen opens an escalation in the same
     /// transaction.
     pub escalate: Option<(Urgency, String)>,
+    /// A mandatory report's reporter, stored apart in the same transaction.
+    pub reporter: Option<super::reporter::ReporterInput>,
 }
 
 /// An intake and where its committed case (or error) goes.
@@ -130,13 +132,12 @@ mod tests {
         }
     }
 
-    #[allow(clippy::type_complexity)]
-    fn jobs(
-        items: &[i32],
-    ) -> (
+    type Jobs = (
         Vec<(i32, oneshot::Sender<Result<i32>>)>,
         Vec<oneshot::Receiver<Result<i32>>>,
-    ) {
+    );
+
+    fn jobs(items: &[i32]) -> Jobs {
         items
             .iter()
             .map(|&i| {

@@ -45,6 +45,9 @@ pub struct NewCase {
     pub subject: SubjectInput,
     pub danger_screen: Option<DangerScreen>,
     pub priority: Option<Priority>,
+    /// `mandatory_report` (with `reporter`) always escalates.
+    pub channel: Option<crate::vocab::Channel>,
+    pub reporter: Option<super::reporter::ReporterInput>,
 }
 
 /// The danger screen as intake takes it: validated, the risk it gives
@@ -66,12 +69,8 @@ impl Screen {
         }
     }
 
-    fn take(
-        p: &Principal,
-        now: DateTime<Utc>,
-        category: Category,
-        screen: Option<&DangerScreen>,
-    ) -> Result<Screen> {
+    fn take(p: &Principal, now: DateTime<Utc>, input: &NewCase, mandatory: bool) -> Result<Screen> {
+        let (category, screen) = (input.category, input.danger_screen.as_ref());
         let notes = match screen {
             Some(sc) => {
                 sc.validate()
@@ -87,8 +86,9 @@ impl Screen {
         // A threat to her safety always reaches the police, whatever the
         // screen says (a relative reporting a threat may not know the
         // answers): the case is at least `high` and opens an escalation.
-        let threat_only =
-            category == Category::SafetyThreat && screened.rank() < RiskLevel::High.rank();
+        // A mandatory report (art. 14) escalates at once, too.
+        let threat_only = (category == Category::SafetyThreat || mandatory)
+            && screened.rank() < RiskLevel::High.rank();
         let risk = if threat_only {
             RiskLevel::High
         } else {
@@ -108,7 +108,9 @@ impl Screen {
                 "screened_at": now,
             })
         });
-        let escalation_reason = if threat_only {
+        let escalation_reason = if threat_only && mandatory {
+            "mandatory report".to_string()
+        } else if threat_only {
             "category: safety_threat".to_string()
         } else {
             format!("danger screen: {risk}")
@@ -250,7 +252,8 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         None => None,
     };
     let subject = Subject::check(&input.subject)?;
-    let screen = Screen::take(p, now, input.category, input.danger_screen.as_ref())?;
+    let reporter = super::mandatory::check(input.channel, input.reporter.as_ref())?;
+    let screen = Screen::take(p, now, &input, reporter.is_some())?;
     let priority = input.priority.unwrap_or(screen.priority());
 
     // Everything only read is read before the write transaction, and the
@@ -311,7 +314,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         p, now, &input, row, call_id, &summary, &place, priority, &screen, &plan,
     );
     let urgency = intake.escalate.as_ref().map(|(u, _)| *u);
-    let c = intake::submit(state, intake).await?;
+    let c = intake::submit(state, Intake { reporter, ..intake }).await?;
     // Only a dangerous screen opens an escalation; otherwise there is none
     // to show and no need to ask.
     let esc = match urgency {
@@ -377,5 +380,6 @@ fn intake_of(
         dispatch_due: plan.dispatch_due,
         resolve_due: plan.resolve_due,
         escalate: urgency.map(|u| (u, screen.escalation_reason.clone())),
+        reporter: None,
     }
 }

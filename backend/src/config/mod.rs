@@ -45,6 +45,8 @@ pub struct Settings {
     pub live: LiveSettings,
     pub deadlines: DeadlinePolicy,
     pub jobs: JobSettings,
+    pub sms: crate::notify::sms_settings::SmsSettings,
+    pub measures: crate::measures::settings::MeasureSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -175,6 +177,8 @@ impl Default for Settings {
             live: LiveSettings::default(),
             deadlines: DeadlinePolicy::default(),
             jobs: JobSettings::default(),
+            sms: Default::default(),
+            measures: Default::default(),
         }
     }
 }
@@ -311,6 +315,10 @@ impl Settings {
                     .into(),
             });
         }
+        self.sms.check().map_err(|message| ConfigError::Invalid {
+            key: "sms.url",
+            message,
+        })?;
         if self.auth.session_ttl_s == 0 {
             return Err(ConfigError::Invalid {
                 key: "auth.session_ttl_s",

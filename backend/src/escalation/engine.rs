@@ -103,6 +103,7 @@ pub async fn open(
         resolution: Set(None),
         policy: Set(json!(policy)),
         version: Set(1),
+        external_ref: Set(None),
     }
     .insert(&**w)
     .await?;
@@ -138,6 +139,7 @@ pub async fn open(
         &recipients,
         false,
     ));
+    text_duty_phone(w, settings, c, &model).await?;
     Ok(model)
 }
 
@@ -215,7 +217,28 @@ pub async fn raise(
         &current,
         true,
     ));
+    text_duty_phone(w, settings, &c, &fresh).await?;
     Ok(true)
+}
+
+/// A text to the duty phone of the escalation's police unit, when it has
+/// one: duty desks answer phones before mail.
+async fn text_duty_phone(
+    w: &mut Work,
+    settings: &Settings,
+    c: &case::Model,
+    e: &escalation::Model,
+) -> Result<()> {
+    let Some(unit) = e.police_unit_id else {
+        return Ok(());
+    };
+    if let Some(phone) = crate::notify::sms::duty_phone(&**w, unit).await? {
+        w.sms([crate::notify::sms::Sms {
+            recipient: phone,
+            body: mail::escalation_text(&settings.public_url, c, e),
+        }]);
+    }
+    Ok(())
 }
 
 /// The case's escalation that is not resolved, if any.

@@ -32,6 +32,19 @@ fn dedup(to: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// The text message to a duty phone: case number, level and a link only.
+pub fn escalation_text(public_url: &str, c: &case::Model, e: &escalation::Model) -> String {
+    format!(
+        "【连心12338】安全预警 第{}级 案件{}，请立即确认：{} / Safety escalation L{}, case {}: {}",
+        e.level,
+        c.number,
+        link(public_url, c),
+        e.level,
+        c.number,
+        link(public_url, c)
+    )
+}
+
 pub fn escalation_mails(
     public_url: &str,
     c: &case::Model,

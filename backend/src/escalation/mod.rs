@@ -10,17 +10,21 @@
 //! - `engine`: open, raise, missed first action (domain core, on a `Work`).
 //! - `tighten`: open one, or move the open one to stricter clocks.
 //! - `service`: the police liaison's use cases, reads, hand escalation.
+//! - `police_ref`: the 110 reference and the hotline's `reported_to_110`.
 //! - `mail`: the texts.
 pub mod chain;
 mod engine;
 mod kinds;
 pub mod mail;
+mod police_ref;
 mod service;
-mod tighten;
+pub mod tighten;
 pub mod view;
+mod warning;
 
 pub use chain::{add_handler, police_unit_for, supervisor_addresses, unit_addresses};
 pub use engine::{action_missed, open, open_one, policy_for, raise};
+pub use police_ref::{reported_to_110, set_external_ref, ExternalRefBody, ReportedTo110Body};
 pub use service::{
     acknowledge, escalate_by_hand, get, list, record_action, resolve, ActionBody, ListQuery,
     NewEscalation, ResolveBody, VersionBody,

@@ -40,6 +40,8 @@ pub struct ActionBody {
     #[serde(default)]
     pub notes: String,
     pub version: Option<i32>,
+    /// `warning_issued`: the written warning's number (it becomes a measure).
+    pub number: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -59,7 +61,7 @@ pub struct NewEscalation {
 /// May the principal see this escalation? Police: their unit is in the
 /// chain (case handlers); supervisors: region; hotline and admin: all;
 /// case handlers: read.
-async fn load_visible(
+pub(super) async fn load_visible(
     conn: &impl ConnectionTrait,
     p: &Principal,
     id: Uuid,
@@ -76,7 +78,7 @@ async fn load_visible(
 
 /// The escalation and its case, if the principal may read it (else 404),
 /// may work it (else 403) and saw its current version (else 409).
-async fn load_workable(
+pub(super) async fn load_workable(
     state: &AppState,
     conn: &impl ConnectionTrait,
     p: &Principal,
@@ -89,14 +91,14 @@ async fn load_workable(
     Ok((e, c))
 }
 
-fn check_version(e: &escalation::Model, version: Option<i32>) -> Result<()> {
+pub(super) fn check_version(e: &escalation::Model, version: Option<i32>) -> Result<()> {
     match version {
         Some(v) if v != e.version => Err(Error::VersionConflict),
         _ => Ok(()),
     }
 }
 
-async fn cas_update(
+pub(super) async fn cas_update(
     conn: &impl ConnectionTrait,
     e: &escalation::Model,
     mut am: escalation::ActiveModel,
@@ -216,6 +218,9 @@ pub async fn record_action(
             "notes": body.notes.trim(),
         }),
     ));
+    if body.kind == ActionKind::WarningIssued {
+        super::warning::warning_measure(&mut w, state, &c, body.number, p).await?;
+    }
     w.commit().await?;
     view(&state.db.conn, &updated, &c.number, now).await
 }

@@ -45,6 +45,8 @@ pub struct EscalationView {
     /// unmet.
     pub overdue: bool,
     pub version: i32,
+    /// The 110 incident or dispatch record number, when known.
+    pub external_ref: Option<String>,
 }
 
 fn view_of(
@@ -80,6 +82,7 @@ fn view_of(
         resolution: e.resolution.clone(),
         overdue,
         version: e.version,
+        external_ref: e.external_ref.clone(),
     })
 }
 

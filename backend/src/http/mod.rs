@@ -10,9 +10,11 @@ pub mod error;
 pub mod escalations;
 pub mod extract;
 pub mod live;
+pub mod measures;
 pub mod mediation;
 pub mod operations;
 pub mod ops;
+pub mod police;
 pub mod referrals;
 pub mod reports;
 pub mod session;
@@ -76,6 +78,8 @@ pub fn router(state: AppState) -> Router {
         .merge(escalations::router())
         .merge(referrals::router())
         .merge(mediation::router())
+        .merge(measures::router())
+        .merge(police::router())
         .merge(live::router())
         .merge(reports::router())
         .merge(ops::api_router())

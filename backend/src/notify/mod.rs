@@ -1,7 +1,11 @@
 //! Email: the outbox (rows written in the same transaction as the event that
-//! causes them) and the sender that drains it over SMTP or into `.eml` files.
+//! causes them) and the sender that drains it over SMTP or into `.eml` files;
+//! text messages to duty phones the same way (`sms`, `sms_sender`).
 pub mod outbox;
 pub mod sender;
+pub mod sms;
+pub mod sms_sender;
+pub mod sms_settings;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};

@@ -10,6 +10,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
+    measures,
     mediation::clocks as mediation_clocks,
     referrals::clocks as referral_clocks,
     work::Work,
@@ -28,6 +29,8 @@ enum Owner {
     Referral,
     /// A mediation clock (`mediation::clocks`).
     Mediation,
+    /// A protective measure's clock (`measures::clocks`).
+    Measure,
 }
 
 fn owner(kind: &str) -> Option<Owner> {
@@ -37,6 +40,7 @@ fn owner(kind: &str) -> Option<Owner> {
         kind if clocks::KINDS.contains(&kind) => Some(Owner::Case),
         kind if referral_clocks::KINDS.contains(&kind) => Some(Owner::Referral),
         kind if mediation_clocks::KINDS.contains(&kind) => Some(Owner::Mediation),
+        kind if measures::clocks::KINDS.contains(&kind) => Some(Owner::Measure),
         _ => None,
     }
 }
@@ -57,6 +61,7 @@ pub async fn fire(
         Some(Owner::Case) => clocks::fire(w, settings, deadline).await,
         Some(Owner::Referral) => referral_clocks::fire(w, settings, deadline).await,
         Some(Owner::Mediation) => mediation_clocks::fire(w, settings, deadline).await,
+        Some(Owner::Measure) => measures::clocks::fire(w, settings, directory, deadline).await,
         None => {
             tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
             Ok(false)
@@ -80,6 +85,9 @@ mod tests {
         }
         for kind in mediation_clocks::KINDS {
             assert_eq!(owner(kind), Some(Owner::Mediation), "{kind}");
+        }
+        for kind in measures::clocks::KINDS {
+            assert_eq!(owner(kind), Some(Owner::Measure), "{kind}");
         }
         assert_eq!(owner("referral.nonsense"), None);
     }

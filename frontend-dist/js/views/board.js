@@ -5,6 +5,7 @@ import { t } from '../i18n.js';
 import { get, errorText, qs } from '../api.js';
 import { toast, beep, debounce, section, loadUnits, unitName } from '../util.js';
 import { escalationCard } from './escalation-card.js';
+import { measuresPanel, routedQueue } from './measures.js';
 
 export function renderBoard(container, ctx, { readOnly = false } = {}) {
   const disposers = [];
@@ -45,7 +46,7 @@ export function renderBoard(container, ctx, { readOnly = false } = {}) {
       let c = cards.get(e.id);
       if (c) c.update(e);
       else {
-        c = escalationCard(e, { canAct: !readOnly && ctx.me.role === 'police_liaison', onChanged: refreshSoon });
+        c = escalationCard(e, { canAct: !readOnly && ctx.me.role === 'police_liaison', onChanged: refreshSoon, role: ctx.me.role });
         cards.set(e.id, c);
         const card = c;
         // Where and what: the police need the place before anything else.
@@ -71,6 +72,13 @@ export function renderBoard(container, ctx, { readOnly = false } = {}) {
   }
   container.append(section(readOnly ? t('sup.escalations') : t('board.list'),
     h('div', { class: 'toolbar' }, count, checkbox(t('board.show_resolved'), showResolved)), empty, grid));
+  // The police loop: the cases routed to this unit, and the measures.
+  if (!readOnly && ctx.me.role === 'police_liaison') {
+    const queue = routedQueue(ctx);
+    const measures = measuresPanel(ctx);
+    disposers.push(queue.dispose, measures.dispose);
+    container.append(queue.el, measures.el);
+  }
   refresh();
   return () => disposers.forEach((d) => d());
 }

@@ -11,6 +11,7 @@ import {
 import { escalationCard, reasonText } from './escalation-card.js';
 import { referralPanel } from './referrals.js';
 import { mediationTab } from './mediation.js';
+import { measuresPanel, reporterBox } from './measures.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
@@ -105,7 +106,7 @@ export function renderCase(container, ctx, caseId) {
       if (escCard && escCard.value.id === c.escalation.id) escCard.update({ case_number: c.number, case_id: c.id, ...c.escalation });
       else {
         escCard = escalationCard({ case_number: c.number, case_id: c.id, ...c.escalation }, {
-          canAct: me.role === 'police_liaison', onChanged: () => load({ quiet: true }), headingLevel: 'h3',
+          canAct: me.role === 'police_liaison', onChanged: () => load({ quiet: true }), headingLevel: 'h3', role: me.role,
         });
         replace(escBox, h('h2', null, t('case.escalation')), escCard.el);
       }
@@ -329,9 +330,10 @@ export function renderCase(container, ctx, caseId) {
   function updateForms() {
     const c = kase;
     const role = me.role;
-    const isUnit = UNIT_ROLES.includes(role);
-    const handles = isUnit || role === 'supervisor' || role === 'admin';
     const mine = c.assigned_unit_id && c.assigned_unit_id === me.unit_id;
+    // The police work a case routed to their unit like any unit (issue 15).
+    const isUnit = UNIT_ROLES.includes(role) || (role === 'police_liaison' && mine);
+    const handles = isUnit || role === 'supervisor' || role === 'admin';
     const open = c.status !== 'closed';
     const escOpen = c.escalation && c.escalation.status !== 'resolved';
     const show = {
@@ -401,6 +403,9 @@ export function renderCase(container, ctx, caseId) {
       h('div', { class: 'case-side' },
         h('section', { class: 'panel', 'aria-labelledby': 'case-act-h' }, h('h2', { id: 'case-act-h' }, t('case.actions')),
           acceptForm, noteForm, riskForm, outcomeForm, confirmationForm, closeForm, transferForm, declineForm, escalateForm, reopenForm, actionsBox))));
+  const measures = measuresPanel(ctx, { caseId });
+  disposers.push(measures.dispose);
+  escBox.after(measures.el, reporterBox(ctx, caseId));
   load();
   return () => disposers.forEach((d) => d());
 }

@@ -1,7 +1,7 @@
 // One escalation: deadlines with live countdowns, and — for the police —
 // acknowledge in one click, record actions, resolve. The card is built once
 // and updated in place, so text typed into its forms survives live updates.
-import { h, replace, field, options } from '../dom.js';
+import { h, replace, field, options, checkbox } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { post, errorText } from '../api.js';
 import {
@@ -20,7 +20,7 @@ export function reasonText(reason) {
   return reason;
 }
 
-export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3' } = {}) {
+export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3', role: ctx110 } = {}) {
   let esc = initial;
   const head = h(headingLevel, { class: 'esc-title' });
   const badges = h('div', { class: 'esc-badges' });
@@ -55,8 +55,12 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
   // --- record an action ---
   const kind = options(h('select', { name: 'kind' }), ACTION_KINDS.map((k) => [k, t(`action.${k}`)]));
   const notes = h('textarea', { name: 'notes', rows: 2 });
+  const number = h('input', { name: 'number' });
+  const numberField = field(t('measure.warning_number'), number, { name: 'number' });
+  const syncNumber = () => { numberField.hidden = kind.value !== 'warning_issued'; };
+  kind.addEventListener('change', syncNumber);
   const actionForm = h('form', { class: 'esc-form', novalidate: true },
-    h('div', { class: 'grid-2' }, field(t('board.action_kind'), kind, { name: 'kind' }), field(t('board.action_notes'), notes, { name: 'notes' })),
+    h('div', { class: 'grid-2' }, field(t('board.action_kind'), kind, { name: 'kind' }), field(t('board.action_notes'), notes, { name: 'notes' }), numberField),
     formError(),
     h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('board.record'))));
   const actionDraft = keepDraft(actionForm, `esc-action-${esc.id}`);
@@ -65,7 +69,9 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     ev.preventDefault();
     clearErrors(actionForm);
     try {
-      const r = await post(`/escalations/${esc.id}/actions`, { kind: kind.value, notes: notes.value.trim(), version: esc.version });
+      const body = { kind: kind.value, notes: notes.value.trim(), version: esc.version };
+      if (kind.value === 'warning_issued' && number.value.trim()) body.number = number.value.trim();
+      const r = await post(`/escalations/${esc.id}/actions`, body);
       actionForm.reset();
       actionDraft.drop();
       toast(t('board.recorded'), 'success');
@@ -102,10 +108,33 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     }
   });
 
+  // --- the 110 reference: police who work it, or the operator (who may
+  // also record that she called 110 herself) ---
+  const ref = h('input', { name: 'external_ref', maxlength: 64 });
+  const called = h('input', { type: 'checkbox', name: 'reported_to_110' });
+  const operator = ctx110 === 'operator';
+  const refForm = h('form', { class: 'esc-form esc-110', novalidate: true },
+    field(t('esc.external_ref'), ref, { name: 'external_ref' }),
+    operator ? checkbox(t('esc.reported_to_110'), called) : null,
+    formError(), h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('esc.save_ref'))));
+  refForm.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(refForm);
+    try {
+      const r = operator && called.checked
+        ? await post(`/escalations/${esc.id}/reported-to-110`, { external_ref: ref.value.trim() || null, version: esc.version })
+        : await post(`/escalations/${esc.id}/external-ref`, { external_ref: ref.value.trim(), version: esc.version });
+      toast(t('esc.ref_saved'), 'success');
+      if (r && r.id) update(r);
+      if (onChanged) onChanged();
+    } catch (err) { showError(refForm, err, errorText(err)); }
+  });
+
   if (canAct) {
     ackSlot.append(h('div', { class: 'ack-row' }, ackBtn, ackError));
     controls.append(actionForm, resolveForm);
   }
+  if (canAct || operator) controls.append(refForm);
 
   let caseInfo = null;
   function setCase(c) { caseInfo = c; update(esc); }
@@ -130,7 +159,8 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
       h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
       esc.police_unit_id ? [h('dt', null, t('board.police_unit')), h('dd', null, unitName(esc.police_unit_id))] : null,
       esc.acknowledged_at ? [h('dt', null, t('board.acked_at')), h('dd', null, fmtTime(esc.acknowledged_at))] : null,
-      esc.resolution ? [h('dt', null, t('board.summary')), h('dd', null, esc.resolution)] : null);
+      esc.resolution ? [h('dt', null, t('board.summary')), h('dd', null, esc.resolution)] : null,
+      esc.external_ref ? [h('dt', null, t('esc.external_ref')), h('dd', { class: 'external-ref' }, esc.external_ref)] : null);
     replace(actionsList, h('h4', null, t('board.actions')),
       actions.length
         ? h('ul', { class: 'action-list' }, actions.map((a) => h('li', null, h('strong', null, label('action', a.kind)), ' · ', fmtTime(a.at), a.notes ? [' · ', a.notes] : null)))
@@ -139,6 +169,9 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     ackBtn.closest('.ack-row') && (ackBtn.closest('.ack-row').hidden = esc.status !== 'pending');
     actionForm.hidden = !open;
     resolveForm.hidden = !open || esc.status === 'pending';
+    refForm.hidden = !open;
+    if (document.activeElement !== ref) ref.value = esc.external_ref || '';
+    syncNumber();
   }
   update(esc);
   return { el: card, update, setCase, get value() { return esc; } };

@@ -308,6 +308,7 @@ async fn police_liaison_acknowledges_acts_and_resolves_and_bad_input_is_refused(
             "escalation.raised",
             "escalation.acknowledged",
             "escalation.action_recorded",
+            "measure.recorded",
             "escalation.resolved"
         ]
     );

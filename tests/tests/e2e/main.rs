@@ -8,6 +8,7 @@ mod foundation;
 mod intake;
 mod live;
 mod mediation;
+mod police;
 mod referrals;
 mod safety;
 mod scheduler;

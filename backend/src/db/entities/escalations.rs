@@ -29,6 +29,8 @@ pub mod escalation {
         pub resolution: Option<String>,
         pub policy: Json,
         pub version: i32,
+        /// The 110 incident or dispatch record number (issue 15).
+        pub external_ref: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,193 @@
+//! The SMS sender: drains the SMS outbox (`notify::sms`) into files under
+//! `<data_dir>/sms/` (one `.txt` per message: the phone on the first line,
+//! the text after), or to the HTTP gateway of `[sms]` (POST JSON `{to,
+//! from, text, id}`; 2xx is delivered, 4xx other than 408/429 permanent,
+//! anything else retried). Claim, lease, retry with backoff and give-up
+//! work as for mail (`sender.rs`): a gateway outage delays a text, never
+//! loses it; the `id` lets a gateway drop the rare duplicate.
+use std::{path::PathBuf, time::Duration};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::{sender::backoff_s, sms::sms_message};
+use crate::{
+    error::Result,
+    scheduler::{sleep_until, MAX_NAP},
+    shutdown::Shutdown,
+    state::AppState,
+};
+
+const BATCH: u64 = 50;
+const LEASE: chrono::Duration = chrono::Duration::minutes(2);
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+enum Outlet {
+    Gateway(reqwest::Client, String),
+    Files(PathBuf),
+}
+
+fn pending() -> Condition {
+    Condition::all()
+        .add(sms_message::Column::SentAt.is_null())
+        .add(sms_message::Column::FailedAt.is_null())
+}
+
+/// Run until shutdown.
+pub async fn run(state: AppState, mut shutdown: Shutdown) {
+    let url = state.settings.sms.url.trim().to_string();
+    let outlet = if url.is_empty() {
+        Outlet::Files(state.settings.data_dir.join("sms"))
+    } else {
+        match reqwest::Client::builder().timeout(TIMEOUT).build() {
+            Ok(c) => Outlet::Gateway(c, url),
+            Err(e) => {
+                tracing::error!(error = %e, "SMS sender not started; texts stay queued");
+                shutdown.wait().await;
+                return;
+            }
+        }
+    };
+    while !shutdown.is_triggered() {
+        let (full, next) = match drain(&state, &outlet, &shutdown).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "SMS sender: reading the outbox failed");
+                (false, None)
+            }
+        };
+        if full {
+            continue;
+        }
+        let wake = state.signals.sms.clone();
+        sleep_until(&state.clock, next, MAX_NAP, Some(&wake), &mut shutdown).await;
+    }
+}
+
+/// One pass: send what is due; whether the batch was full, and when the
+/// next pending row is due.
+async fn drain(
+    state: &AppState,
+    outlet: &Outlet,
+    shutdown: &Shutdown,
+) -> Result<(bool, Option<DateTime<Utc>>)> {
+    let now = state.now();
+    let rows = sms_message::Entity::find()
+        .filter(pending())
+        .order_by_asc(sms_message::Column::NextAttemptAt)
+        .limit(BATCH)
+        .all(&state.db.conn)
+        .await?;
+    let mut next = None;
+    for row in &rows {
+        if row.next_attempt_at > now {
+            next = Some(next.map_or(row.next_attempt_at, |n: DateTime<Utc>| {
+                n.min(row.next_attempt_at)
+            }));
+            continue;
+        }
+        if shutdown.is_triggered() || !claim(state, row.id, now).await? {
+            continue;
+        }
+        let outcome = deliver(state, outlet, row).await;
+        record(state, row, outcome).await?;
+    }
+    Ok((rows.len() as u64 == BATCH && next.is_none(), next))
+}
+
+async fn claim(state: &AppState, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
+    let txn = state.db.begin_write().await?;
+    let res = sms_message::Entity::update_many()
+        .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + LEASE))
+        .filter(sms_message::Column::Id.eq(id))
+        .filter(pending())
+        .filter(sms_message::Column::NextAttemptAt.lte(now))
+        .exec(&*txn)
+        .await?;
+    txn.commit().await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// `Err((permanent, why))` when not delivered.
+async fn deliver(
+    state: &AppState,
+    outlet: &Outlet,
+    row: &sms_message::Model,
+) -> std::result::Result<(), (bool, String)> {
+    match outlet {
+        Outlet::Files(dir) => {
+            let text = format!("{}\n{}\n", row.recipient, row.body);
+            write_file(dir, row.id, text.as_bytes())
+                .await
+                .map_err(|e| (false, format!("cannot write {}: {e}", dir.display())))
+        }
+        Outlet::Gateway(client, url) => {
+            let s = &state.settings.sms;
+            let mut req = client.post(url).json(&serde_json::json!({
+                "id": row.id, "to": row.recipient, "from": s.sender, "text": row.body,
+            }));
+            if !s.token.is_empty() {
+                req = req.bearer_auth(&s.token);
+            } else if !s.username.is_empty() {
+                req = req.basic_auth(&s.username, Some(&s.password));
+            }
+            match req.send().await {
+                Ok(r) if r.status().is_success() => Ok(()),
+                Ok(r) => {
+                    let code = r.status().as_u16();
+                    let permanent = (400..500).contains(&code) && code != 408 && code != 429;
+                    Err((permanent, format!("gateway answered {code}")))
+                }
+                Err(e) => Err((false, format!("gateway unreachable: {e}"))),
+            }
+        }
+    }
+}
+
+async fn write_file(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let tmp = dir.join(format!(".{id}.txt.tmp"));
+    tokio::fs::write(&tmp, bytes).await?;
+    tokio::fs::rename(&tmp, dir.join(format!("{id}.txt"))).await
+}
+
+async fn record(
+    state: &AppState,
+    row: &sms_message::Model,
+    outcome: std::result::Result<(), (bool, String)>,
+) -> Result<()> {
+    let now = state.now();
+    let attempts = row.attempts.saturating_add(1);
+    let max = state.settings.sms.max_attempts.max(1);
+    let mut update = sms_message::Entity::update_many()
+        .col_expr(sms_message::Column::Attempts, Expr::value(attempts))
+        .filter(sms_message::Column::Id.eq(row.id));
+    match outcome {
+        Ok(()) => {
+            update = update.col_expr(sms_message::Column::SentAt, Expr::value(now));
+            metrics::counter!("lianxin_sms_sent_total").increment(1);
+        }
+        Err((false, error)) if attempts < max => {
+            let wait = backoff_s(state.settings.sms.retry_base_s, attempts);
+            let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
+            tracing::warn!(sms = %row.id, attempts, error = %error, "SMS not delivered; will retry");
+            update = update
+                .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
+                .col_expr(sms_message::Column::LastError, Expr::value(error));
+        }
+        Err((_, error)) => {
+            tracing::error!(sms = %row.id, attempts, error = %error, "SMS given up");
+            metrics::counter!("lianxin_sms_failed_total").increment(1);
+            update = update
+                .col_expr(sms_message::Column::FailedAt, Expr::value(now))
+                .col_expr(sms_message::Column::LastError, Expr::value(error));
+        }
+    }
+    let txn = state.db.begin_write().await?;
+    update.exec(&*txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
