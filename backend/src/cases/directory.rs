@@ -1,5 +1,6 @@
 //! What intake reads to route a case, kept in memory: the routing rules,
-//! the active units by region, and the region codes known to exist.
+//! the active units by region, the co-handling rules (the referrals a
+//! category's cases open with), and the region codes known to exist.
 //!
 //! Every intake used to read these three with a query each; under load
 //! that was most of its database work. The rules and units are a small
@@ -33,6 +34,7 @@ use crate::{
         WriteTxn,
     },
     error::Result,
+    referrals::entity::co_handling,
     regions::{self, RegionCode},
     vocab::{Category, UnitKind},
 };
@@ -51,6 +53,8 @@ struct Snapshot {
     rules: HashMap<Category, UnitKind>,
     /// Active units by the region code they sit at.
     units: HashMap<String, Vec<Candidate>>,
+    /// The referral kinds each category's cases open with (co-handling).
+    co_handling: HashMap<Category, Vec<String>>,
 }
 
 #[derive(Default)]
@@ -117,6 +121,16 @@ impl Directory {
         place: &RegionCode,
     ) -> Result<Vec<Candidate>> {
         Ok(self.snapshot(conn).await?.candidates(kind, place))
+    }
+
+    /// The referral kinds a case of `category` opens with (co-handling).
+    pub async fn co_handling(
+        &self,
+        conn: &impl ConnectionTrait,
+        category: Category,
+    ) -> Result<Vec<String>> {
+        let snap = self.snapshot(conn).await?;
+        Ok(snap.co_handling.get(&category).cloned().unwrap_or_default())
     }
 
     /// Commit `txn`, which changed units or routing rules. Other processes
@@ -200,11 +214,19 @@ impl Directory {
                     region_code: u.region_code,
                 });
         }
+        let mut co_handling = HashMap::new();
+        for r in co_handling::Entity::find().all(conn).await? {
+            let kinds: Vec<String> = serde_json::from_value(r.kinds).map_err(|e| {
+                crate::error::Error::Internal(format!("stored co-handling kinds: {e}"))
+            })?;
+            co_handling.insert(r.category, kinds);
+        }
         let snap = Arc::new(Snapshot {
             generation,
             loaded_at,
             rules,
             units,
+            co_handling,
         });
         *self
             .snapshot

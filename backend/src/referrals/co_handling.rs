@@ -92,7 +92,8 @@ pub async fn set(
         json!({ "category": category, "kinds": kinds }),
     )
     .await?;
-    txn.commit().await?;
+    // Through the directory, which intake reads the rules from.
+    state.directory.commit_change(txn).await?;
     Ok(CoHandlingRule {
         category,
         kinds,

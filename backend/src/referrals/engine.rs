@@ -11,7 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    entity::{co_handling, referral},
+    entity::referral,
     kinds::{ACCEPT, SUBJECT, URGING},
     mail::{self, Notice},
     recipients::{receiver_side, supervisor_levels},
@@ -176,14 +176,12 @@ pub async fn co_handle(
     directory: &Directory,
     c: &case::Model,
 ) -> Result<usize> {
-    let Some(rule) = co_handling::Entity::find_by_id(c.category)
-        .one(&**w)
-        .await?
-    else {
+    // From the in-memory directory: intake writes its batch holding the
+    // writer, where every query counts.
+    let kinds = directory.co_handling(&**w, c.category).await?;
+    if kinds.is_empty() {
         return Ok(0);
-    };
-    let kinds: Vec<String> = serde_json::from_value(rule.kinds)
-        .map_err(|e| Error::Internal(format!("stored co-handling kinds: {e}")))?;
+    }
     let category = c.category;
     let mut sent = 0;
     for kind in kinds {
