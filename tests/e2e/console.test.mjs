@@ -515,6 +515,8 @@ test('referrals: refer from the case page; the receiver sees it masked, accepts 
   await sup.waitForSelector('#ref-figures table');
   await shot(sup, '16-supervisor-referrals');
   assert.deepEqual(await unlabeled(sup), [], 'every control of the referrals page has a label');
+});
+
 test('a mediator registers a mediation, records a session and an agreement, and prints the agreement to PDF', async () => {
   const op = await apiLogin('operator');
   const units = await (await fetch(`${BASE}/api/v1/units`, { headers: { Authorization: `Bearer ${op}` } })).json();
@@ -595,6 +597,8 @@ test('a mediator registers a mediation, records a session and an agreement, and 
   await sup.reload();
   await sup.waitForSelector('#mediation-figures #stat-med-agreed');
   assert.ok(Number(await sup.textContent('#stat-med-agreed .stat-value')) >= 1, 'an agreement in the mediation figures');
+});
+
 test('the police board has the routed-case queue and the measures panel; the case page shows measures and the 110 field', async () => {
   const op = await apiLogin('operator');
   const kase = await apiPost(op, '/cases', { category: 'safety_threat', region_code: VILLAGE, summary: '前夫持刀威胁' });
