@@ -1,6 +1,5 @@
 //! Scoped reads: one case with its timeline, and the case list with
 //! filters and a keyset cursor that stays stable while cases are added.
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -13,6 +12,7 @@ use super::{
 use crate::{
     auth::Principal,
     db::entities::case,
+    db::keyset,
     error::{Error, Result},
     escalation, events,
     state::AppState,
@@ -57,19 +57,6 @@ pub struct ListQuery {
     pub region_code: Option<String>,
     pub limit: Option<u64>,
     pub cursor: Option<String>,
-}
-
-/// `<created_at micros>.<id>`: the position after the last item shown.
-fn encode_cursor(c: &case::Model) -> String {
-    format!("{}.{}", c.created_at.timestamp_micros(), c.id.simple())
-}
-
-fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let bad = || Error::validation("cursor", "is not a cursor from this list");
-    let (t, id) = s.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = t.parse().map_err(|_| bad())?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
 pub struct Page {
@@ -123,16 +110,13 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page>
         );
     }
     if let Some(cursor) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        let (at, id) = decode_cursor(cursor)?;
-        cond = cond.add(
-            Condition::any().add(case::Column::CreatedAt.lt(at)).add(
-                Condition::all()
-                    .add(case::Column::CreatedAt.eq(at))
-                    .add(case::Column::Id.lt(id)),
-            ),
-        );
+        cond = cond.add(keyset::after(
+            case::Column::CreatedAt,
+            case::Column::Id,
+            cursor,
+        )?);
     }
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = keyset::limit(q.limit);
     let mut rows = case::Entity::find()
         .filter(cond)
         .order_by_desc(case::Column::CreatedAt)
@@ -142,7 +126,7 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page>
         .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(encode_cursor)
+        rows.last().map(|r| keyset::encode(r.created_at, r.id))
     } else {
         None
     };

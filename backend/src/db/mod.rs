@@ -7,6 +7,7 @@
 //! readers run freely beside them (WAL). On PostgreSQL the lock is absent.
 pub mod bulk;
 pub mod entities;
+pub mod keyset;
 
 use std::{sync::Arc, time::Duration};
 

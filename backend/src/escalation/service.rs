@@ -322,7 +322,7 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Vec<E
                 ),
         );
     }
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = crate::db::keyset::limit(q.limit);
     let rows = query.limit(limit).all(conn).await?;
     views(conn, rows, now).await
 }

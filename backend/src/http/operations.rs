@@ -45,7 +45,7 @@ pub async fn list_outbox(
     ApiQuery(q): ApiQuery<OutboxQuery>,
 ) -> ApiResult<Json<Items<OutboxItem>>> {
     p.require(&[Role::Admin])?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = crate::db::keyset::limit(q.limit);
     let (items, next_cursor) =
         outbox::list_outbox(&s.db.conn, q.status, limit, q.cursor.as_deref()).await?;
     Ok(Json(Items { items, next_cursor }))

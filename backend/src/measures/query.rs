@@ -22,6 +22,7 @@ use crate::{
     cases::scope,
     config::Settings,
     db::entities::case,
+    db::keyset,
     error::{Error, Result},
     state::AppState,
     vocab::{MeasureKind, MeasureOutcome, MeasureStatus},
@@ -197,14 +198,6 @@ fn overdue_condition(settings: &Settings, now: DateTime<Utc>) -> Condition {
         )
 }
 
-fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let bad = || Error::validation("cursor", "is not a cursor from this list");
-    let (t, id) = s.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = t.parse().map_err(|_| bad())?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
 pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<MeasurePage> {
     let now = state.now();
     let conn = &state.db.conn;
@@ -233,16 +226,13 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Measu
         cond = cond.add(overdue_condition(&state.settings, now));
     }
     if let Some(cursor) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        let (at, id) = decode_cursor(cursor)?;
-        cond = cond.add(
-            Condition::any().add(measure::Column::CreatedAt.lt(at)).add(
-                Condition::all()
-                    .add(measure::Column::CreatedAt.eq(at))
-                    .add(measure::Column::Id.lt(id)),
-            ),
-        );
+        cond = cond.add(keyset::after(
+            measure::Column::CreatedAt,
+            measure::Column::Id,
+            cursor,
+        )?);
     }
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = keyset::limit(q.limit);
     let mut rows = measure::Entity::find()
         .filter(cond)
         .order_by_desc(measure::Column::CreatedAt)
@@ -252,8 +242,7 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Measu
         .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last()
-            .map(|m| format!("{}.{}", m.created_at.timestamp_micros(), m.id.simple()))
+        rows.last().map(|m| keyset::encode(m.created_at, m.id))
     } else {
         None
     };

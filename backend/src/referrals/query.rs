@@ -1,7 +1,6 @@
 //! Scoped reads: one referral (the receiver's masked view before it
 //! accepts; an audited reveal after), and the list with filters and a
 //! keyset cursor, like cases.
-use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 use serde_json::json;
@@ -15,6 +14,7 @@ use super::{
 use crate::{
     audit,
     auth::Principal,
+    db::keyset,
     error::{Error, Result},
     state::AppState,
     vocab::ReferralStatus,
@@ -81,18 +81,6 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
-fn encode_cursor(r: &referral::Model) -> String {
-    format!("{}.{}", r.created_at.timestamp_micros(), r.id.simple())
-}
-
-fn decode_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
-    let bad = || Error::validation("cursor", "is not a cursor from this list");
-    let (t, id) = s.split_once('.').ok_or_else(bad)?;
-    let micros: i64 = t.parse().map_err(|_| bad())?;
-    let at = DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(bad)?;
-    Ok((at, Uuid::parse_str(id).map_err(|_| bad())?))
-}
-
 fn filters(state: &AppState, p: &Principal, q: &ListQuery) -> Result<Condition> {
     let mut cond = Condition::all().add(scope::list_condition(p));
     let mine = p.unit_id().unwrap_or_else(Uuid::nil);
@@ -137,16 +125,11 @@ fn filters(state: &AppState, p: &Principal, q: &ListQuery) -> Result<Condition> 
         cond = cond.add(referral::Column::CaseId.eq(id));
     }
     if let Some(cursor) = q.cursor.as_deref().filter(|s| !s.is_empty()) {
-        let (at, id) = decode_cursor(cursor)?;
-        cond = cond.add(
-            Condition::any()
-                .add(referral::Column::CreatedAt.lt(at))
-                .add(
-                    Condition::all()
-                        .add(referral::Column::CreatedAt.eq(at))
-                        .add(referral::Column::Id.lt(id)),
-                ),
-        );
+        cond = cond.add(keyset::after(
+            referral::Column::CreatedAt,
+            referral::Column::Id,
+            cursor,
+        )?);
     }
     Ok(cond)
 }
@@ -154,7 +137,7 @@ fn filters(state: &AppState, p: &Principal, q: &ListQuery) -> Result<Condition> 
 pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page> {
     let conn = &state.db.conn;
     let cond = filters(state, p, &q)?;
-    let limit = q.limit.unwrap_or(50).clamp(1, 200);
+    let limit = keyset::limit(q.limit);
     let mut rows = referral::Entity::find()
         .filter(cond)
         .order_by_desc(referral::Column::CreatedAt)
@@ -164,7 +147,7 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page>
         .await?;
     let next_cursor = if rows.len() as u64 > limit {
         rows.truncate(limit as usize);
-        rows.last().map(encode_cursor)
+        rows.last().map(|r| keyset::encode(r.created_at, r.id))
     } else {
         None
     };
