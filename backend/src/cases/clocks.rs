@@ -382,35 +382,11 @@ mod tests {
     fn case_in(status: CaseStatus) -> case::Model {
         let at = DateTime::<Utc>::UNIX_EPOCH;
         case::Model {
-            id: uuid::Uuid::nil(),
-            number: "2026-000001".into(),
-            category: crate::vocab::Category::DomesticViolence,
             status,
-            priority: crate::vocab::Priority::Normal,
-            risk_level: crate::vocab::RiskLevel::None,
-            region_code: "450321101201".into(),
-            summary: "x".into(),
-            description: None,
-            subject_name: None,
-            subject_phone: None,
-            subject_id_number: None,
-            assigned_unit_id: None,
-            assignee_id: None,
-            created_by: uuid::Uuid::nil(),
-            created_at: at,
-            updated_at: at,
-            version: 1,
             accept_due_at: Some(at),
             resolve_due_at: Some(at),
-            follow_up_due_at: None,
-            confirmation_due_at: None,
-            overdue: false,
-            outcome: None,
-            resolved_at: None,
-            closed_at: None,
-            danger_screen: None,
             dispatch_due_at: Some(at),
-            confirmation: None,
+            ..case::sample()
         }
     }
 

@@ -177,37 +177,12 @@ mod tests {
     }
 
     fn case_at(region: &str, unit: Option<Uuid>) -> case::Model {
-        let at = chrono::DateTime::<chrono::Utc>::MIN_UTC;
         case::Model {
-            id: Uuid::nil(),
             number: "n".into(),
             category: crate::vocab::Category::Other,
-            status: crate::vocab::CaseStatus::Assigned,
-            priority: crate::vocab::Priority::Normal,
-            risk_level: crate::vocab::RiskLevel::None,
             region_code: region.into(),
-            summary: "x".into(),
-            description: None,
-            subject_name: None,
-            subject_phone: None,
-            subject_id_number: None,
             assigned_unit_id: unit,
-            assignee_id: None,
-            created_by: Uuid::nil(),
-            created_at: at,
-            updated_at: at,
-            version: 1,
-            accept_due_at: None,
-            resolve_due_at: None,
-            follow_up_due_at: None,
-            confirmation_due_at: None,
-            overdue: false,
-            outcome: None,
-            resolved_at: None,
-            closed_at: None,
-            danger_screen: None,
-            dispatch_due_at: None,
-            confirmation: None,
+            ..case::sample()
         }
     }
 

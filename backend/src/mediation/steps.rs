@@ -354,37 +354,10 @@ mod tests {
 
     #[test]
     fn high_risk_or_an_open_escalation_makes_mediation_unsafe() {
-        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
         let mut c = case::Model {
-            id: Uuid::nil(),
-            number: "2026-000001".into(),
             category: crate::vocab::Category::LandRights,
             status: crate::vocab::CaseStatus::InProgress,
-            priority: crate::vocab::Priority::Normal,
-            risk_level: RiskLevel::None,
-            region_code: "450321101201".into(),
-            summary: "x".into(),
-            description: None,
-            subject_name: None,
-            subject_phone: None,
-            subject_id_number: None,
-            assigned_unit_id: None,
-            assignee_id: None,
-            created_by: Uuid::nil(),
-            created_at: at,
-            updated_at: at,
-            version: 1,
-            accept_due_at: None,
-            resolve_due_at: None,
-            follow_up_due_at: None,
-            confirmation_due_at: None,
-            overdue: false,
-            outcome: None,
-            resolved_at: None,
-            closed_at: None,
-            danger_screen: None,
-            dispatch_due_at: None,
-            confirmation: None,
+            ..case::sample()
         };
         assert!(unsafe_because(&c, false).is_none());
         assert!(unsafe_because(&c, true).is_some());

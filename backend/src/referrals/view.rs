@@ -276,37 +276,12 @@ mod tests {
     use super::*;
 
     fn case_of() -> case::Model {
-        let at = DateTime::<Utc>::UNIX_EPOCH;
         case::Model {
-            id: Uuid::nil(),
-            number: "2026-000001".into(),
-            category: crate::vocab::Category::DomesticViolence,
-            status: CaseStatus::Assigned,
-            priority: crate::vocab::Priority::Normal,
-            risk_level: crate::vocab::RiskLevel::None,
-            region_code: "450321101201".into(),
             summary: "s".into(),
             description: Some("only for the handling unit".into()),
             subject_name: Some("王芳".into()),
             subject_phone: Some("13812345678".into()),
-            subject_id_number: None,
-            assigned_unit_id: None,
-            assignee_id: None,
-            created_by: Uuid::nil(),
-            created_at: at,
-            updated_at: at,
-            version: 1,
-            accept_due_at: None,
-            resolve_due_at: None,
-            follow_up_due_at: None,
-            confirmation_due_at: None,
-            overdue: false,
-            outcome: None,
-            resolved_at: None,
-            closed_at: None,
-            danger_screen: None,
-            dispatch_due_at: None,
-            confirmation: None,
+            ..case::sample()
         }
     }
 

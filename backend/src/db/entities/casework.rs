@@ -84,6 +84,44 @@ pub mod case {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    /// A case for unit tests: assigned, normal, no risk, at a village of
+    /// 阳朔县; tests change what they look at with struct update syntax.
+    #[cfg(test)]
+    pub fn sample() -> Model {
+        let at = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+        Model {
+            id: Uuid::nil(),
+            number: "2026-000001".into(),
+            category: crate::vocab::Category::DomesticViolence,
+            status: crate::vocab::CaseStatus::Assigned,
+            priority: crate::vocab::Priority::Normal,
+            risk_level: crate::vocab::RiskLevel::None,
+            region_code: "450321101201".into(),
+            summary: "x".into(),
+            description: None,
+            subject_name: None,
+            subject_phone: None,
+            subject_id_number: None,
+            assigned_unit_id: None,
+            assignee_id: None,
+            created_by: Uuid::nil(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            accept_due_at: None,
+            resolve_due_at: None,
+            follow_up_due_at: None,
+            confirmation_due_at: None,
+            overdue: false,
+            outcome: None,
+            resolved_at: None,
+            closed_at: None,
+            danger_screen: None,
+            dispatch_due_at: None,
+            confirmation: None,
+        }
+    }
 }
 
 pub mod case_handler {
