@@ -5,6 +5,7 @@
 //! intake's routing inputs in memory; `model` and `routing` are pure.
 pub mod clocks;
 pub mod closing;
+pub mod contact_safety;
 pub mod directory;
 pub mod intake;
 pub mod intake_queue;
