@@ -8,6 +8,7 @@
 pub mod bulk;
 pub mod entities;
 pub mod keyset;
+pub mod wal;
 
 use std::{sync::Arc, time::Duration};
 
@@ -30,6 +31,8 @@ pub struct Db {
     /// connection that last wrote many transactions ago had to prepare
     /// again and, the database having changed, start its cache over.
     writer: Option<DatabaseConnection>,
+    /// The database file on SQLite (its WAL is this path + `-wal`).
+    sqlite_file: Option<std::path::PathBuf>,
     pub url: String,
 }
 
@@ -111,10 +114,12 @@ impl Db {
             ),
             _ => (None, None),
         };
+        let sqlite_file = wal::database_file(&conn).await?;
         Ok(Db {
             conn,
             write_lock,
             writer,
+            sqlite_file,
             url,
         })
     }
@@ -164,8 +169,9 @@ fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions
                 .create_if_missing(true)
                 // Checkpoints run beside the writers, not inside the
                 // commit that happens to cross the WAL's size limit
-                // (`run_checkpointer`).
+                // (`wal::run_checkpointer`), which also keeps it bounded.
                 .pragma("wal_autocheckpoint", "0")
+                .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
                 // Reads through a 256 MiB memory map and a 16 MiB
                 // page cache per connection (default 2 MiB, read by
                 // syscall): intake 1,148–1,264 cases/s instead of
@@ -177,41 +183,7 @@ fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions
     opts
 }
 
-/// How often the SQLite checkpointer copies the WAL into the database.
-pub const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
-
-/// On SQLite: copy committed pages from the WAL into the database file
-/// every [`CHECKPOINT_INTERVAL`], off the writers' path.
-///
-/// SQLite's own automatic checkpoint runs inside the commit that crosses
-/// 1,000 WAL pages, and a commit is made under the write lock: every writer
-/// queued behind it (a whole intake batch) waited for the checkpoint's
-/// writes and its fsync of the database file. A passive checkpoint takes no
-/// writer's lock; it copies what no reader still needs, and the next writer
-/// starts the WAL over once all of it is copied. Durability does not depend
-/// on it: a commit is fsynced in the WAL (`synchronous=FULL`) before it
-/// returns. A last checkpoint runs at shutdown.
-pub async fn run_checkpointer(db: Db, mut shutdown: crate::shutdown::Shutdown) {
-    if db.backend() != DatabaseBackend::Sqlite {
-        return;
-    }
-    loop {
-        let stop = tokio::select! {
-            _ = tokio::time::sleep(CHECKPOINT_INTERVAL) => false,
-            _ = shutdown.wait() => true,
-        };
-        if let Err(e) = db
-            .conn
-            .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
-            .await
-        {
-            tracing::warn!(error = %e, "WAL checkpoint failed");
-        }
-        if stop {
-            return;
-        }
-    }
-}
+pub use wal::{run_checkpointer, CHECKPOINT_INTERVAL};
 
 /// True when the error is a unique-constraint violation.
 pub fn is_unique_violation(err: &DbErr) -> bool {

@@ -28,7 +28,7 @@ async fn healthz() -> Json<serde_json::Value> {
 
 async fn readyz(State(s): State<AppState>) -> Response {
     match s.db.ping().await {
-        Ok(()) => Json(serde_json::json!({"status": "ready"})).into_response(),
+        Ok(()) => Json(ready_body(&s.db)).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             super::error::ApiError::new(
@@ -39,6 +39,25 @@ async fn readyz(State(s): State<AppState>) -> Response {
             .into_response()
         }
     }
+}
+
+/// `{"status":"ready"}`, with `warnings` when something needs an
+/// operator's eye while the server still serves: `wal_large` when the
+/// SQLite WAL is over `db::wal::WARN_ABOVE` (the checkpointer could not
+/// truncate it: a reader held it too long), and `wal_bytes` on SQLite.
+fn ready_body(db: &crate::db::Db) -> serde_json::Value {
+    let mut body = serde_json::json!({"status": "ready"});
+    if let Some(wal) = db.wal_bytes() {
+        body["wal_bytes"] = wal.into();
+        if wal > crate::db::wal::WARN_ABOVE {
+            body["warnings"] = serde_json::json!([{
+                "code": "wal_large",
+                "message": format!("SQLite 预写日志 {} MiB，超过 {} MiB (WAL over the limit)",
+                    wal / (1024 * 1024), crate::db::wal::WARN_ABOVE / (1024 * 1024)),
+            }]);
+        }
+    }
+    body
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {

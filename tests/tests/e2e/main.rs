@@ -8,6 +8,7 @@ mod foundation;
 mod intake;
 mod live;
 mod mediation;
+mod ops;
 mod police;
 mod referrals;
 mod safety;
