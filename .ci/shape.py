@@ -23,7 +23,7 @@ LAYERS = [
               "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs"]),
     ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs",
                "referrals/entity.rs", "mediation/entity.rs", "notify/sms.rs", "measures/entity.rs",
-               "cases/reporter.rs"]),
+               "cases/reporter.rs", "backup/"]),
     ("work", ["work.rs"]),
     ("core", ["cases/routing.rs", "cases/clocks.rs", "cases/record.rs", "cases/scope.rs", "cases/view.rs",
               "cases/directory.rs", "cases/intake_queue.rs", "escalation/engine.rs",

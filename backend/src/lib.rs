@@ -14,13 +14,15 @@
 //!   [`events`] (the case event log), [`deadlines`], [`notify`]'s outbox,
 //!   [`audit`].
 //! - [`realtime`]: the live feed hub.
-//! - [`db`]: connections, the SQLite writer lock, entities.
+//! - [`db`]: connections, the SQLite writer lock, entities, the WAL bound.
+//! - [`backup`]: `lianxin backup` / `restore` (online, optionally encrypted).
 //! - [`work`]: the unit of work — a write transaction with its events,
 //!   mail and deadlines, committed together and woken after.
 pub mod admin;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod calls;
 pub mod cases;
 pub mod clock;

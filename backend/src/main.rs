@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use lianxin::{
     admin::{self, NewUser},
     app::App,
+    backup,
     clock::{Clock, SystemClock},
     config::Settings,
     db::Db,
@@ -46,6 +47,25 @@ enum Command {
     Regions {
         #[command(subcommand)]
         command: RegionsCommand,
+    },
+    /// Back up the database while the server runs (SQLite: VACUUM INTO;
+    /// PostgreSQL: pg_dump custom format), encrypted with --key.
+    Backup {
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// 32 bytes, raw or as 64 hex digits.
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
+    },
+    /// Restore a backup into the configured (empty) database, then migrate.
+    Restore {
+        #[arg(long)]
+        from: std::path::PathBuf,
+        #[arg(long)]
+        key: Option<std::path::PathBuf>,
+        /// Check the restored database and print its counts as JSON.
+        #[arg(long)]
+        verify: bool,
     },
 }
 
@@ -115,6 +135,16 @@ async fn main() -> anyhow::Result<()> {
             add_user(&settings, clock.now(), new).await?;
         }
         Command::Demo => load_demo(&settings, clock.now()).await?,
+        Command::Backup { to, key } => {
+            let bytes = backup::backup(&settings, &to, key.as_deref()).await?;
+            println!("backup written to {} ({bytes} bytes)", to.display());
+        }
+        Command::Restore { from, key, verify } => {
+            match backup::restore(&settings, &from, key.as_deref(), verify).await? {
+                Some(report) => println!("{report}"),
+                None => println!("restored from {}", from.display()),
+            }
+        }
         Command::Regions {
             command: RegionsCommand::Import { file },
         } => {
