@@ -224,6 +224,12 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
   assert.ok(m, `case number shown: ${text}`);
   state.number = m[1];
   await op.waitForSelector(`#hotline-cases tr[data-number="${state.number}"]`);
+  // She is still on the line: the call panel stays, with what was filed.
+  assert.equal(await op.inputValue('#caller-phone'), CALLER, 'the call panel is kept after saving');
+  await op.waitForSelector(`#caller-history a:text("${state.number}")`);
+  assert.match(await op.textContent('#created-unit'), /\S/, 'the receiving unit is named');
+  assert.doesNotMatch(await op.textContent('#created-police'), /未发起/, 'a high-risk case names the police unit alerted');
+  await op.locator('#created-police .countdown[data-due]').waitFor();
   await shot(op, '02-operator-created');
   // Keep the new case open on the operator's screen.
   await op.click('#intake-result a');
@@ -310,6 +316,85 @@ test('a stale version gets 409: the page reloads and says so', async () => {
   await st.click('#form-outcome button[type=submit]');
   await st.waitForSelector('#timeline [data-event="case.outcome_recorded"]');
   await st.unroute('**/api/v1/cases/*/outcome');
+});
+
+async function ring(ref, from) {
+  const r = await fetch(`${BASE}/api/v1/cti/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CTI-Secret': process.env.LIANXIN_CTI_SECRET || '' },
+    body: JSON.stringify({ event: 'ringing', call_ref: ref, from, to: '12338', operator: 'operator' }),
+  });
+  assert.equal(r.status, 202, 'CTI ringing accepted');
+}
+
+async function pickVillage(page) {
+  for (let i = 0; i < CHAIN.length; i += 1) {
+    await page.waitForSelector(`select.region-level[data-level="${i}"] option[value="${CHAIN[i]}"]`, { state: 'attached' });
+    await page.locator('select.region-level').nth(i).selectOption(CHAIN[i]);
+  }
+}
+
+test('a second ring waits beside a half-filled intake; each call keeps its own draft', async () => {
+  const op = pages.operator;
+  const caseUrl = op.url();
+  await op.goto(`${BASE}/#/intake`);
+  await op.waitForSelector('#intake-form');
+  await op.click('#end-call'); // the earlier call is over
+  assert.equal(await op.inputValue('#caller-phone'), '');
+  const B = '13977000001';
+  await op.fill('#caller-phone', B);
+  await op.selectOption('#intake-category', 'marriage_family');
+  await op.fill('#intake-summary', '乙来电：离婚后抚养费纠纷');
+  await ring('e2e-ring-c', CALLER);
+  await op.waitForSelector('#waiting-calls .waiting-call');
+  assert.equal(await op.inputValue('#caller-phone'), B, 'the ring did not replace the number');
+  assert.equal(await op.inputValue('#intake-summary'), '乙来电：离婚后抚养费纠纷', 'nor the story');
+  assert.match(await op.textContent('#waiting-calls'), new RegExp(`${CALLER}[\\s\\S]*1 件案件`), 'the waiting call has its screen pop');
+  await shot(op, '02b-operator-call-waiting');
+
+  // Switch to the waiting caller: a clean form; B waits with her draft.
+  await op.click('#waiting-calls .take-call');
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value === n, CALLER);
+  assert.equal(await op.inputValue('#intake-summary'), '');
+  await op.waitForSelector(`#caller-history a:text("${state.number}")`);
+  await op.waitForSelector('#waiting-calls .waiting-call.has-draft');
+  // And back to B: her number and her story.
+  await op.click('#waiting-calls .waiting-call.has-draft .take-call');
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value === n, B);
+  assert.equal(await op.inputValue('#intake-summary'), '乙来电：离婚后抚养费纠纷');
+  assert.equal(await op.inputValue('#intake-category'), 'marriage_family');
+  await pickVillage(op);
+
+  // The server cannot be reached: a banner by the submit button, the draft kept.
+  await op.route('**/api/v1/cases', (route) => (route.request().method() === 'POST' ? route.abort() : route.continue()));
+  await op.press('#caller-phone', 'Control+Enter'); // submits from the number field
+  const banner = op.locator('#intake-error');
+  await banner.waitFor({ state: 'visible' });
+  assert.match(await banner.textContent(), /无法连接服务器/);
+  const box = await banner.boundingBox();
+  const vp = op.viewportSize();
+  assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height, `the banner is on screen: ${JSON.stringify(box)}`);
+  await op.waitForSelector('.toast-error');
+  assert.equal(await op.inputValue('#intake-summary'), '乙来电：离婚后抚养费纠纷', 'the draft is kept');
+  assert.equal(await op.textContent('#intake-submit'), '提交并创建案件', 'the button is usable again');
+  await shot(op, '02c-operator-submit-failed');
+  await op.unroute('**/api/v1/cases');
+  await op.click('#intake-submit');
+  await op.waitForSelector('#created-number');
+  assert.ok(await banner.isHidden(), 'the banner goes once the submit succeeds');
+  const number = (await op.textContent('#created-number')).match(/已创建案件\s*(\S+)/)[1];
+  // Filed under B's number and call, not the waiting caller's.
+  await op.waitForSelector(`#caller-history a:text("${number}")`);
+  assert.match(await op.textContent('#caller-history h3'), new RegExp(B));
+
+  // End B's call, take and end C's: nothing waits any more.
+  await op.click('#end-call');
+  await op.click('#waiting-calls .take-call');
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value === n, CALLER);
+  await op.click('#end-call');
+  assert.ok(await op.locator('#waiting-calls').isHidden());
+  await op.goto(caseUrl);
+  await op.waitForSelector('#timeline');
 });
 
 test('offline banner, then catch-up after the server restarts; typed text is kept', async () => {

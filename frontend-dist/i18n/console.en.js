@@ -1,0 +1,23 @@
+// English — the shift console's strings (issue 19).
+export default {
+  'calls.waiting': 'Waiting calls ({n})',
+  'calls.unknown': 'Unknown number',
+  'calls.ringing': 'Ringing',
+  'calls.draft_kept': 'Draft kept',
+  'calls.take': 'Answer',
+  'calls.resume': 'Switch to this call',
+  'calls.take_label': 'Switch to the call from {phone}',
+  'calls.cases': '{n} case(s)',
+  'calls.no_history': 'No history',
+  'calls.in_ledger': 'In the ledger',
+  'calls.queued': 'New call from {phone} is waiting; your form is unchanged',
+  'calls.resumed': 'Back on the call: {phone}',
+  'calls.end': 'End call',
+  'calls.end_confirm': 'The form holds unsent text. Ending the call clears it. Continue?',
+  'calls.received_by': 'Received by',
+  'calls.police': 'Police alerted',
+  'calls.no_police': 'No safety alert raised',
+  'calls.accept_by': 'Accept by',
+  'calls.resolve_by': 'Resolve by',
+  'calls.kept': 'Everything typed is kept; submit again when ready.',
+};
