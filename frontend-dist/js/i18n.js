@@ -1,7 +1,12 @@
 // Language state and lookup. Strings live only in ../i18n/<lang>.js.
-import zh from '../i18n/zh-CN.js';
-import en from '../i18n/en.js';
+import zhBase from '../i18n/zh-CN.js';
+import enBase from '../i18n/en.js';
+import zhConsole from '../i18n/console.zh-CN.js';
+import enConsole from '../i18n/console.en.js';
 
+// The shift console's strings (issue 19) live in files of their own.
+const zh = { ...zhBase, ...zhConsole };
+const en = { ...enBase, ...enConsole };
 const DICTS = { 'zh-CN': zh, en };
 const KEY = 'lianxin.lang';
 let lang = 'zh-CN';

@@ -3,6 +3,7 @@ import { h, replace } from './dom.js';
 import { t, getLang, setLang, onLangChange } from './i18n.js';
 import { get, post, onUnauthorized } from './api.js';
 import { live } from './live.js';
+import { applyTitle, askNotifications, startAlerts, stopAlerts } from './alerts.js';
 import { UNIT_ROLES, resetCaches, toast, loadUnits } from './util.js';
 import { renderLogin } from './views/login.js';
 import { renderOperator } from './views/operator.js';
@@ -67,7 +68,7 @@ function renderTopbar() {
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '连'),
       h('span', { class: 'brand-text' }, h('strong', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.sub')))),
     nav, h('div', { class: 'topbar-right' }, user, langBtn, logout));
-  document.title = t('app.title');
+  applyTitle();
   document.getElementById('skip-link').textContent = t('app.skip');
 }
 
@@ -81,6 +82,7 @@ async function doLogout() {
 function signedOut({ keepDrafts = false } = {}) {
   ctx.me = null;
   live.stop();
+  stopAlerts();
   resetCaches();
   if (!keepDrafts) { try { sessionStorage.clear(); } catch (_) { /* ignore */ } }
   renderTopbar();
@@ -90,6 +92,8 @@ function signedOut({ keepDrafts = false } = {}) {
 export async function signedIn() {
   ctx.me = await get('/me');
   live.start();
+  askNotifications();
+  startAlerts(ctx.me, live);
   loadUnits().catch(() => {});
   renderTopbar();
   navigate(homeFor(ctx.me));
@@ -207,7 +211,7 @@ async function boot() {
     ctx.me = null;
   }
   renderTopbar();
-  if (ctx.me) { live.start(); loadUnits().catch(() => {}); }
+  if (ctx.me) { live.start(); startAlerts(ctx.me, live); loadUnits().catch(() => {}); }
   route();
 }
 

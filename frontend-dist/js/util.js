@@ -127,7 +127,8 @@ export function regionText(code) {
 }
 
 // ---- countdowns: one ticker updates every [data-due] element ----
-export function countdown(dueIso, { startIso, doneAt, doneText } = {}) {
+// `urgent`: an imminent clock is red ("紧迫") from the start, never "warning".
+export function countdown(dueIso, { startIso, doneAt, doneText, urgent } = {}) {
   const el = h('span', { class: 'countdown', role: 'timer', 'aria-live': 'off' });
   if (doneAt) {
     el.classList.add('cd-done');
@@ -137,6 +138,7 @@ export function countdown(dueIso, { startIso, doneAt, doneText } = {}) {
   if (!dueIso) { el.textContent = '—'; return el; }
   el.dataset.due = dueIso;
   if (startIso) el.dataset.start = startIso;
+  if (urgent) el.dataset.urgent = 'true';
   tickOne(el, Date.now());
   return el;
 }
@@ -149,13 +151,12 @@ function tickOne(el, now) {
   const span = Number.isNaN(start) ? NaN : due - start;
   let state = 'ok';
   if (left <= 0) state = 'overdue';
+  else if (el.dataset.urgent) state = 'urgent';
   else if (left < 5 * 60 * 1000 || (!Number.isNaN(span) && span > 0 && left < span * 0.25)) state = 'warn';
-  const text = left <= 0 ? t('cd.over', { t: fmtDuration(left) }) : t('cd.remaining', { t: fmtDuration(left) });
-  const stateText = t(`cd.${state}`);
-  el.textContent = `${text} · ${stateText}`;
-  el.classList.toggle('cd-ok', state === 'ok');
-  el.classList.toggle('cd-warn', state === 'warn');
-  el.classList.toggle('cd-overdue', state === 'overdue');
+  // "已超时 3:05" says the state already: no "· 已超时" after it.
+  el.textContent = left <= 0 ? t('cd.over', { t: fmtDuration(left) })
+    : `${t('cd.remaining', { t: fmtDuration(left) })} · ${t(`cd.${state}`)}`;
+  for (const s of ['ok', 'warn', 'urgent', 'overdue']) el.classList.toggle(`cd-${s}`, state === s);
   el.dataset.state = state;
 }
 

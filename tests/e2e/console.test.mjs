@@ -192,6 +192,18 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
     await levels.nth(i).selectOption(CHAIN[i]);
   }
   await op.waitForFunction((code) => document.querySelector('.region-chosen').textContent.includes(code), VILLAGE);
+  // Keyboard: the danger screen follows category and place, a few Tab stops
+  // from the number field, and is not hidden under the sticky submit bar.
+  await op.focus('#caller-phone');
+  let tabs = 0;
+  while (tabs < 20 && await op.evaluate(() => document.activeElement.id) !== 'ds-in-progress') { await op.keyboard.press('Tab'); tabs += 1; }
+  assert.ok(tabs <= 10, `the danger screen is ${tabs} Tab stops from the number field`);
+  const clear = await op.evaluate(() => {
+    const r = document.activeElement.getBoundingClientRect();
+    const bar = document.querySelector('.sticky-actions').getBoundingClientRect();
+    return r.bottom <= bar.top && r.top >= 0;
+  });
+  assert.ok(clear, 'the focused question is clear of the sticky bar');
   await op.fill('#intake-summary', '丈夫酒后殴打并扬言要杀她，来电人躲在邻居家');
   await op.fill('textarea[name=description]', '来电人称丈夫长期外出务工，春节回家后多次殴打她。');
   await op.fill('input[name=subject_name]', '韦某某');
@@ -224,6 +236,12 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
   assert.ok(m, `case number shown: ${text}`);
   state.number = m[1];
   await op.waitForSelector(`#hotline-cases tr[data-number="${state.number}"]`);
+  // She is still on the line: the call panel stays, with what was filed.
+  assert.equal(await op.inputValue('#caller-phone'), CALLER, 'the call panel is kept after saving');
+  await op.waitForSelector(`#caller-history a:text("${state.number}")`);
+  assert.match(await op.textContent('#created-unit'), /\S/, 'the receiving unit is named');
+  assert.doesNotMatch(await op.textContent('#created-police'), /未发起/, 'a high-risk case names the police unit alerted');
+  await op.locator('#created-police .countdown[data-due]').waitFor();
   await shot(op, '02-operator-created');
   // Keep the new case open on the operator's screen.
   await op.click('#intake-result a');
@@ -272,6 +290,66 @@ test('acknowledging in one click reaches the operator live', async () => {
   await shot(op, '06-operator-case-acknowledged');
 });
 
+test('an imminent alert is hard to miss, climbs live with its reason and next raise, and actions need a choice and a confirmation', async () => {
+  const po = pages.police;
+  // Record the desktop notifications the page raises (permission granted).
+  await po.context().grantPermissions(['notifications'], { origin: BASE });
+  await po.addInitScript(() => {
+    window.__notes = [];
+    const Real = window.Notification;
+    window.Notification = class extends Real {
+      constructor(title, opts) { super(title, opts); window.__notes.push(`${title} ${(opts && opts.body) || ''}`); }
+    };
+  });
+  await po.reload();
+  await po.waitForSelector('#esc-board .esc-card');
+  await po.waitForFunction(() => document.getElementById('net-banner').dataset.state === 'online');
+  const cmd = await newRolePage('command');
+  await login(cmd, 'command');
+  await cmd.waitForURL(/#\/board/);
+
+  const token = await apiLogin('operator');
+  const kase = await apiPost(token, '/cases', {
+    category: 'domestic_violence', region_code: VILLAGE, summary: '对方持刀在门外，暴力正在发生',
+    danger_screen: { in_progress: true, answers: Array(11).fill(false), screener_concern: false },
+  });
+  const card = po.locator('.esc-card', { hasText: kase.number });
+  await card.waitFor();
+  const t0 = Number(await po.evaluate(() => document.body.dataset.lastCue || 0));
+  const ackClock = card.locator('.esc-clocks .countdown').first();
+  assert.equal(await ackClock.getAttribute('data-state'), 'urgent', 'an imminent clock is red from the start');
+  assert.match(await ackClock.getAttribute('class'), /cd-urgent/);
+  assert.match(await ackClock.textContent(), /紧迫/);
+  await po.waitForFunction(() => /^\(\d+\)/.test(document.title));
+  await po.waitForFunction((n) => window.__notes.some((x) => x.includes(n)), kase.number);
+  await shot(po, '05b-police-imminent');
+  // The sound comes again while nobody acknowledges (every 30 s).
+  await po.waitForFunction((t) => Number(document.body.dataset.lastCue || 0) > t + 25000, t0, { timeout: 40000 });
+
+  // 40 s without acknowledgement: raised to county command, live, on both boards.
+  await card.locator('.raised-why').waitFor({ timeout: 40000 });
+  assert.match(await card.textContent(), /二级/);
+  const cmdCard = cmd.locator('.esc-card', { hasText: kase.number });
+  await cmdCard.waitFor();
+  assert.match(await cmdCard.locator('.raised-why').textContent(), /一级·派出所未在时限内确认接警/);
+  await cmdCard.locator('.clock-raise .countdown[data-due]').waitFor();
+  await shot(cmd, '05c-command-raised');
+
+  // Acknowledge: the title loses its count.
+  await card.locator('.btn-ack').click();
+  await po.waitForFunction(() => !/^\(/.test(document.title));
+  // No default action, and a confirmation that names it.
+  const kind = card.locator('select[name=kind]');
+  assert.equal(await kind.inputValue(), '', 'no action is preselected');
+  await card.locator('.esc-form button[type=submit]', { hasText: '记录处置' }).click();
+  await card.locator('select[name=kind][aria-invalid=true]').waitFor();
+  await kind.selectOption('victim_contacted');
+  await card.locator('.esc-form button[type=submit]', { hasText: '记录处置' }).click();
+  assert.match(await card.locator('.confirm-row').textContent(), /已联系当事人/);
+  await card.locator('.btn-confirm-action').click();
+  await card.locator('.action-list li', { hasText: '已联系当事人' }).waitFor();
+});
+
 test('the station accepts the case and the masked numbers can be shown', async () => {
   const st = pages.station;
   await st.goto(`${BASE}/#/case/${state.caseId}`);
@@ -310,6 +388,85 @@ test('a stale version gets 409: the page reloads and says so', async () => {
   await st.click('#form-outcome button[type=submit]');
   await st.waitForSelector('#timeline [data-event="case.outcome_recorded"]');
   await st.unroute('**/api/v1/cases/*/outcome');
+});
+
+async function ring(ref, from) {
+  const r = await fetch(`${BASE}/api/v1/cti/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CTI-Secret': process.env.LIANXIN_CTI_SECRET || '' },
+    body: JSON.stringify({ event: 'ringing', call_ref: ref, from, to: '12338', operator: 'operator' }),
+  });
+  assert.equal(r.status, 202, 'CTI ringing accepted');
+}
+
+async function pickVillage(page) {
+  for (let i = 0; i < CHAIN.length; i += 1) {
+    await page.waitForSelector(`select.region-level[data-level="${i}"] option[value="${CHAIN[i]}"]`, { state: 'attached' });
+    await page.locator('select.region-level').nth(i).selectOption(CHAIN[i]);
+  }
+}
+
+test('a second ring waits beside a half-filled intake; each call keeps its own draft', async () => {
+  const op = pages.operator;
+  const caseUrl = op.url();
+  await op.goto(`${BASE}/#/intake`);
+  await op.waitForSelector('#intake-form');
+  await op.click('#end-call'); // the earlier call is over
+  assert.equal(await op.inputValue('#caller-phone'), '');
+  const B = '13977000001';
+  await op.fill('#caller-phone', B);
+  await op.selectOption('#intake-category', 'marriage_family');
+  await op.fill('#intake-summary', '乙来电：离婚后抚养费纠纷');
+  await ring('e2e-ring-c', CALLER);
+  await op.waitForSelector('#waiting-calls .waiting-call');
+  assert.equal(await op.inputValue('#caller-phone'), B, 'the ring did not replace the number');
+  assert.equal(await op.inputValue('#intake-summary'), '乙来电：离婚后抚养费纠纷', 'nor the story');
+  assert.match(await op.textContent('#waiting-calls'), new RegExp(`${CALLER}[\\s\\S]*1 件案件`), 'the waiting call has its screen pop');
+  await shot(op, '02b-operator-call-waiting');
+
+  // Switch to the waiting caller: a clean form; B waits with her draft.
+  await op.click('#waiting-calls .take-call');
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value === n, CALLER);
+  assert.equal(await op.inputValue('#intake-summary'), '');
+  await op.waitForSelector(`#caller-history a:text("${state.number}")`);
+  await op.waitForSelector('#waiting-calls .waiting-call.has-draft');
+  // And back to B: her number and her story.
+  await op.click('#waiting-calls .waiting-call.has-draft .take-call');
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value === n, B);
+  assert.equal(await op.inputValue('#intake-summary'), '乙来电：离婚后抚养费纠纷');
+  assert.equal(await op.inputValue('#intake-category'), 'marriage_family');
+  await pickVillage(op);
+
+  // The server cannot be reached: a banner by the submit button, the draft kept.
+  await op.route('**/api/v1/cases', (route) => (route.request().method() === 'POST' ? route.abort() : route.continue()));
+  await op.press('#caller-phone', 'Control+Enter'); // submits from the number field
+  const banner = op.locator('#intake-error');
+  await banner.waitFor({ state: 'visible' });
+  assert.match(await banner.textContent(), /无法连接服务器/);
+  const box = await banner.boundingBox();
+  const vp = op.viewportSize();
+  assert.ok(box && box.y >= 0 && box.y + box.height <= vp.height, `the banner is on screen: ${JSON.stringify(box)}`);
+  await op.waitForSelector('.toast-error');
+  assert.equal(await op.inputValue('#intake-summary'), '乙来电：离婚后抚养费纠纷', 'the draft is kept');
+  assert.equal(await op.textContent('#intake-submit'), '提交并创建案件', 'the button is usable again');
+  await shot(op, '02c-operator-submit-failed');
+  await op.unroute('**/api/v1/cases');
+  await op.click('#intake-submit');
+  await op.waitForSelector('#created-number');
+  assert.ok(await banner.isHidden(), 'the banner goes once the submit succeeds');
+  const number = (await op.textContent('#created-number')).match(/已创建案件\s*(\S+)/)[1];
+  // Filed under B's number and call, not the waiting caller's.
+  await op.waitForSelector(`#caller-history a:text("${number}")`);
+  assert.match(await op.textContent('#caller-history h3'), new RegExp(B));
+
+  // End B's call, take and end C's: nothing waits any more.
+  await op.click('#end-call');
+  await op.click('#waiting-calls .take-call');
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value === n, CALLER);
+  await op.click('#end-call');
+  assert.ok(await op.locator('#waiting-calls').isHidden());
+  await op.goto(caseUrl);
+  await op.waitForSelector('#timeline');
 });
 
 test('offline banner, then catch-up after the server restarts; typed text is kept', async () => {
@@ -367,6 +524,53 @@ test('offline banner, then catch-up after the server restarts; typed text is kep
   await st.waitForFunction((n) => Number(document.documentElement.dataset.liveSeq || 0) > n, seqBefore, { timeout: 15000 });
   assert.equal(await op.inputValue('#intake-summary'), '断线期间正在填写的内容', 'typed text survived');
   await shot(st, '09-station-caught-up');
+});
+
+/** What sticks out of a phone screen: page overflow and controls cut off at the sides. */
+async function offScreen(page) {
+  return page.evaluate(() => {
+    const w = window.innerWidth;
+    const out = [];
+    if (document.documentElement.scrollWidth > w + 1) out.push(`page is ${document.documentElement.scrollWidth}px wide`);
+    for (const el of document.querySelectorAll('main button, main a.btn, main input, main select, main textarea, .topbar button, .toast')) {
+      if (!el.offsetParent && el.getClientRects().length === 0) continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || el.type === 'hidden') continue;
+      if (r.left < -1 || r.right > w + 1) out.push(`${el.tagName.toLowerCase()}#${el.id || el.name || el.className} ${Math.round(r.left)}..${Math.round(r.right)}`);
+    }
+    return out;
+  });
+}
+
+test('phones: the station, mediator and police pages fit 390 and 360 px, nothing off-screen', async () => {
+  for (const [user, hash, sel] of [['station', '#/queue', '#queue-list .accept-btn'], ['mediator', '#/queue', '#queue-list table'],
+    ['police', '#/board', '#esc-board .esc-card .btn-ack, #esc-board .esc-card']]) {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: 'zh-CN', isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(`[${user} phone] page error: ${e.message}`));
+    await login(page, user);
+    await page.waitForURL(new RegExp(hash.replace('/', '\\/')));
+    await page.waitForSelector(sel);
+    for (const width of [390, 360]) {
+      await page.setViewportSize({ width, height: 844 });
+      await page.waitForTimeout(100);
+      assert.deepEqual(await offScreen(page), [], `${user} at ${width} px`);
+      for (const id of ['#logout', '#lang-switch']) {
+        const b = await page.locator(id).boundingBox();
+        assert.ok(b && b.x >= 0 && b.x + b.width <= width, `${id} on screen for ${user} at ${width} px`);
+      }
+    }
+    await shot(page, `20-phone-${user}`);
+    if (user !== 'mediator') {
+      // The case page: its forms in one column, on screen.
+      await page.goto(`${BASE}/#/case/${state.caseId}`);
+      await page.waitForSelector('#timeline');
+      await page.waitForTimeout(300);
+      assert.deepEqual(await offScreen(page), [], `${user}'s case page at 360 px`);
+      await shot(page, `21-phone-${user}-case`);
+    }
+    await context.close();
+  }
 });
 
 test('the English switch translates the console and keeps typed text', async () => {

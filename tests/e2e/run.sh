@@ -50,6 +50,12 @@ static_dir = "$ROOT/frontend-dist"
 
 [auth]
 allowed_origins = ["http://127.0.0.1:$PORT"]
+
+# An imminent alert unacknowledged for 40 s climbs a level (5 min in
+# production), so the browser test sees a raise happen live.
+[deadlines.imminent]
+acknowledge_s = 40
+raise_every_s = 40
 TOML
 
 export LIANXIN_BIN

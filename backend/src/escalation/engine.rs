@@ -190,7 +190,7 @@ pub async fn raise(
     };
     let mut current = recipients_for_level(&**w, &c, &fresh, new_level).await?;
     if raised {
-        w.event(event(
+        let mut raised_event = event(
             &c,
             &fresh,
             "escalation.raised",
@@ -206,7 +206,11 @@ pub async fn raise(
                 "ack_due_at": e.ack_due_at,
                 "next_raise_at": next_raise,
             }),
-        ));
+        );
+        // The level it left still handles the case: its board must hear
+        // of the raise too, not only the new level's.
+        raised_event.prev_unit_id = e.police_unit_id;
+        w.event(raised_event);
     }
     // Notify the new level; keep the earlier ones informed.
     current.append(&mut earlier);

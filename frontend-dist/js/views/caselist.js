@@ -36,18 +36,18 @@ export function caseTable(cases, opts = {}) {
     const [kind, due] = currentDeadline(c);
     const isNew = newIds.has(c.id);
     return h('tr', { class: [isNew && 'is-new', c.overdue && 'is-overdue'], dataset: { caseId: c.id, number: c.number || '' } },
-      h('td', null,
+      h('td', { 'data-label': t('list.number') },
         h('a', { href: `#/case/${c.id}`, class: 'case-link' }, c.number || c.id.slice(0, 8)),
         isNew ? h('span', { class: 'badge badge-new' }, t('list.new_badge')) : null,
         c.overdue ? h('span', { class: 'badge badge-overdue' }, t('list.overdue_badge')) : null),
-      h('td', null, label('category', c.category)),
-      h('td', { class: 'summary-cell' }, c.summary || ''),
-      h('td', null, regionText(c.region_code)),
-      h('td', null, riskBadge(c.risk_level), c.priority && c.priority !== 'normal' ? [' ', priorityBadge(c.priority)] : null),
-      h('td', null, statusBadge(c.status)),
-      showUnit ? h('td', null, unitName(c.assigned_unit_id)) : null,
-      h('td', null, kind ? [h('span', { class: 'due-kind' }, t(`deadline.${kind}`)), ' ', countdown(due)] : '—'),
-      h('td', null, fmtTime(c.created_at)),
+      h('td', { 'data-label': t('list.category') }, label('category', c.category)),
+      h('td', { class: 'summary-cell', 'data-label': t('list.summary') }, c.summary || ''),
+      h('td', { 'data-label': t('list.place') }, regionText(c.region_code)),
+      h('td', { 'data-label': t('list.risk') }, riskBadge(c.risk_level), c.priority && c.priority !== 'normal' ? [' ', priorityBadge(c.priority)] : null),
+      h('td', { 'data-label': t('list.status') }, statusBadge(c.status)),
+      showUnit ? h('td', { 'data-label': t('list.unit') }, unitName(c.assigned_unit_id)) : null,
+      h('td', { 'data-label': t('list.due') }, kind ? [h('span', { class: 'due-kind' }, t(`deadline.${kind}`)), ' ', countdown(due)] : '—'),
+      h('td', { 'data-label': t('list.created') }, fmtTime(c.created_at)),
       rowActions ? h('td', { class: 'row-actions' }, rowActions(c)) : null);
   });
   const table = h('table', { class: 'cases' },

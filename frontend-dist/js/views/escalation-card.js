@@ -8,6 +8,7 @@ import {
   ACTION_KINDS, fmtTime, countdown, urgencyBadge, escStatusBadge, unitName, toast,
   clearErrors, showError, formError, keepDraft, regionText,
 } from '../util.js';
+import { refreshAlerts } from '../alerts.js';
 
 /** The server writes automatic reasons in English ("danger screen: high"). */
 export function reasonText(reason) {
@@ -19,6 +20,9 @@ export function reasonText(reason) {
   if (r) return t('esc.reason.risk', { risk: label('risk', r[1]), why: r[2] });
   return reason;
 }
+
+/** A pending escalation whose next raise is a clock of its own (not the first acknowledgement's). */
+const raisedAgain = (e) => e.status === 'pending' && e.next_raise_at && e.next_raise_at !== e.ack_due_at;
 
 export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3', role: ctx110 } = {}) {
   let esc = initial;
@@ -41,6 +45,7 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     try {
       const r = await post(`/escalations/${esc.id}/acknowledge`, { version: esc.version });
       toast(t('board.acked', { number: esc.case_number || '' }), 'success');
+      refreshAlerts();
       if (r && r.id) update(r);
       if (onChanged) onChanged();
     } catch (err) {
@@ -53,27 +58,45 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
   });
 
   // --- record an action ---
-  const kind = options(h('select', { name: 'kind' }), ACTION_KINDS.map((k) => [k, t(`action.${k}`)]));
+  // No default action: a stray click must not record "police dispatched".
+  const kind = options(h('select', { name: 'kind' }), ACTION_KINDS.map((k) => [k, t(`action.${k}`)]), { placeholder: t('op.choose') });
   const notes = h('textarea', { name: 'notes', rows: 2 });
   const number = h('input', { name: 'number' });
   const numberField = field(t('measure.warning_number'), number, { name: 'number' });
   const syncNumber = () => { numberField.hidden = kind.value !== 'warning_issued'; };
-  kind.addEventListener('change', syncNumber);
+  // The record button asks first, naming the action: "记录「已出警」？"
+  const confirmText = h('span', { class: 'confirm-text' });
+  const confirmBtn = h('button', { type: 'button', class: 'btn btn-primary btn-confirm-action' }, t('esc.confirm_yes'));
+  const cancelBtn = h('button', { type: 'button', class: 'btn btn-ghost' }, t('esc.confirm_no'));
+  const confirmRow = h('div', { class: 'confirm-row', role: 'alert', hidden: true }, confirmText, confirmBtn, cancelBtn);
+  const recordBtn = h('button', { type: 'submit', class: 'btn' }, t('board.record'));
+  const unconfirm = () => { confirmRow.hidden = true; recordBtn.hidden = false; };
+  kind.addEventListener('change', () => { syncNumber(); unconfirm(); });
+  cancelBtn.addEventListener('click', () => { unconfirm(); kind.focus(); });
   const actionForm = h('form', { class: 'esc-form', novalidate: true },
-    h('div', { class: 'grid-2' }, field(t('board.action_kind'), kind, { name: 'kind' }), field(t('board.action_notes'), notes, { name: 'notes' }), numberField),
+    h('div', { class: 'grid-2' }, field(t('board.action_kind'), kind, { name: 'kind', required: true }), field(t('board.action_notes'), notes, { name: 'notes' }), numberField),
     formError(),
-    h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('board.record'))));
+    h('div', { class: 'form-actions' }, recordBtn, confirmRow));
   const actionDraft = keepDraft(actionForm, `esc-action-${esc.id}`);
   actionDraft.restore();
-  actionForm.addEventListener('submit', async (ev) => {
+  actionForm.addEventListener('submit', (ev) => {
     ev.preventDefault();
     clearErrors(actionForm);
+    if (!kind.value) { showError(actionForm, { field: 'kind', message: t('err.required') }); return; }
+    confirmText.textContent = t('esc.confirm_action', { action: label('action', kind.value) });
+    recordBtn.hidden = true;
+    confirmRow.hidden = false;
+    confirmBtn.focus();
+  });
+  confirmBtn.addEventListener('click', async () => {
+    unconfirm();
     try {
       const body = { kind: kind.value, notes: notes.value.trim(), version: esc.version };
       if (kind.value === 'warning_issued' && number.value.trim()) body.number = number.value.trim();
       const r = await post(`/escalations/${esc.id}/actions`, body);
       actionForm.reset();
       actionDraft.drop();
+      syncNumber();
       toast(t('board.recorded'), 'success');
       if (r && r.id) update(r);
       if (onChanged) onChanged();
@@ -149,11 +172,14 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
     const actions = esc.actions || [];
     replace(clocks,
       h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.ack')),
-        countdown(esc.ack_due_at, { startIso: esc.created_at, doneAt: esc.acknowledged_at })),
+        countdown(esc.ack_due_at, { startIso: esc.created_at, doneAt: esc.acknowledged_at, urgent: esc.urgency === 'imminent' })),
+      raisedAgain(esc) ? h('div', { class: 'clock clock-raise' }, h('span', { class: 'clock-label' }, t('esc.next_raise')),
+        countdown(esc.next_raise_at, { urgent: true })) : null,
       h('div', { class: 'clock' }, h('span', { class: 'clock-label' }, t('deadline.action')),
         countdown(esc.action_due_at, { startIso: esc.acknowledged_at || esc.created_at, doneAt: esc.first_action_at || (actions.length ? actions[0].at : null) || esc.resolved_at || null })));
     replace(info,
       h('dt', null, t('board.reason')), h('dd', null, reasonText(esc.reason)),
+      esc.level > 1 ? [h('dt', null, t('esc.raised_title')), h('dd', { class: 'raised-why' }, t('esc.raised_why', { from: label('esc.level', esc.level - 1), level: label('esc.level', esc.level) }))] : null,
       caseInfo ? [h('dt', null, t('case.place')), h('dd', null, regionText(caseInfo.region_code)),
         h('dt', null, t('case.summary')), h('dd', null, caseInfo.summary || '—')] : null,
       h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
