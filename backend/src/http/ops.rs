@@ -82,7 +82,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
         super::admin::list_units, super::admin::create_unit, super::admin::get_unit, super::admin::update_unit,
         super::admin::list_users, super::admin::create_user, super::admin::update_user,
         super::admin::list_rules, super::admin::set_rule,
-        super::admin::list_regions, super::admin::import_regions,
+        super::admin::list_regions, super::admin::import_regions, super::admin::preview_route,
         super::operations::list_outbox, super::operations::retry_mail, super::operations::list_jobs,
         super::calls::record, super::calls::caller, super::calls::cti_event,
         super::cases::open, super::cases::list, super::cases::detail, super::cases::accept,
