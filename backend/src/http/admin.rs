@@ -167,6 +167,7 @@ pub struct RegionQuery {
     pub parent: Option<String>,
     /// A type-ahead search over county, township and village names
     /// instead: villages first, at most 20, each with its `path`.
+    #[param(max_length = 40)]
     pub q: Option<String>,
 }
 
@@ -186,6 +187,7 @@ pub async fn list_regions(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct PreviewQuery {
     pub category: Category,
+    #[param(pattern = "^[0-9]{12}$")]
     pub region_code: String,
 }
 
