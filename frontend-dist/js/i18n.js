@@ -1,37 +1,50 @@
 // Language state and lookup. Strings live only in ../i18n/<lang>.js.
 import zhBase from '../i18n/zh-CN.js';
-import enBase from '../i18n/en.js';
 import zhConsole from '../i18n/console.zh-CN.js';
-import enConsole from '../i18n/console.en.js';
 
-// The shift console's strings (issue 19) live in files of their own.
+// The shift console's strings (issue 19) live in files of their own. Only
+// Chinese loads with the page; English is fetched when first chosen (a weak
+// line pays for one language).
 const zh = { ...zhBase, ...zhConsole };
-const en = { ...enBase, ...enConsole };
-const DICTS = { 'zh-CN': zh, en };
+const DICTS = { 'zh-CN': zh, en: null };
+const LOADERS = {
+  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js')])
+    .then(([base, more]) => ({ ...base.default, ...more.default })),
+};
 const KEY = 'lianxin.lang';
 let lang = 'zh-CN';
-try {
-  const saved = localStorage.getItem(KEY);
-  if (saved && DICTS[saved]) lang = saved;
-} catch (_) { /* storage may be blocked */ }
+
+async function load(next) {
+  if (!DICTS[next]) DICTS[next] = await LOADERS[next]();
+  return DICTS[next];
+}
+
+let saved = null;
+try { saved = localStorage.getItem(KEY); } catch (_) { /* storage may be blocked */ }
+/** Resolves once the saved language's strings are here (boot waits for it). */
+export const ready = saved && saved in DICTS && saved !== lang
+  ? load(saved).then(() => { lang = saved; }).catch(() => {})
+  : Promise.resolve();
 
 const listeners = new Set();
 
 export function getLang() { return lang; }
 
 export function setLang(next) {
-  if (!DICTS[next] || next === lang) return;
-  lang = next;
-  try { localStorage.setItem(KEY, next); } catch (_) { /* ignore */ }
-  document.documentElement.lang = next;
-  for (const fn of listeners) fn(next);
+  if (!(next in DICTS) || next === lang) return;
+  load(next).then(() => {
+    lang = next;
+    try { localStorage.setItem(KEY, next); } catch (_) { /* ignore */ }
+    document.documentElement.lang = next;
+    for (const fn of listeners) fn(next);
+  }).catch(() => {});
 }
 
 export function onLangChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }
 
 /** Look up a string and fill `{name}` placeholders. Falls back to Chinese, then the key. */
 export function t(key, params) {
-  let s = DICTS[lang][key];
+  let s = (DICTS[lang] || zh)[key];
   if (s === undefined) s = zh[key];
   if (s === undefined) return params && params.fallback !== undefined ? String(params.fallback) : key;
   if (params) s = s.replace(/\{(\w+)\}/g, (m, k) => (params[k] !== undefined ? String(params[k]) : m));

@@ -1,19 +1,26 @@
 // Entry point: session, shell (top bar, offline banner), hash router.
 import { h, replace } from './dom.js';
-import { t, getLang, setLang, onLangChange } from './i18n.js';
+import { t, getLang, setLang, onLangChange, ready as langReady } from './i18n.js';
 import { get, post, onUnauthorized } from './api.js';
 import { live } from './live.js';
 import { applyTitle, askNotifications, startAlerts, stopAlerts } from './alerts.js';
 import { UNIT_ROLES, resetCaches, toast, loadUnits } from './util.js';
 import { renderLogin } from './views/login.js';
-import { renderOperator } from './views/operator.js';
-import { renderQueue } from './views/queue.js';
-import { renderBoard } from './views/board.js';
-import { renderSupervisor } from './views/supervisor.js';
-import { renderCase } from './views/case.js';
-import { renderAdmin } from './views/admin.js';
-import { renderCases } from './views/cases.js';
-import { renderReferrals, renderReferral } from './views/referrals.js';
+
+// The pages by route name, each loaded when first visited (the login page
+// is all a first visit needs). A page is `render(container, ctx, arg)` and
+// may return a cleanup function.
+const VIEWS = {
+  intake: () => import('./views/operator.js').then((m) => m.renderOperator),
+  queue: () => import('./views/queue.js').then((m) => m.renderQueue),
+  board: () => import('./views/board.js').then((m) => m.renderBoard),
+  supervise: () => import('./views/supervisor.js').then((m) => m.renderSupervisor),
+  admin: () => import('./views/admin.js').then((m) => m.renderAdmin),
+  cases: () => import('./views/cases.js').then((m) => m.renderCases),
+  case: () => import('./views/case.js').then((m) => m.renderCase),
+  referrals: () => import('./views/referrals.js').then((m) => m.renderReferrals),
+  referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
+};
 
 const ctx = { me: null, live };
 let cleanup = null;
@@ -157,6 +164,7 @@ function parseRoute() {
   return { name: parts[0] || '', args: parts.slice(1) };
 }
 
+let routeSeq = 0;
 async function route() {
   const r = parseRoute();
   if (!ctx.me && r.name !== 'login') { navigate('#/login'); return; }
@@ -169,21 +177,23 @@ async function route() {
   const key = `${r.name}/${r.args.join('/')}`;
   const sameRoute = key === currentRoute;
   currentRoute = key;
-  const view = {
-    login: () => renderLogin(container, ctx, signedIn),
-    intake: () => renderOperator(container, ctx),
-    queue: () => renderQueue(container, ctx),
-    board: () => renderBoard(container, ctx),
-    supervise: () => renderSupervisor(container, ctx),
-    admin: () => renderAdmin(container, ctx),
-    cases: () => renderCases(container, ctx),
-    case: () => renderCase(container, ctx, r.args[0]),
-    referrals: () => renderReferrals(container, ctx),
-    referral: () => renderReferral(container, ctx, r.args[0]),
-  }[r.name];
-  if (!view) { navigate(homeFor(ctx.me)); return; }
+  const mine = ++routeSeq;
+  let render;
+  if (r.name === 'login') render = (c, x) => renderLogin(c, x, signedIn);
+  else if (VIEWS[r.name]) {
+    try {
+      render = await VIEWS[r.name]();
+    } catch (e) {
+      // The page's file did not arrive (a dropped line): say so, offer a retry.
+      if (mine === routeSeq) replace(container, h('p', { class: 'error', role: 'alert' }, t('err.network'), ' ',
+        h('button', { type: 'button', class: 'btn btn-small', onclick: () => route() }, t('net.reconnect_now'))));
+      return;
+    }
+  }
+  if (mine !== routeSeq) return; // the user moved on while the page loaded
+  if (!render) { navigate(homeFor(ctx.me)); return; }
   try {
-    cleanup = view();
+    cleanup = render(container, ctx, r.args[0]);
   } catch (e) {
     console.error(e);
     toast(String(e.message || e), 'error');
@@ -204,6 +214,7 @@ onLangChange(() => {
 onUnauthorized(() => { if (ctx.me) { toast(t('login.expired')); signedOut({ keepDrafts: true }); } });
 
 async function boot() {
+  await langReady;
   document.documentElement.lang = getLang();
   try {
     ctx.me = await get('/me');

@@ -127,6 +127,49 @@ after(async () => {
   if (browser) await browser.close();
 });
 
+/** One fresh visit on a 400 ms / 400 kbit/s line: ms to the sign-in form, requests, KiB. */
+async function weakLineVisit() {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 400, downloadThroughput: 400 * 1000 / 8, uploadThroughput: 400 * 1000 / 8 });
+  let bytes = 0;
+  let requests = 0;
+  cdp.on('Network.loadingFinished', (e) => { bytes += e.encodedDataLength; requests += 1; });
+  const statics = [];
+  page.on('response', (r) => { if (/\.(js|css)$/.test(r.url())) statics.push(r); });
+  const t0 = Date.now();
+  await page.goto(`${BASE}/`, { waitUntil: 'commit' });
+  await page.waitForSelector('#login-form');
+  const ms = Date.now() - t0;
+  const first = { requests, bytes };
+  const headers = await Promise.all(statics.map((r) => r.allHeaders()));
+  // The next visit asks only "changed?": 304s, no file bodies.
+  const revalidated = [];
+  page.on('response', (r) => { if (/\.(js|css)$/.test(r.url())) revalidated.push(r.status()); });
+  await page.reload();
+  await page.waitForSelector('#login-form');
+  await context.close();
+  return { ms, requests: first.requests, kib: first.bytes / 1024, headers, revalidated };
+}
+
+test('a first visit on a 400 ms / 400 kbit/s line shows the sign-in page within 2.5 s, compressed, then revalidated', async () => {
+  const runs = [];
+  for (let i = 0; i < 3; i += 1) runs.push(await weakLineVisit());
+  const times = runs.map((r) => r.ms).sort((a, b) => a - b);
+  const { requests, kib, headers, revalidated } = runs[0];
+  console.log(`# first load on 400 ms / 400 kbit/s: ${times.join(', ')} ms (median ${times[1]}), ${requests} requests, ${kib.toFixed(1)} KiB`);
+  assert.ok(times[1] < 2500, `first load median ${times[1]} ms`);
+  assert.ok(requests <= 14, `${requests} requests for the sign-in page`);
+  for (const hd of headers) {
+    assert.match(hd['content-encoding'] || '', /^(br|gzip)$/, 'static files are compressed');
+    assert.equal(hd['cache-control'], 'no-cache');
+    assert.ok(hd['last-modified'], 'and carry Last-Modified');
+  }
+  assert.ok(revalidated.length > 0 && revalidated.every((st) => st === 304), `revalidated: ${revalidated.join(' ')}`);
+});
+
 test('a wrong password shows a message next to the form', async () => {
   const page = await newRolePage('operator');
   await login(page, 'operator', 'not-the-password');
