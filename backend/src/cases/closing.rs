@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    clocks::{self, resolve_window, CONFIRMATION, CONFIRMATION_REMINDER, FOLLOW_UP, RESOLVE},
+    clocks::{self, CONFIRMATION, CONFIRMATION_REMINDER, FOLLOW_UP, RESOLVE},
     model::Action,
     record::{event, required, text},
     scope::Access,
@@ -154,6 +154,9 @@ pub async fn record_outcome(
     )
     .await?;
     resolved_clocks(&mut w, policy, c.id, follow_up_due, agreement_start).await?;
+    // The hotline calls her back (回访) unless calling her is unsafe.
+    let cal = state.calendar().await?;
+    crate::hotline::schedule::satisfaction(&mut w, &state.settings, &cal, &c).await?;
     w.event(event(
         &c,
         "case.outcome_recorded",
@@ -272,7 +275,8 @@ pub async fn reopen(
     )
     .await?;
     let category = ch.case.category;
-    let resolve_due = now + resolve_window(&state.settings.deadlines, category);
+    let cal = state.calendar().await?;
+    let resolve_due = clocks::resolve_due(&state.settings, &cal, category, now);
     let c = save(
         &*w,
         &ch.case,

@@ -14,6 +14,7 @@ pub mod model;
 pub mod open;
 pub mod query;
 pub mod record;
+pub mod rehandle;
 pub mod reporter;
 pub mod risk;
 pub mod routing;

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod hotline;
 pub mod live;
 pub mod measures;
 pub mod mediation;
@@ -78,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(escalations::router())
         .merge(referrals::router())
         .merge(mediation::router())
+        .merge(hotline::router())
         .merge(measures::router())
         .merge(police::router())
         .merge(live::router())

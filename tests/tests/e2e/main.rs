@@ -5,6 +5,7 @@
 mod email;
 mod escalation;
 mod foundation;
+mod hotline;
 mod intake;
 mod live;
 mod mediation;
