@@ -178,6 +178,11 @@ pub struct CaseBrief {
     pub summary: String,
     pub created_at: DateTime<Utc>,
     pub open: bool,
+    /// The case this one was closed into as a duplicate.
+    pub duplicate_of: Option<Uuid>,
+    /// Every case linked to this one (duplicates and related): the screen
+    /// pop shows them as one group.
+    pub linked_case_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -244,9 +249,12 @@ pub async fn history(
                 summary: c.summary,
                 created_at: c.created_at,
                 open,
+                duplicate_of: None,
+                linked_case_ids: Vec::new(),
             }
         })
         .collect();
+    group_linked(&state.db.conn, &mut briefs).await?;
     // Stable sort keeps newest-first inside each group.
     briefs.sort_by_key(|b| !b.open);
     Ok(CallerHistory {
@@ -256,6 +264,27 @@ pub async fn history(
         cases: briefs,
         ledger: None,
     })
+}
+
+/// Mark linked cases (one query for the whole pop).
+async fn group_linked(
+    conn: &impl sea_orm::ConnectionTrait,
+    briefs: &mut [CaseBrief],
+) -> Result<()> {
+    let ids: Vec<Uuid> = briefs.iter().map(|b| b.id).collect();
+    for l in crate::hotline::links::links_of(conn, &ids).await? {
+        for b in briefs.iter_mut() {
+            if b.id == l.case_id {
+                b.linked_case_ids.push(l.other_case_id);
+                if l.kind == crate::vocab::LinkKind::Duplicate {
+                    b.duplicate_of = Some(l.other_case_id);
+                }
+            } else if b.id == l.other_case_id {
+                b.linked_case_ids.push(l.case_id);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// No mainland number, no history.

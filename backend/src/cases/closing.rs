@@ -154,9 +154,6 @@ pub async fn record_outcome(
     )
     .await?;
     resolved_clocks(&mut w, policy, c.id, follow_up_due, agreement_start).await?;
-    // The hotline calls her back (回访) unless calling her is unsafe.
-    let cal = state.calendar().await?;
-    crate::hotline::schedule::satisfaction(&mut w, &state.settings, &cal, &c).await?;
     w.event(event(
         &c,
         "case.outcome_recorded",
@@ -171,6 +168,9 @@ pub async fn record_outcome(
             "status": c.status,
         }),
     ));
+    // The hotline calls her back (回访) unless calling her is unsafe.
+    let cal = state.calendar().await?;
+    crate::hotline::schedule::satisfaction(&mut w, &state.settings, &cal, &c).await?;
     w.commit().await?;
     respond(state, &c).await
 }

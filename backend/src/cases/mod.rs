@@ -11,6 +11,7 @@ pub mod intake;
 pub mod intake_queue;
 pub mod mandatory;
 pub mod model;
+pub mod moves;
 pub mod open;
 pub mod query;
 pub mod record;

@@ -6,5 +6,8 @@
 pub mod callbacks;
 pub mod contact;
 pub mod entity;
+pub mod extensions;
+pub mod links;
+pub mod report;
 pub mod schedule;
 pub mod view;

@@ -21,6 +21,9 @@ use crate::{
     hotline::{
         callbacks::{self, AttemptBody, CallbackQuery, ResultBody},
         contact::{self, ContactSafetyView},
+        extensions::{self, DecisionBody, ExtensionBody, ExtensionView},
+        links::{self as linking, LinkBody, LinkView},
+        report::{self as figures, HotlineReport, HotlineReportQuery},
         view::CallbackView,
     },
     state::AppState,
@@ -37,10 +40,37 @@ pub fn router() -> Router<AppState> {
             "/cases/{case_id}/contact-safety",
             get(contact_get).put(contact_put),
         )
+        .route(
+            "/cases/{case_id}/extension",
+            post(extension_request).get(extension_list),
+        )
+        .route(
+            "/extensions/{extension_id}/approve",
+            post(extension_approve),
+        )
+        .route("/extensions/{extension_id}/refuse", post(extension_refuse))
+        .route("/cases/{case_id}/link", post(link))
+        .route("/cases/{case_id}/links", get(links))
+        .route("/reports/hotline", get(report))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(dispose, list, detail, attempt, result, contact_get, contact_put))]
+#[openapi(paths(
+    dispose,
+    list,
+    detail,
+    attempt,
+    result,
+    contact_get,
+    contact_put,
+    extension_request,
+    extension_list,
+    extension_approve,
+    extension_refuse,
+    link,
+    links,
+    report
+))]
 pub struct HotlineApi;
 
 #[utoipa::path(post, path = "/api/v1/calls/{call_id}/disposition", tag = "hotline", request_body = DispositionBody,
@@ -134,4 +164,96 @@ pub async fn contact_put(
     ApiJson(body): ApiJson<SafeContact>,
 ) -> ApiResult<Json<ContactSafetyView>> {
     Ok(Json(contact::put(&s, &p, id, body).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/extension", tag = "hotline", request_body = ExtensionBody,
+    responses((status = 201, body = ExtensionView), (status = 403), (status = 404),
+        (status = 409, description = "too_late, extension_pending"), (status = 422)))]
+pub async fn extension_request(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<ExtensionBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<ExtensionView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(extensions::request(&s, &p, id, body).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{case_id}/extension", tag = "hotline",
+    responses((status = 200, body = [ExtensionView]), (status = 404)))]
+pub async fn extension_list(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<ExtensionView>>> {
+    Ok(Json(extensions::of_case(&s, &p, id).await?))
+}
+
+/// An optional JSON body (`{"note": ...}`) or none.
+fn decision(body: axum::body::Bytes) -> ApiResult<DecisionBody> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(DecisionBody::default())
+    } else {
+        super::extract::parse_json(&body)
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/extensions/{extension_id}/approve", tag = "hotline", request_body = DecisionBody,
+    responses((status = 200, body = ExtensionView), (status = 403), (status = 404), (status = 409, description = "extension_decided")))]
+pub async fn extension_approve(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    super::extract::OptionalJsonBytes(body): super::extract::OptionalJsonBytes,
+) -> ApiResult<Json<ExtensionView>> {
+    Ok(Json(
+        extensions::decide(&s, &p, id, true, decision(body)?).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/extensions/{extension_id}/refuse", tag = "hotline", request_body = DecisionBody,
+    responses((status = 200, body = ExtensionView), (status = 403), (status = 404), (status = 409, description = "extension_decided")))]
+pub async fn extension_refuse(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    super::extract::OptionalJsonBytes(body): super::extract::OptionalJsonBytes,
+) -> ApiResult<Json<ExtensionView>> {
+    Ok(Json(
+        extensions::decide(&s, &p, id, false, decision(body)?).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/link", tag = "hotline", request_body = LinkBody,
+    responses((status = 200, body = [LinkView]), (status = 403), (status = 404),
+        (status = 409, description = "already_linked, open_escalation, open_referrals"), (status = 422)))]
+pub async fn link(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<LinkBody>,
+) -> ApiResult<Json<Vec<LinkView>>> {
+    Ok(Json(linking::link(&s, &p, id, body).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/cases/{case_id}/links", tag = "hotline",
+    responses((status = 200, body = [LinkView]), (status = 404)))]
+pub async fn links(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+) -> ApiResult<Json<Vec<LinkView>>> {
+    Ok(Json(linking::of_case(&s, &p, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/reports/hotline", tag = "reports", params(HotlineReportQuery),
+    responses((status = 200, body = HotlineReport), (status = 403), (status = 422)))]
+pub async fn report(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<HotlineReportQuery>,
+) -> ApiResult<Json<HotlineReport>> {
+    Ok(Json(figures::hotline(&s, &p, q).await?))
 }

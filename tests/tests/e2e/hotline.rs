@@ -333,3 +333,181 @@ async fn an_unsafe_contact_suppresses_the_callback() {
         "never in the feed"
     );
 }
+
+#[tokio::test]
+async fn an_extension_moves_the_deadline_and_a_late_one_is_refused() {
+    let app = app().await;
+    let case = open_case(&app, "13812345670").await;
+    let case_id = case["id"].as_str().unwrap();
+    // 15 working days from Sunday 29 Nov: Friday 18 Dec, 17:00 Beijing.
+    assert_eq!(case["deadlines"]["resolve_due_at"], "2026-12-18T09:00:00Z");
+    let station = app.login("station").await;
+    let (status, _) = app
+        .post_json(
+            &station,
+            &format!("/api/v1/cases/{case_id}/accept"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let path = format!("/api/v1/cases/{case_id}/extension");
+    let ask = json!({"until": "2026-12-31T09:00:00Z", "reason": "等待法律援助中心出具意见"});
+    let op = app.login("operator").await;
+    let got = app.post_json(&op, &path, ask.clone()).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let got = app
+        .post_json(
+            &station,
+            &path,
+            json!({"until": "2026-12-01T09:00:00Z", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(got.1["error"]["field"], "until", "{}", got.1);
+    let (status, ext) = app.post_json(&station, &path, ask.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{ext}");
+    assert_eq!(ext["status"], "pending");
+    let got = app.post_json(&station, &path, ask.clone()).await;
+    assert_error(&got, StatusCode::CONFLICT, "extension_pending");
+
+    let ext_id = ext["id"].as_str().unwrap();
+    let got = app
+        .post_json(
+            &station,
+            &format!("/api/v1/extensions/{ext_id}/approve"),
+            json!({}),
+        )
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let (status, approved) = app
+        .post_json(
+            &op,
+            &format!("/api/v1/extensions/{ext_id}/approve"),
+            json!({"note": "同意"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["status"], "approved");
+    let got = app
+        .post_json(
+            &op,
+            &format!("/api/v1/extensions/{ext_id}/refuse"),
+            json!({}),
+        )
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "extension_decided");
+    let (_, detail) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
+    assert_eq!(
+        detail["deadlines"]["resolve_due_at"],
+        "2026-12-31T09:00:00Z"
+    );
+    let moved = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "case.deadline_extended")
+        .expect("case.deadline_extended");
+    assert_eq!(moved["data"]["from"], "2026-12-18T09:00:00Z");
+    assert_eq!(moved["data"]["to"], "2026-12-31T09:00:00Z");
+
+    // Refused: the deadline stays.
+    let (_, again) = app
+        .post_json(
+            &station,
+            &path,
+            json!({"until": "2027-01-15T09:00:00Z", "reason": "再等等"}),
+        )
+        .await;
+    let again_id = again["id"].as_str().unwrap();
+    let (status, refused) = app
+        .post_json(
+            &op,
+            &format!("/api/v1/extensions/{again_id}/refuse"),
+            json!({"note": "请按期办结"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    assert_eq!(refused["status"], "refused");
+    let (_, list) = app.get(&station, &path).await;
+    assert_eq!(list.as_array().unwrap().len(), 2, "{list}");
+
+    // After the deadline: too late.
+    app.clock.advance(Span::days(33));
+    let station = app.login_fresh("station").await;
+    let got = app
+        .post_json(
+            &station,
+            &path,
+            json!({"until": "2027-02-15T09:00:00Z", "reason": "晚了"}),
+        )
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "too_late");
+}
+
+#[tokio::test]
+async fn a_duplicate_is_closed_into_its_original_and_the_pop_groups_them() {
+    let app = app().await;
+    let original = open_case(&app, "13812345671").await;
+    let dup = open_case(&app, "13812345671").await;
+    let (orig_id, dup_id) = (
+        original["id"].as_str().unwrap(),
+        dup["id"].as_str().unwrap(),
+    );
+    let orig_number = original["number"].as_str().unwrap();
+    let op = app.login("operator").await;
+    let path = format!("/api/v1/cases/{dup_id}/link");
+    let got = app
+        .post_json(
+            &op,
+            &path,
+            json!({"other_case_id": dup_id, "kind": "duplicate"}),
+        )
+        .await;
+    assert_eq!(got.1["error"]["field"], "other_case_id", "{}", got.1);
+    let got = app
+        .post_json(
+            &op,
+            &path,
+            json!({"other_case_id": "LX-NOPE", "kind": "duplicate"}),
+        )
+        .await;
+    assert_eq!(got.1["error"]["field"], "other_case_id", "{}", got.1);
+    let station = app.login("station").await;
+    let got = app
+        .post_json(
+            &station,
+            &path,
+            json!({"other_case_id": orig_number, "kind": "duplicate"}),
+        )
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    // Named by its number, as the operator reads it out.
+    let (status, links) = app
+        .post_json(
+            &op,
+            &path,
+            json!({"other_case_id": orig_number, "kind": "duplicate"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{links}");
+    assert_eq!(links[0]["case_id"], orig_id);
+    assert_eq!(links[0]["role"], "duplicate_of");
+    let got = app
+        .post_json(
+            &op,
+            &format!("/api/v1/cases/{orig_id}/link"),
+            json!({"other_case_id": dup_id, "kind": "related"}),
+        )
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "already_linked");
+
+    let (_, d) = app.get(&op, &format!("/api/v1/cases/{dup_id}")).await;
+    assert_eq!(d["status"], "closed");
+    let (_, o) = app.get(&op, &format!("/api/v1/cases/{orig_id}")).await;
+    assert_ne!(o["status"], "closed");
+    assert!(timeline_kinds(&o).contains(&"case.duplicate_merged"), "{o}");
+    let (_, pop) = app.get(&op, "/api/v1/callers/13812345671").await;
+    let cases = pop["cases"].as_array().unwrap();
+    let brief = |id: &str| cases.iter().find(|c| c["id"] == id).unwrap().clone();
+    assert_eq!(brief(dup_id)["duplicate_of"], orig_id);
+    assert_eq!(brief(orig_id)["linked_case_ids"], json!([dup_id]));
+}
