@@ -131,6 +131,7 @@ pub fn document() -> &'static serde_json::Value {
         super::admin::set_rule,
         super::admin::list_regions,
         super::admin::import_regions,
+        super::admin::preview_route,
         super::operations::list_outbox,
         super::operations::retry_mail,
         super::operations::list_jobs,
