@@ -20,10 +20,11 @@ ROOT = "backend/src"
 # backend/src) that matches it.
 LAYERS = [
     ("pure", ["vocab/", "clock.rs", "error.rs", "config/", "shutdown.rs",
-              "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs"]),
+              "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs",
+              "calendar/mod.rs", "calendar/file.rs"]),
     ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs",
                "referrals/entity.rs", "mediation/entity.rs", "notify/sms.rs", "measures/entity.rs",
-               "cases/reporter.rs", "backup/"]),
+               "cases/reporter.rs", "backup/", "calendar/store.rs", "hotline/entity.rs"]),
     ("work", ["work.rs"]),
     ("core", ["cases/routing.rs", "cases/clocks.rs", "cases/record.rs", "cases/scope.rs", "cases/view.rs",
               "cases/directory.rs", "cases/intake_queue.rs", "escalation/engine.rs",
@@ -36,10 +37,11 @@ LAYERS = [
               "mediation/agreement.rs", "mediation/clocks.rs", "mediation/view.rs",
               "mediation/document.rs",
               "measures/view.rs", "measures/mail.rs", "measures/recording.rs", "measures/kinds.rs",
-              "measures/decide.rs", "measures/clocks.rs"]),
+              "measures/decide.rs", "measures/clocks.rs",
+              "hotline/schedule.rs", "hotline/view.rs"]),
     ("state", ["state.rs"]),
     ("usecase", ["cases/", "escalation/", "calls/", "admin/", "reports/", "notify/outbox.rs", "demo.rs",
-                 "referrals/", "mediation/", "measures/"]),
+                 "referrals/", "mediation/", "measures/", "hotline/"]),
     ("driver", ["http/", "scheduler/", "notify/sender.rs", "notify/sms_sender.rs", "server.rs", "app.rs",
                 "main.rs", "lib.rs"]),
 ]

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod hotline;
 pub mod live;
 pub mod measures;
 pub mod mediation;
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .merge(escalations::router())
         .merge(referrals::router())
         .merge(mediation::router())
+        .merge(hotline::router())
         .merge(measures::router())
         .merge(police::router())
         .merge(live::router())
@@ -119,6 +121,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::database_gate,
         ))
         .layer(middleware::from_fn(no_store_api))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

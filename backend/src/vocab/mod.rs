@@ -282,6 +282,8 @@ string_enum!(
 
 mod workflows;
 pub use workflows::*;
+mod hotline;
+pub use hotline::*;
 
 #[cfg(test)]
 mod tests {
