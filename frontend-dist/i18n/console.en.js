@@ -87,4 +87,10 @@ export default {
   'err.open_referrals': 'Some referrals are still open.',
   'err.mediation_unsafe': 'A case with a safety risk is not suitable for mediation.',
   'err.call_already_linked': 'A case was already filed for this call.',
+  'case.urge': 'Urge the unit',
+  'case.urge_help': 'The opinion goes on the timeline and into the audit log, and the unit gets a 【督办】 (urging) email.',
+  'case.urge_opinion': 'Opinion',
+  'case.urge_do': 'Send the urging',
+  'case.reassign': 'Reassign to another unit',
+  'event.case.urged': 'Urged by a supervisor',
 };

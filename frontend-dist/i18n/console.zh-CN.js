@@ -88,4 +88,10 @@ export default {
   'err.open_referrals': '还有未办结的转介。',
   'err.mediation_unsafe': '存在安全风险的案件不宜调解。',
   'err.call_already_linked': '这通来电已登记过案件。',
+  'case.urge': '督办',
+  'case.urge_help': '督办意见记入时间线并留痕审计，同时以【督办】邮件通知承办单位。',
+  'case.urge_opinion': '督办意见',
+  'case.urge_do': '发出督办',
+  'case.reassign': '改派（转交其他单位）',
+  'event.case.urged': '督办',
 };

@@ -21,4 +21,5 @@ pub mod risk;
 pub mod routing;
 pub mod scope;
 pub mod service;
+pub mod urge;
 pub mod view;

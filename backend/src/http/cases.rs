@@ -33,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{case_id}/transfer", post(transfer))
         .route("/cases/{case_id}/decline", post(decline))
         .route("/cases/{case_id}/notes", post(note))
+        .route("/cases/{case_id}/urge", post(urge))
         .route("/cases/{case_id}/outcome", post(outcome))
         .route("/cases/{case_id}/confirmation", post(confirmation))
         .route("/cases/{case_id}/close", post(close))
@@ -139,6 +140,18 @@ pub async fn note(
     ApiJson(body): ApiJson<NoteBody>,
 ) -> ApiResult<Json<CaseView>> {
     Ok(Json(service::add_note(&s, &p, id, body).await?))
+}
+
+/// A supervisor urges the unit holding the case (督办): the opinion on the
+/// timeline, audited, and a 【督办】 mail to the unit.
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/urge", tag = "cases", request_body = crate::cases::urge::UrgeBody, responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)))]
+pub async fn urge(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<crate::cases::urge::UrgeBody>,
+) -> ApiResult<Json<CaseView>> {
+    Ok(Json(crate::cases::urge::urge(&s, &p, id, body).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/outcome", tag = "cases", request_body = OutcomeBody, responses((status = 200, body = CaseView), (status = 403), (status = 404), (status = 409), (status = 422)))]

@@ -33,11 +33,11 @@ use axum::{
 };
 use tower_http::{
     compression::CompressionLayer,
-    CompressionLevel,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     services::{ServeDir, ServeFile},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
+    CompressionLevel,
 };
 
 use crate::state::AppState;
@@ -71,10 +71,28 @@ base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )
 }
 
+/// The console's files: gzip or brotli as the browser accepts (a weak line
+/// gets a quarter of the bytes; level 9 is brotli's smallest short of 10–11,
+/// which cost many times the time for a few per cent), and `no-cache` with
+/// `Last-Modified`, so a browser keeps its copy and only asks "changed?" (a
+/// 304) on the next load: a new release is seen at once, without versioned
+/// file names. Unknown paths get `index.html` (the console's routes).
+fn console_files(dir: std::path::PathBuf) -> Router<AppState> {
+    let index = dir.join("index.html");
+    Router::new().fallback_service(
+        tower::ServiceBuilder::new()
+            .layer(CompressionLayer::new().quality(CompressionLevel::Precise(9)))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-cache"),
+            ))
+            .service(ServeDir::new(dir).fallback(ServeFile::new(index))),
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let static_dir = state.settings.static_dir.clone();
-    let index = static_dir.join("index.html");
     let api = Router::new()
         .merge(auth::router())
         .merge(admin::router())
@@ -102,22 +120,7 @@ pub fn router(state: AppState) -> Router {
         // Any other API version or path gets the JSON 404, not the console.
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .merge(ops::router())
-        // The console's files: gzip or brotli as the browser accepts (a weak
-        // line gets a quarter of the bytes), and `no-cache` with
-        // `Last-Modified`, so a browser keeps its copy and only asks
-        // "changed?" (a 304) on the next load: a new release is seen at
-        // once, without versioned file names.
-        .fallback_service(
-            tower::ServiceBuilder::new()
-                // Level 9: brotli's smallest files short of 10–11, which
-                // cost many times the time for a few per cent.
-                .layer(CompressionLayer::new().quality(CompressionLevel::Precise(9)))
-                .layer(SetResponseHeaderLayer::if_not_present(
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("no-cache"),
-                ))
-                .service(ServeDir::new(static_dir).fallback(ServeFile::new(index))),
-        )
+        .merge(console_files(static_dir))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             record_metrics,

@@ -146,6 +146,7 @@ pub fn document() -> &'static serde_json::Value {
         super::cases::transfer,
         super::cases::decline,
         super::cases::note,
+        super::cases::urge,
         super::cases::outcome,
         super::cases::confirmation,
         super::cases::close,

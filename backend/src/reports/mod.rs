@@ -204,7 +204,7 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
 }
 
 /// The escalations of `ids` and the deadlines (of the cases and their
-/// escalations) due by `now`, read in chunks of 500.
+/// escalations) due by `now` or met before it, read in chunks of 500.
 async fn escalations_and_deadlines(
     conn: &sea_orm::DatabaseConnection,
     ids: &[uuid::Uuid],
@@ -221,9 +221,15 @@ async fn escalations_and_deadlines(
         subjects.extend(esc.iter().map(|e| e.id));
         for sub in subjects.chunks(500) {
             deadlines.extend(
+                // Due by now, or met already (cancelled before its time):
+                // "on time" counts a deadline as soon as it is met.
                 deadline::Entity::find()
                     .filter(deadline::Column::SubjectId.is_in(sub.to_vec()))
-                    .filter(deadline::Column::DueAt.lte(now))
+                    .filter(
+                        sea_orm::Condition::any()
+                            .add(deadline::Column::DueAt.lte(now))
+                            .add(deadline::Column::CancelledAt.is_not_null()),
+                    )
                     .all(conn)
                     .await?,
             );

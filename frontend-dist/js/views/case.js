@@ -188,7 +188,7 @@ export function renderCase(container, ctx, caseId) {
   const unitSel = h('select', { name: 'unit_id' });
   const transferReason = h('textarea', { name: 'reason', rows: 2 });
   const transferForm = actionForm('transfer', {
-    legend: t('case.transfer'),
+    legend: t(me.role === 'supervisor' ? 'case.reassign' : 'case.transfer'),
     fields: [field(t('case.transfer_unit'), unitSel, { name: 'unit_id', required: true }),
       field(t('case.transfer_reason'), transferReason, { name: 'reason', required: true })],
     submitText: t('case.transfer_do'), body: () => ({ unit_id: unitSel.value, reason: transferReason.value.trim() }),
@@ -209,6 +209,13 @@ export function renderCase(container, ctx, caseId) {
     if (keep) unitSel.value = keep;
     forms.transfer.draft.restore();
   }).catch(() => {});
+
+  // A supervisor urges the unit (督办): on the timeline, audited, mailed.
+  const urgeOpinion = h('textarea', { name: 'opinion', rows: 2 });
+  const urgeForm = actionForm('urge', {
+    legend: t('case.urge'), help: t('case.urge_help'), fields: [field(t('case.urge_opinion'), urgeOpinion, { name: 'opinion', required: true })],
+    submitText: t('case.urge_do'), body: () => ({ opinion: urgeOpinion.value.trim() }), validate: required(urgeOpinion, 'opinion'),
+  });
 
   const declineReason = h('textarea', { name: 'reason', rows: 2 });
   const declineForm = actionForm('decline', {
@@ -309,6 +316,7 @@ export function renderCase(container, ctx, caseId) {
       confirmation: isUnit && mine && ['resolved', 'closed'].includes(c.status) && c.outcome && c.outcome.result === 'agreement',
       reopen: handles && ['resolved', 'closed'].includes(c.status),
       note: true,
+      urge: role === 'supervisor' && open && Boolean(c.assigned_unit_id),
       escalations: role !== 'police_liaison' && open && c.status !== 'resolved' && !escOpen,
     };
     const resultKeep = result.value;
@@ -365,7 +373,7 @@ export function renderCase(container, ctx, caseId) {
         h('section', { class: 'panel', 'aria-labelledby': 'case-tl-h' }, h('h2', { id: 'case-tl-h' }, t('case.timeline')), timeline)),
       h('div', { class: 'case-side' },
         h('section', { class: 'panel', 'aria-labelledby': 'case-act-h' }, h('h2', { id: 'case-act-h' }, t('case.actions')),
-          acceptForm, noteForm, riskForm, outcomeForm, confirmationForm, closeForm, transferForm, declineForm, escalateForm, reopenForm, actionsBox))));
+          acceptForm, urgeForm, noteForm, riskForm, outcomeForm, confirmationForm, closeForm, transferForm, declineForm, escalateForm, reopenForm, actionsBox))));
   const measures = measuresPanel(ctx, { caseId });
   disposers.push(measures.dispose);
   escBox.after(measures.el, reporterBox(ctx, caseId));

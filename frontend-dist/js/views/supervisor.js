@@ -81,10 +81,10 @@ export function renderSupervisor(container, ctx) {
     } catch (err) { replace(overdueBox, h('p', { class: 'error' }, errorText(err))); }
   }
 
-  async function loadFigures() {
+  async function loadFigures({ quiet = false } = {}) {
     const q = qs(range());
     csv.href = `/api/v1/reports/cases.csv${q}`;
-    replace(figures, h('p', { class: 'muted' }, t('app.loading')));
+    if (!quiet) replace(figures, h('p', { class: 'muted' }, t('app.loading')));
     try {
       await loadUnits().catch(() => {});
       const s = await get(`/reports/summary${q}`) || {};
@@ -127,8 +127,11 @@ export function renderSupervisor(container, ctx) {
   const boardCleanup = renderBoard(boardBox, ctx, { readOnly: true });
   container.append(section(t('sup.reports'), reportForm, figures));
 
+  // Live: the overdue list and the figures follow every change (a deadline
+  // met counts as on time at once), the figures at most every 2 s.
   const soon = debounce(() => { if (alive) loadOverdue(); }, 500);
-  disposers.push(ctx.live.onEvent(() => soon()));
+  const figuresSoon = debounce(() => { if (alive) loadFigures({ quiet: true }); }, 2000);
+  disposers.push(ctx.live.onEvent(() => { soon(); figuresSoon(); }));
   loadOverdue();
   loadFigures();
   return () => { boardCleanup(); disposers.forEach((d) => d()); };

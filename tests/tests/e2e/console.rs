@@ -100,3 +100,105 @@ async fn the_routing_event_carries_codes_the_console_renders() {
     assert_eq!(assigned["data"]["unit_kind"], "rights_station");
     assert_eq!(assigned["data"]["dispatched"], true);
 }
+
+#[tokio::test]
+async fn a_supervisor_urges_the_unit_audited_with_a_mail_and_reassigns() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let (_, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "domestic_violence", "region_code": VILLAGE, "summary": "多次被打"}),
+        )
+        .await;
+    let id = case["id"].as_str().unwrap_or_default().to_string();
+    let sup = app.login("supervisor").await;
+    let url = format!("/api/v1/cases/{id}/urge");
+    // Only supervisors urge; an empty opinion names its field.
+    let got = app
+        .post_json(&op, &url, json!({"opinion": "请今日内签收"}))
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let got = app.post_json(&sup, &url, json!({"opinion": " "})).await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "opinion");
+    let (status, after) = app
+        .post_json(&sup, &url, json!({"opinion": "请今日内签收并联系当事人"}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let (_, detail) = app.get(&sup, &format!("/api/v1/cases/{id}")).await;
+    let urged = detail["timeline"]
+        .as_array()
+        .and_then(|t| t.iter().find(|e| e["event"] == "case.urged"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(urged["data"]["opinion"], "请今日内签收并联系当事人");
+    assert_eq!(urged["data"]["unit_name"], "白沙镇妇女维权站");
+    let audit = app.audit_log().await;
+    assert!(audit.iter().any(|a| a.action == "case.urge"), "audited");
+    // The 【督办】 mail to the unit, without the opinion (it may hold her story).
+    let outbox = app
+        .get(&app.login("admin").await, "/api/v1/admin/outbox")
+        .await
+        .1;
+    let mails: Vec<&Value> = outbox["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|m| m["subject"].as_str().unwrap_or("").starts_with("【督办】"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(!mails.is_empty(), "{outbox}");
+    assert!(
+        mails
+            .iter()
+            .any(|m| m["recipient"] == "bs-station@demo.lianxin"),
+        "{mails:?}"
+    );
+    // Reassign: the supervisor routes the case to another unit.
+    let other = app.unit_id("福利镇妇女维权站").await;
+    let (status, moved) = app
+        .post_json(
+            &sup,
+            &format!("/api/v1/cases/{id}/transfer"),
+            json!({"unit_id": other, "reason": "白沙镇站长期未签收，改由福利镇站办理"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["assigned_unit_id"], json!(other));
+}
+
+#[tokio::test]
+async fn a_deadline_met_counts_as_on_time_at_once() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let (_, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "domestic_violence", "region_code": VILLAGE, "summary": "被打"}),
+        )
+        .await;
+    let id = case["id"].as_str().unwrap_or_default().to_string();
+    let sup = app.login("supervisor").await;
+    let day = |d: i64| {
+        (app.now() + chrono::Duration::days(d))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let summary = format!("/api/v1/reports/summary?from={}&to={}", day(-1), day(1));
+    let (_, before) = app.get(&sup, &summary).await;
+    assert_eq!(before["deadlines"]["met"], 0, "{before}");
+    let station = app.login("station").await;
+    let (status, got) = app
+        .post_json(&station, &format!("/api/v1/cases/{id}/accept"), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    // Accepted long before its accept deadline: on time now, not when the
+    // deadline's hour comes.
+    let (_, after) = app.get(&sup, &summary).await;
+    assert_eq!(after["deadlines"]["met"], 1, "{after}");
+    assert_eq!(after["deadlines"]["share_met"], 1.0);
+}
