@@ -9,6 +9,7 @@ pub mod cases;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod ledger;
 pub mod live;
 pub mod measures;
 pub mod mediation;
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .merge(referrals::router())
         .merge(mediation::router())
         .merge(measures::router())
+        .merge(ledger::router())
         .merge(police::router())
         .merge(live::router())
         .merge(reports::router())

@@ -71,6 +71,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     let mut doc = ApiDoc::openapi();
     doc.merge(super::mediation::MediationApi::openapi());
+    doc.merge(super::ledger::LedgerApi::openapi());
     Json(doc)
 }
 

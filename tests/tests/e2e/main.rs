@@ -6,6 +6,7 @@ mod email;
 mod escalation;
 mod foundation;
 mod intake;
+mod ledger;
 mod live;
 mod mediation;
 mod ops;
