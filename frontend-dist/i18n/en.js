@@ -213,7 +213,7 @@ export default {
   'op.category': 'Category',
   'op.choose': 'Choose…',
   'op.place': 'Place',
-  'op.place_hint': 'Pick level by level: province → city → county → township → village.',
+  'op.place_hint': 'Or pick level by level: province → city → county → township → village.',
   'op.place_chosen': 'Chosen: {name} ({code})',
   'op.place_none': 'No place chosen yet',
   'region.level.0': 'Province',

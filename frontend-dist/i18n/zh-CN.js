@@ -213,7 +213,7 @@ export default {
   'op.category': '案件类别',
   'op.choose': '请选择…',
   'op.place': '发生地点',
-  'op.place_hint': '逐级选择：省 → 市 → 县 → 乡镇 → 村。',
+  'op.place_hint': '也可逐级选择：省 → 市 → 县 → 乡镇 → 村。',
   'op.place_chosen': '已选：{name}（{code}）',
   'op.place_none': '尚未选择地点',
   'region.level.0': '省',

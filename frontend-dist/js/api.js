@@ -41,13 +41,26 @@ export async function api(method, path, body) {
 export const get = (p) => api('GET', p);
 export const post = (p, b) => api('POST', p, b === undefined ? {} : b);
 
-/** A message for the user: our own words for known codes, else the server's. */
+/**
+ * A message for the user in the reader's language, from the error's code and
+ * field (never the server's English text): `err.field.<field>` for a field
+ * the server rejected, `err.<code>` for every other code, a generic line
+ * naming the code when this console does not know it yet.
+ */
 export function errorText(err) {
   if (!err) return '';
-  const known = ['network', 'version_conflict', 'forbidden', 'not_found', 'invalid_transition', 'too_many_attempts'];
-  if (known.includes(err.code)) return t(`err.${err.code}`);
-  if (err.code === 'validation_failed' && !err.message) return t('err.validation_failed');
-  return err.message || t('err.unknown', { msg: err.code });
+  if (!err.code) return err.message || '';
+  if (err.code === 'validation_failed') {
+    if (err.field) {
+      const f = String(err.field);
+      const key = [f, f.replace(/\[\d+\]/g, ''), f.split('.').pop()].find((k) => t(`err.field.${k}`) !== `err.field.${k}`);
+      if (key) return t(`err.field.${key}`);
+    }
+    return t('err.validation_failed');
+  }
+  const own = t(`err.${err.code}`);
+  if (own !== `err.${err.code}`) return own;
+  return t('err.unknown', { msg: err.code });
 }
 
 /** Query string from an object, skipping empty values. */

@@ -197,7 +197,7 @@ async function route() {
 window.addEventListener('hashchange', () => { currentRoute = null; route(); });
 onLangChange(() => {
   route();
-  renderBanner(live.state === 'offline' ? 'offline' : 'idle', {});
+  renderBanner(live.state, {}); // the same state, in the new language
   const b = document.getElementById('lang-switch');
   if (b) b.focus();
 });

@@ -1,7 +1,7 @@
 // Formatting, small caches and shared widgets used by several views.
-import { h } from './dom.js';
+import { h, replace } from './dom.js';
 import { t, label, locale } from './i18n.js';
-import { get } from './api.js';
+import { get, errorText } from './api.js';
 
 export const CATEGORIES = ['domestic_violence', 'safety_threat', 'marriage_family', 'neighbor_dispute',
   'land_rights', 'property', 'legal_aid', 'social_assistance', 'counselling', 'health', 'employment',
@@ -221,7 +221,7 @@ export function clearErrors(form) {
 }
 
 export function showError(form, err, text) {
-  const message = text || err.message;
+  const message = text || errorText(err);
   if (err && err.field) {
     const f = String(err.field);
     const candidates = [f, f.split('.').slice(0, -1).join('.'), f.split('[')[0], f.split('.')[0]].filter(Boolean);
@@ -232,6 +232,15 @@ export function showError(form, err, text) {
       const control = wrap.querySelector('input, select, textarea');
       if (slot) { slot.textContent = message; slot.hidden = false; }
       if (control) { control.setAttribute('aria-invalid', 'true'); control.focus(); }
+      // Corrected: the message goes as soon as the field changes.
+      const fixed = () => {
+        if (slot) { slot.textContent = ''; slot.hidden = true; }
+        wrap.querySelectorAll('[aria-invalid]').forEach((c) => c.removeAttribute('aria-invalid'));
+        wrap.removeEventListener('input', fixed);
+        wrap.removeEventListener('change', fixed);
+      };
+      wrap.addEventListener('input', fixed);
+      wrap.addEventListener('change', fixed);
       return;
     }
   }
@@ -240,6 +249,34 @@ export function showError(form, err, text) {
 }
 
 export const formError = () => h('p', { class: 'form-error', role: 'alert', hidden: true });
+
+/**
+ * Replace `box`'s content, carrying over what the user typed in its forms
+ * (by card, form action and control name) and the focus: a live reload never
+ * wipes a half-written reply.
+ */
+export function repaintKeeping(box, ...children) {
+  const keyOf = (el) => {
+    const card = el.closest('[data-referral-id], [data-id]');
+    const form = el.closest('form');
+    const cardKey = card ? (card.dataset.referralId || card.dataset.id) : '';
+    return `${cardKey}|${form ? (form.dataset.action || form.id || '') : ''}|${el.name}|${el.type === 'radio' ? el.value : ''}`;
+  };
+  const controls = (root) => root.querySelectorAll('input[name]:not([type=hidden]), select[name], textarea[name]');
+  const typed = new Map();
+  controls(box).forEach((el) => {
+    if (el.type === 'checkbox' || el.type === 'radio') { if (el.checked) typed.set(keyOf(el), true); } else if (el.value) typed.set(keyOf(el), el.value);
+  });
+  const focused = box.contains(document.activeElement) && document.activeElement.name ? keyOf(document.activeElement) : null;
+  replace(box, ...children);
+  controls(box).forEach((el) => {
+    const k = keyOf(el);
+    if (!typed.has(k)) return;
+    if (el.type === 'checkbox' || el.type === 'radio') el.checked = true;
+    else if (!el.value) el.value = typed.get(k);
+    if (k === focused) el.focus({ preventScroll: true });
+  });
+}
 
 // ---- drafts: what is typed survives re-renders, reconnects and reloads ----
 export function keepDraft(form, key) {

@@ -227,7 +227,13 @@ test('operator opens a high-risk domestic-violence case with the danger screen',
   await idErr.waitFor({ state: 'visible' });
   assert.ok((await idErr.textContent()).length > 0);
   assert.equal(await op.getAttribute('input[name=subject_id]', 'aria-invalid'), 'true');
+  // In Chinese from the error's code and field, never the server's English.
+  assert.match(await idErr.textContent(), /身份证号码不正确/);
+  assert.doesNotMatch(await idErr.textContent(), /[a-z_]{4,}/);
   await op.fill('input[name=subject_id]', '450321199001011231');
+  // Corrected: the message goes at once.
+  await idErr.waitFor({ state: 'hidden' });
+  assert.equal(await op.getAttribute('input[name=subject_id]', 'aria-invalid'), null);
 
   await op.click('#intake-submit');
   const created = await op.waitForSelector('#created-number');
@@ -405,6 +411,63 @@ async function pickVillage(page) {
     await page.locator('select.region-level').nth(i).selectOption(CHAIN[i]);
   }
 }
+
+test('the place search finds a village with its hierarchy and says where the case goes; timelines speak the reader\'s language', async () => {
+  const op = pages.operator;
+  // The routing reason of the case just filed, rendered from its codes.
+  const assigned = op.locator('#timeline [data-event="case.assigned"]');
+  assert.match(await assigned.textContent(), /覆盖事发地的最近单位（乡镇级）/);
+  assert.doesNotMatch(await assigned.textContent(), /nearest|rights_station/);
+  const caseUrl = op.url();
+  await op.goto(`${BASE}/#/intake`);
+  await op.waitForSelector('#intake-form');
+  // The only province is chosen already, its cities offered.
+  await op.waitForSelector('select.region-level[data-level="1"] option[value="450300000000"]', { state: 'attached' });
+  assert.equal(await op.inputValue('select.region-level[data-level="0"]'), CHAIN[0]);
+  await op.selectOption('#intake-category', 'domestic_violence');
+  await op.fill('#region-search', '遇龙');
+  const hit = op.locator(`#region-results .region-hit[data-code="${VILLAGE}"]`);
+  await hit.waitFor();
+  assert.match(await hit.textContent(), /遇龙村委会[\s\S]*广西壮族自治区 › 桂林市 › 阳朔县 › 白沙镇/);
+  await op.press('#region-search', 'Enter');
+  await op.waitForFunction((code) => document.querySelector('.region-chosen').textContent.includes(code), VILLAGE);
+  assert.equal(await op.inputValue(`select.region-level[data-level="4"]`), VILLAGE, 'every level is filled');
+  await op.waitForSelector('#region-route[data-dispatched="true"]');
+  assert.match(await op.textContent('#region-route'), /白沙镇妇女维权站/);
+  // A township with no station: the operator is told before filing.
+  await op.fill('#region-search', '灵川镇');
+  await op.locator('#region-results .region-hit[data-code="450323100000"]').waitFor();
+  await op.press('#region-search', 'Enter');
+  await op.waitForSelector('#region-route[data-dispatched="false"]');
+  assert.match(await op.textContent('#region-route'), /热线中心人工派单/);
+  await shot(op, '02a-operator-place-search');
+  // Arrowing through townships: a late answer never empties the level below.
+  const slow = /\/api\/v1\/regions\?parent=450321100000$/;
+  await op.route(slow, async (route) => { await sleep(800); await route.continue(); });
+  await op.selectOption('select.region-level[data-level="2"]', '450321000000');
+  await op.waitForSelector('select.region-level[data-level="3"] option[value="450321102000"]', { state: 'attached' });
+  await op.selectOption('select.region-level[data-level="3"]', '450321100000'); // 阳朔镇: a slow answer
+  await op.selectOption('select.region-level[data-level="3"]', '450321102000'); // 福利镇
+  await op.waitForSelector('select.region-level[data-level="4"] option[value="450321102201"]', { state: 'attached' });
+  await sleep(1200); // the slow answer for 阳朔镇 (no villages) arrives now and is dropped
+  assert.ok(await op.locator('select.region-level[data-level="4"]').isVisible(), 'the village level is still there');
+  await op.selectOption('select.region-level[data-level="4"]', '450321102201');
+  await op.waitForFunction(() => document.querySelector('.region-chosen').textContent.includes('450321102201'));
+  await op.unroute(slow);
+  // English: the same notes in English.
+  await op.click('#lang-switch');
+  await op.waitForFunction(() => document.documentElement.lang === 'en');
+  await op.goto(caseUrl);
+  await op.waitForSelector('#timeline [data-event="case.assigned"]');
+  assert.match(await op.textContent('#timeline [data-event="case.assigned"]'), /nearest unit covering the place \(township level\)/i);
+  await op.click('#lang-switch');
+  await op.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  await op.goto(`${BASE}/#/intake`);
+  await op.waitForSelector('#intake-form');
+  await op.click('#intake-clear');
+  await op.goto(caseUrl);
+  await op.waitForSelector('#timeline');
+});
 
 test('a second ring waits beside a half-filled intake; each call keeps its own draft', async () => {
   const op = pages.operator;
@@ -698,6 +761,11 @@ test('referrals: refer from the case page; the receiver sees it masked, accepts 
   await civ.selectOption('.ref-form[data-action=reply] select[name=result]', 'in_progress');
   await civ.fill('.ref-form[data-action=reply] textarea[name=details]', '已受理，入户调查中');
   await civ.fill('.ref-form[data-action=reply] input[name=reference]', '阳民〔2026〕7号');
+  // The live echo of the accept arrives after the form is shown (debounced
+  // 250 ms): it used to repaint the card and wipe the typed reply.
+  await sleep(900);
+  assert.equal(await civ.inputValue('.ref-form[data-action=reply] textarea[name=details]'), '已受理，入户调查中', 'a live reload keeps the typed reply');
+  assert.equal(await civ.inputValue('.ref-form[data-action=reply] input[name=reference]'), '阳民〔2026〕7号');
   await civ.click('.ref-form[data-action=reply] button[type=submit]');
   await civ.waitForSelector('#referral-detail .ref-card[data-status="replied"]');
   assert.deepEqual(await unlabeled(civ), [], 'every control of the referral page has a label');

@@ -372,6 +372,7 @@ fn intake_of(
             "unit_kind": d.unit_kind,
             "dispatched": d.dispatched,
             "reason": d.reason,
+            "route_level": d.level,
             "status": plan.status,
             "accept_due_at": plan.accept_due,
             "dispatch_due_at": plan.dispatch_due,

@@ -25,6 +25,9 @@ pub struct Decision {
     /// True when a unit of the wanted kind was found.
     pub dispatched: bool,
     pub unit_kind: UnitKind,
+    /// The level (1 province … 5 village) of the region the unit was found
+    /// at, when one was: the console renders the reason from this.
+    pub level: Option<i16>,
     pub reason: String,
 }
 
@@ -63,6 +66,7 @@ pub fn route(
             unit_id: Some(unit.id),
             dispatched: true,
             unit_kind: kind,
+            level: Some(level.level()),
             // Chinese for the staff who read the timeline, English for logs
             // and outside systems.
             reason: format!(
@@ -83,6 +87,7 @@ pub fn route(
         unit_id: hotline.map(|(u, _)| u.id),
         dispatched: false,
         unit_kind: kind,
+        level: None,
         reason: format!(
             "{} → {}；事发地 {place} 无此类单位，留热线中心人工派单 / {category} → {kind}; no {kind} covers {place}: left with the hotline centre for manual dispatch",
             category.zh(),

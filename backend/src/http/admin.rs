@@ -16,7 +16,7 @@ use crate::{
     auth::{Principal, UserView},
     regions::{self, ImportReport, RegionView},
     state::AppState,
-    vocab::{Role, UnitKind},
+    vocab::{Category, Role, UnitKind},
 };
 
 pub fn router() -> Router<AppState> {
@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .route("/routing-rules", get(list_rules))
         .route("/routing-rules/{category}", put(set_rule))
         .route("/regions", get(list_regions))
+        .route("/routing/preview", get(preview_route))
         .route("/regions/import", post(import_regions))
 }
 
@@ -162,7 +163,12 @@ pub async fn set_rule(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct RegionQuery {
+    /// The children of this code (the top level when absent).
     pub parent: Option<String>,
+    /// A type-ahead search over county, township and village names
+    /// instead: villages first, at most 20, each with its `path`.
+    #[param(max_length = 40)]
+    pub q: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/v1/regions", tag = "regions", params(RegionQuery), responses((status = 200, body = Items<RegionView>)))]
@@ -171,8 +177,52 @@ pub async fn list_regions(
     _p: Principal,
     ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> ApiResult<Json<Items<RegionView>>> {
+    if let Some(text) = q.q.as_deref() {
+        return Ok(Items::all(regions::search(&s.db, text).await?));
+    }
     let parent = q.parent.as_deref().filter(|p| !p.is_empty());
     Ok(Items::all(regions::children(&s.db, parent).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct PreviewQuery {
+    pub category: Category,
+    #[param(pattern = "^[0-9]{12}$")]
+    pub region_code: String,
+}
+
+/// Where a case of this category at this place would go, before filing.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RoutePreview {
+    /// False: no unit of the kind covers the place; the case stays with
+    /// the hotline centre for manual dispatch.
+    pub dispatched: bool,
+    pub unit_kind: UnitKind,
+    pub unit_name: Option<String>,
+    /// The level (1 province … 5 village) the unit was found at.
+    pub level: Option<i16>,
+}
+
+#[utoipa::path(get, path = "/api/v1/routing/preview", tag = "regions", params(PreviewQuery), responses((status = 200, body = RoutePreview), (status = 422)))]
+pub async fn preview_route(
+    State(s): State<AppState>,
+    _p: Principal,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
+) -> ApiResult<Json<RoutePreview>> {
+    let place = regions::require_known(&s.db.conn, "region_code", &q.region_code).await?;
+    let routing = s.directory.routing(&s.db.conn, q.category, &place).await?;
+    let d = crate::cases::routing::route(q.category, routing.kind, &place, &routing.candidates);
+    let unit_name = d
+        .unit_id
+        .filter(|_| d.dispatched)
+        .and_then(|id| routing.candidates.iter().find(|u| u.id == id))
+        .map(|u| u.name.clone());
+    Ok(Json(RoutePreview {
+        dispatched: d.dispatched,
+        unit_kind: d.unit_kind,
+        unit_name,
+        level: d.level,
+    }))
 }
 
 #[utoipa::path(post, path = "/api/v1/regions/import", tag = "regions", request_body(content = String, content_type = "text/csv"), responses((status = 200, body = ImportReport), (status = 403), (status = 422)))]

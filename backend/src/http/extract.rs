@@ -61,8 +61,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.is_empty() {
         return Err(ApiError::malformed("a JSON body is required"));
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes)
+    let mut value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::malformed(format!("malformed JSON: {e}")))?;
+    whole_numbers(&mut value);
     if let Some(field) = control_in(&value, "") {
         return Err(control_error(field));
     }
@@ -83,6 +84,22 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("{field}: {}", strip_position(&message)),
         )
     })
+}
+
+/// JSON has one number type: `3.0` is the integer 3 (as the OpenAPI
+/// document's `integer` says), which serde would refuse for an `i32`.
+fn whole_numbers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15) {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        Value::Object(map) => map.values_mut().for_each(whole_numbers),
+        _ => {}
+    }
 }
 
 /// A C0 control character other than tab, line feed and carriage return.

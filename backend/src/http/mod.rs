@@ -13,6 +13,8 @@ pub mod ledger;
 pub mod live;
 pub mod measures;
 pub mod mediation;
+pub mod openapi;
+pub mod openapi_rules;
 pub mod operations;
 pub mod ops;
 pub mod police;

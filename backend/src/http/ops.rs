@@ -68,59 +68,100 @@ async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
-    let mut doc = ApiDoc::openapi();
-    doc.merge(super::mediation::MediationApi::openapi());
-    doc.merge(super::ledger::LedgerApi::openapi());
-    Json(doc)
+async fn openapi() -> Json<serde_json::Value> {
+    Json(document().clone())
+}
+
+/// The full contract: the handlers' annotations, completed by
+/// `openapi::complete` (path parameters, security, shared error statuses).
+/// Built once.
+pub fn document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = ApiDoc::openapi();
+        doc.merge(super::mediation::MediationApi::openapi());
+        doc.merge(super::ledger::LedgerApi::openapi());
+        let mut doc = serde_json::to_value(doc).unwrap_or_default();
+        super::openapi::complete(&mut doc);
+        doc
+    })
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lianxin (连心) API", version = "1", description = "Case server for the 12338 women's rights hotline. See API.md."),
+    info(
+        title = "Lianxin (连心) API",
+        version = "1",
+        description = "Case server for the 12338 women's rights hotline. See API.md."
+    ),
     paths(
-        super::auth::login, super::auth::logout, super::auth::me, super::auth::change_password,
-        super::admin::list_units, super::admin::create_unit, super::admin::get_unit, super::admin::update_unit,
-        super::admin::list_users, super::admin::create_user, super::admin::update_user,
-        super::admin::list_rules, super::admin::set_rule,
-        super::admin::list_regions, super::admin::import_regions,
-        super::operations::list_outbox, super::operations::retry_mail, super::operations::list_jobs,
-        super::calls::record, super::calls::caller, super::calls::cti_event,
-        super::cases::open, super::cases::list, super::cases::detail, super::cases::accept,
-        super::cases::transfer, super::cases::decline, super::cases::note, super::cases::outcome,
-        super::cases::confirmation, super::cases::close, super::cases::reopen, super::cases::risk,
+        super::auth::login,
+        super::auth::logout,
+        super::auth::me,
+        super::auth::change_password,
+        super::admin::list_units,
+        super::admin::create_unit,
+        super::admin::get_unit,
+        super::admin::update_unit,
+        super::admin::list_users,
+        super::admin::create_user,
+        super::admin::update_user,
+        super::admin::list_rules,
+        super::admin::set_rule,
+        super::admin::list_regions,
+        super::admin::import_regions,
+        super::admin::preview_route,
+        super::operations::list_outbox,
+        super::operations::retry_mail,
+        super::operations::list_jobs,
+        super::calls::record,
+        super::calls::caller,
+        super::calls::cti_event,
+        super::cases::open,
+        super::cases::list,
+        super::cases::detail,
+        super::cases::accept,
+        super::cases::transfer,
+        super::cases::decline,
+        super::cases::note,
+        super::cases::outcome,
+        super::cases::confirmation,
+        super::cases::close,
+        super::cases::reopen,
+        super::cases::risk,
         super::cases::escalate,
-        super::escalations::list, super::escalations::detail, super::escalations::acknowledge,
-        super::escalations::action, super::escalations::resolve,
-        super::measures::create, super::measures::of_case, super::measures::list,
-        super::measures::detail, super::measures::decision, super::measures::extend,
-        super::measures::violation, super::measures::visit_done,
-        super::police::reporter, super::police::external_ref, super::police::reported_to_110,
+        super::escalations::list,
+        super::escalations::detail,
+        super::escalations::acknowledge,
+        super::escalations::action,
+        super::escalations::resolve,
+        super::measures::create,
+        super::measures::of_case,
+        super::measures::list,
+        super::measures::detail,
+        super::measures::decision,
+        super::measures::extend,
+        super::measures::violation,
+        super::measures::visit_done,
+        super::police::reporter,
+        super::police::external_ref,
+        super::police::reported_to_110,
         super::police::duty_phone,
         super::live::live,
-        super::reports::summary, super::reports::cases_csv,
-        super::referrals::kinds, super::referrals::create, super::referrals::list, super::referrals::detail,
-        super::referrals::accept, super::referrals::decline, super::referrals::reply,
-        super::referrals::withdraw, super::referrals::urge, super::referrals::list_co_handling,
-        super::referrals::set_co_handling, super::referrals::figures,
-    ),
-    modifiers(&BearerAuth)
+        super::reports::summary,
+        super::reports::cases_csv,
+        super::referrals::kinds,
+        super::referrals::create,
+        super::referrals::list,
+        super::referrals::detail,
+        super::referrals::accept,
+        super::referrals::decline,
+        super::referrals::reply,
+        super::referrals::withdraw,
+        super::referrals::urge,
+        super::referrals::list_co_handling,
+        super::referrals::set_co_handling,
+        super::referrals::figures,
+    )
 )]
 pub struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-            "bearer",
-            Vec::<String>::new(),
-        )]);
-    }
-}

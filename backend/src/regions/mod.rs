@@ -3,7 +3,7 @@
 //! picker query and the idempotent import of the official list.
 use sea_orm::{
     sea_query::OnConflict, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::Serialize;
 
@@ -81,6 +81,10 @@ pub struct RegionView {
     pub name: String,
     pub parent_code: Option<String>,
     pub level: i16,
+    /// Search results only: the names from the province down to this
+    /// place, so the operator sees which 东村 is which.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
 }
 
 impl From<region::Model> for RegionView {
@@ -90,6 +94,7 @@ impl From<region::Model> for RegionView {
             name: m.name,
             parent_code: m.parent_code,
             level: m.level,
+            path: Vec::new(),
         }
     }
 }
@@ -137,6 +142,62 @@ pub async fn children(db: &Db, parent: Option<&str>) -> Result<Vec<RegionView>> 
         .map(RegionView::from)
         .collect())
 }
+
+/// Places at county level or below whose name contains `text`, villages
+/// first, at most `SEARCH_LIMIT`, each with its path of names.
+pub async fn search(db: &Db, text: &str) -> Result<Vec<RegionView>> {
+    let text: String = text
+        .chars()
+        .filter(|c| !matches!(c, '%' | '_' | '\\'))
+        .collect();
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    if text.chars().count() > 40 {
+        return Err(Error::validation("q", "at most 40 characters"));
+    }
+    let hits = region::Entity::find()
+        .filter(region::Column::Name.contains(text))
+        .filter(region::Column::Level.gte(3))
+        .order_by_desc(region::Column::Level)
+        .order_by_asc(region::Column::Code)
+        .limit(SEARCH_LIMIT)
+        .all(&db.conn)
+        .await?;
+    let mut above: Vec<String> = hits
+        .iter()
+        .filter_map(|m| RegionCode::parse(&m.code))
+        .flat_map(|c| c.self_and_ancestors())
+        .map(|c| c.as_str().to_string())
+        .collect();
+    above.sort();
+    above.dedup();
+    let names: std::collections::HashMap<String, String> = region::Entity::find()
+        .filter(region::Column::Code.is_in(above))
+        .all(&db.conn)
+        .await?
+        .into_iter()
+        .map(|m| (m.code, m.name))
+        .collect();
+    Ok(hits
+        .into_iter()
+        .map(|m| {
+            let mut v = RegionView::from(m);
+            if let Some(code) = RegionCode::parse(&v.code) {
+                let mut chain = code.self_and_ancestors();
+                chain.reverse();
+                v.path = chain
+                    .iter()
+                    .filter_map(|c| names.get(c.as_str()).cloned())
+                    .collect();
+            }
+            v
+        })
+        .collect())
+}
+
+const SEARCH_LIMIT: u64 = 20;
 
 pub async fn get(conn: &impl ConnectionTrait, code: &str) -> Result<Option<RegionView>> {
     Ok(region::Entity::find_by_id(code.to_string())

@@ -8,7 +8,8 @@ import {
   MEDIATION, UNIT_ROLES, fmtTime, riskBadge, statusBadge, priorityBadge, unitName, regionText, countdown,
   toast, clearErrors, showError, formError, keepDraft, debounce, loadUnits,
 } from '../util.js';
-import { escalationCard, reasonText } from './escalation-card.js';
+import { escalationCard } from './escalation-card.js';
+import { paintTimeline } from './timeline.js';
 import { referralPanel } from './referrals.js';
 import { mediationTab } from './mediation.js';
 import { measuresPanel, reporterBox } from './measures.js';
@@ -116,48 +117,10 @@ export function renderCase(container, ctx, caseId) {
     }
     updateForms();
     referrals.refresh(c);
-    paintTimeline(c.timeline || []);
+    paintTimeline(timeline, c.timeline || []);
     mediation.update(c);
   }
 
-  function eventDetail(ev) {
-    const d = ev.data || {};
-    const bits = [];
-    if (d.declined) bits.push(t('event.case.declined'));
-    if (d.unit_name || d.to_unit_name) bits.push(`→ ${d.to_unit_name || d.unit_name}`);
-    else if (d.unit_id || d.to_unit_id) bits.push(`→ ${unitName(d.to_unit_id || d.unit_id)}`);
-    if (d.by_name) bits.push(`${t('case.by')}: ${d.by_name}`);
-    if (ev.event === 'case.risk_raised' && d.to) bits.push(`${label('risk', d.from)} → ${label('risk', d.to)}`);
-    const referral = String(ev.event).startsWith('referral.');
-    if (d.referral_kind) bits.push(`${d.referral_number || ''} ${label('ref.kind', d.referral_kind)}`);
-    if (d.result) bits.push(referral ? label('ref.result', d.result) : label('result', d.result));
-    if (d.reason_code) bits.push(label('ref.reason', d.reason_code));
-    if (d.automatic) bits.push(t('ref.auto'));
-    if (d.kind && String(ev.event).startsWith('escalation.')) bits.push(label('action', d.kind));
-    if (d.kind && ev.event === 'deadline.missed') bits.push(t(`deadline.${d.kind}`, { fallback: d.kind }));
-    if (d.urgency) bits.push(label('esc.urgency', d.urgency));
-    if (d.level) bits.push(label('esc.level', d.level));
-    if (d.risk_level) bits.push(label('risk', d.risk_level));
-    for (const k of ['body', 'reason', 'details', 'follow_up', 'notes', 'summary', 'opinion', 'reference']) {
-      if (!d[k] || typeof d[k] !== 'string') continue;
-      // Routing explains itself in the server's words: keep it, quietly.
-      if (k === 'reason' && ev.event === 'case.assigned') bits.push(h('span', { class: 'muted small' }, d[k]));
-      else if (k === 'reason' && ev.event === 'mediation.terminated') bits.push(t(`med.reason.${d[k]}`));
-      else bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
-    }
-    if (d.agreement_date) bits.push(`${t('case.agreement_date')}: ${d.agreement_date}`);
-    return bits;
-  }
-
-  function paintTimeline(events) {
-    const sorted = [...events].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0) || String(a.at).localeCompare(String(b.at)));
-    replace(timeline, sorted.map((ev) => h('li', { class: `tl-item tl-${String(ev.event).replace(/\./g, '-')}`, dataset: { event: ev.event } },
-      h('time', { datetime: ev.at }, fmtTime(ev.at)),
-      h('div', { class: 'tl-body' },
-        h('strong', null, label('event', ev.event)),
-        eventDetail(ev).map((b) => h('span', { class: 'tl-detail' }, b))))));
-    if (!sorted.length) timeline.append(h('li', { class: 'muted' }, t('app.empty')));
-  }
 
   async function reveal() {
     try {

@@ -5,7 +5,7 @@ import { h, field, checkbox, options, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { computeRisk, escalates, QUESTION_COUNT } from '../risk.js';
 import { regionPicker } from '../region-picker.js';
-import { CATEGORIES, riskBadge, keepDraft } from '../util.js';
+import { CATEGORIES, riskBadge, keepDraft, regionChain } from '../util.js';
 
 const SCREEN_CATEGORIES = ['domestic_violence', 'safety_threat'];
 export const REGION_KEY = 'lianxin.draft.intake.region';
@@ -82,6 +82,7 @@ export function intakeForm(phoneInput) {
     CATEGORIES.map((c) => [c, t(`category.${c}`)]), { placeholder: t('op.choose') });
   let restoringRegion = true; // don't overwrite the saved place while restoring it
   const picker = regionPicker({
+    category: () => category.value,
     onChange: (code) => {
       if (restoringRegion) return;
       try { sessionStorage.setItem(REGION_KEY, code || ''); } catch (_) { /* ignore */ }
@@ -112,6 +113,7 @@ export function intakeForm(phoneInput) {
       h('div', { class: 'sticky-row' }, submitBtn, clearBtn, h('span', { class: 'muted' }, t('op.shortcut')), danger.riskEcho)));
   form.addEventListener('change', danger.update);
   category.addEventListener('change', danger.update);
+  category.addEventListener('change', () => picker.refresh());
   form.addEventListener('keydown', (ev) => {
     if (ev.key !== 'Enter' || ev.isComposing || ev.ctrlKey || ev.metaKey) return;
     // Enter in a one-line field moves on instead of submitting half a form
@@ -129,7 +131,7 @@ export function intakeForm(phoneInput) {
   /** Something typed or chosen: a ring must not replace it. */
   function inProgress() {
     const s = danger.screen();
-    return Boolean(category.value || summary.value.trim() || description.value.trim() || picker.value()
+    return Boolean(category.value || summary.value.trim() || description.value.trim() || regionChain(picker.value()).length > 1
       || Object.keys(subject.value()).length || s.in_progress || s.screener_concern || s.answers.some(Boolean));
   }
   function body() {

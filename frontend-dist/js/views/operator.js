@@ -186,6 +186,7 @@ export function renderOperator(container, ctx) {
     clearErrors(callerForm);
     if (!intake.category.value) { showError(form, { field: 'category', message: t('err.required') }); return; }
     if (!intake.picker.value()) { showError(form, { field: 'region_code', message: t('err.required') }); return; }
+    if (intake.picker.busy()) { showError(form, { field: 'region_code', message: t('op.place_loading') }); return; }
     if (!intake.summary.value.trim()) { showError(form, { field: 'summary', message: t('err.required') }); return; }
     const btn = intake.submitBtn;
     btn.disabled = true;

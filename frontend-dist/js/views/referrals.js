@@ -9,6 +9,7 @@ import { t, label } from '../i18n.js';
 import { get, post, errorText, qs } from '../api.js';
 import {
   UNIT_ROLES, fmtTime, countdown, toast, clearErrors, showError, formError, section, debounce, regionText, unitName,
+  repaintKeeping,
 } from '../util.js';
 
 export const DECLINE_REASONS = ['wrong_place', 'wrong_remit', 'duplicate', 'other'];
@@ -57,6 +58,7 @@ function actionForm(r, action, { legend, fields, body, validate, submitText, onD
     try {
       const updated = await post(`/referrals/${r.id}/${action}`, { ...body(), version: r.version });
       toast(t('ref.done'), 'success');
+      form.reset(); // sent: nothing of it is carried into the repainted card
       if (onDone) onDone(updated);
     } catch (err) {
       showError(form, err, errorText(err));
@@ -235,7 +237,7 @@ export function referralPanel(ctx, caseId) {
     try {
       const r = await get(`/referrals${qs({ case_id: caseId, limit: 200 })}`);
       const items = (r && r.items) || [];
-      replace(list, items.length ? items.map((x) => referralCard(x, me, { kase, onChanged: () => refresh(), compact: true }))
+      repaintKeeping(list, items.length ? items.map((x) => referralCard(x, me, { kase, onChanged: () => refresh(), compact: true }))
         : h('p', { class: 'muted' }, t('ref.none')));
     } catch (err) {
       replace(list, h('p', { class: 'error' }, errorText(err)));
@@ -281,7 +283,7 @@ export function renderReferrals(container, ctx) {
       const r = await get(`/referrals${qs(q)}`);
       const items = (r && r.items) || [];
       count.textContent = t('list.count', { n: items.length });
-      replace(listBox, items.length ? items.map((x) => referralCard(x, me, { onChanged: () => refresh(), compact: true }))
+      repaintKeeping(listBox, items.length ? items.map((x) => referralCard(x, me, { onChanged: () => refresh(), compact: true }))
         : h('p', { class: 'muted' }, t('ref.none')));
     } catch (err) {
       replace(listBox, h('p', { class: 'error' }, errorText(err)));
@@ -329,10 +331,16 @@ export function renderReferral(container, ctx, id) {
   const disposers = [];
   const me = ctx.me;
   const box = h('div', { id: 'referral-detail' }, h('p', { class: 'muted' }, t('app.loading')));
+  let shown = null; // what the card shows: a reload with nothing new repaints nothing
+  let revealed = false;
   async function load(reveal) {
+    if (reveal) revealed = true;
     try {
-      const r = await get(`/referrals/${encodeURIComponent(id)}${reveal ? '?reveal=true' : ''}`);
-      replace(box, referralCard(r, me, { onChanged: () => load(), onReveal: () => load(true) }));
+      const r = await get(`/referrals/${encodeURIComponent(id)}${revealed ? '?reveal=true' : ''}`);
+      const json = JSON.stringify(r);
+      if (json === shown) return;
+      shown = json;
+      repaintKeeping(box, referralCard(r, me, { onChanged: () => load(), onReveal: () => load(true) }));
     } catch (err) {
       replace(box, h('p', { class: 'error', role: 'alert' }, errorText(err)));
     }

@@ -102,3 +102,65 @@ async fn the_wal_is_watched_and_cut_back_once_readers_let_go() {
         "{metrics}"
     );
 }
+
+/// The contract a client generator reads: every `{name}` in a path is a
+/// declared path parameter, both the bearer token and the session cookie
+/// are security schemes, every operation but login documents 401 and 503
+/// with the error body, every operation with a path id documents 404, and
+/// operation ids are unique.
+#[tokio::test]
+async fn the_openapi_document_is_complete_for_client_generators() {
+    let app = spawn_app().await;
+    let (status, doc) = app.get("", "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(schemes["bearer"]["scheme"], "bearer", "{schemes}");
+    assert_eq!(schemes["cookie"]["in"], "cookie", "{schemes}");
+    assert_eq!(schemes["cookie"]["name"], "lianxin_session", "{schemes}");
+    let mut ids = std::collections::HashSet::new();
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() > 40, "{}", paths.len());
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let what = format!("{method} {path}");
+            let id = op["operationId"].as_str().unwrap_or_default().to_string();
+            assert!(ids.insert(id.clone()), "{what}: operationId {id} twice");
+            let declared: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .filter_map(|p| p["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let named: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            let mut sorted = declared.clone();
+            sorted.sort_unstable();
+            let mut want = named.clone();
+            want.sort_unstable();
+            assert_eq!(sorted, want, "{what}: path parameters");
+            let responses = &op["responses"];
+            if path != "/api/v1/auth/login" {
+                assert!(responses["401"].is_object(), "{what}: no 401");
+            }
+            assert_eq!(
+                responses["503"]["content"]["application/json"]["schema"]["$ref"],
+                "#/components/schemas/ErrorBody",
+                "{what}: 503"
+            );
+            if !named.is_empty() {
+                assert!(responses["404"].is_object(), "{what}: no 404");
+            }
+            if op.get("requestBody").is_some() {
+                assert!(responses["422"].is_object(), "{what}: no 422");
+            }
+        }
+    }
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"];
+    assert_eq!(login["security"], serde_json::json!([]), "login is public");
+}
