@@ -156,6 +156,11 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         shutdown.clone(),
     )));
     tasks.extend(crate::scheduler::start(state, shutdown));
+    tasks.push(tokio::spawn(crate::db::health::run(
+        state.db.clone(),
+        state.db.health().clone(),
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(crate::db::run_checkpointer(
         state.db.clone(),
         shutdown.clone(),

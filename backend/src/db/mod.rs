@@ -7,6 +7,7 @@
 //! readers run freely beside them (WAL). On PostgreSQL the lock is absent.
 pub mod bulk;
 pub mod entities;
+pub mod health;
 pub mod keyset;
 pub mod wal;
 
@@ -33,6 +34,8 @@ pub struct Db {
     writer: Option<DatabaseConnection>,
     /// The database file on SQLite (its WAL is this path + `-wal`).
     sqlite_file: Option<std::path::PathBuf>,
+    /// Kept current by `health::run`: writes fail fast while it is down.
+    health: Arc<health::Health>,
     pub url: String,
 }
 
@@ -120,6 +123,7 @@ impl Db {
             write_lock,
             writer,
             sqlite_file,
+            health: Arc::default(),
             url,
         })
     }
@@ -132,7 +136,17 @@ impl Db {
         self.backend() == DatabaseBackend::Postgres
     }
 
+    /// The shared health flag (`health::run` keeps it current).
+    pub fn health(&self) -> &Arc<health::Health> {
+        &self.health
+    }
+
+    /// A write transaction; fails at once while the health check finds
+    /// the database down (503 to the client, nothing saved).
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        if !self.health.is_up() {
+            return Err(health::unavailable());
+        }
         let guard = match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
@@ -146,8 +160,13 @@ impl Db {
         migration::Migrator::up(&self.conn, None).await
     }
 
+    /// A ping bounded by `health::PING_TIMEOUT`; fails at once while the
+    /// health check finds the database down.
     pub async fn ping(&self) -> Result<(), DbErr> {
-        self.conn.ping().await
+        if !self.health.is_up() {
+            return Err(health::unavailable());
+        }
+        health::ping_once(self).await
     }
 }
 

@@ -22,6 +22,28 @@ pub fn api_router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(openapi))
 }
 
+/// While the health check finds the database down, API requests (but the
+/// OpenAPI document) are answered 503 `database_unavailable` at once, with
+/// `Retry-After: 1`, instead of each waiting out the pool's acquire
+/// timeout (`db::health`).
+pub async fn database_gate(
+    State(s): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = req.uri().path();
+    if !s.db.health().is_up() && path.starts_with("/api/") && path != "/api/v1/openapi.json" {
+        let mut e = super::error::ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "数据库暂时无法访问，未保存任何内容，请稍后重试 / the database does not answer; nothing was saved, please retry",
+        );
+        e.retry_after_s = Some(1);
+        return e.into_response();
+    }
+    next.run(req).await
+}
+
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "ok"}))
 }
