@@ -20,10 +20,11 @@ ROOT = "backend/src"
 # backend/src) that matches it.
 LAYERS = [
     ("pure", ["vocab/", "clock.rs", "error.rs", "config/", "shutdown.rs",
-              "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs"]),
+              "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs",
+              "calendar/mod.rs", "calendar/file.rs"]),
     ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs",
                "referrals/entity.rs", "mediation/entity.rs", "notify/sms.rs", "measures/entity.rs",
-               "cases/reporter.rs", "backup/", "ledger/entity.rs"]),
+               "cases/reporter.rs", "backup/", "calendar/store.rs", "hotline/entity.rs", "ledger/entity.rs"]),
     ("work", ["work.rs"]),
     ("core", ["cases/routing.rs", "cases/clocks.rs", "cases/record.rs", "cases/scope.rs", "cases/view.rs",
               "cases/directory.rs", "cases/intake_queue.rs", "escalation/engine.rs",
@@ -37,11 +38,12 @@ LAYERS = [
               "mediation/document.rs",
               "measures/view.rs", "measures/mail.rs", "measures/recording.rs", "measures/kinds.rs",
               "measures/decide.rs", "measures/clocks.rs",
+              "hotline/schedule.rs", "hotline/view.rs",
               "ledger/record.rs", "ledger/parse.rs", "ledger/store.rs", "ledger/link.rs",
               "ledger/scope.rs", "ledger/view.rs", "ledger/kinds.rs", "ledger/clocks.rs"]),
     ("state", ["state.rs"]),
     ("usecase", ["cases/", "escalation/", "calls/", "admin/", "reports/", "notify/outbox.rs", "demo.rs",
-                 "referrals/", "mediation/", "measures/", "ledger/"]),
+                 "referrals/", "mediation/", "measures/", "hotline/", "ledger/"]),
     ("driver", ["http/", "scheduler/", "notify/sender.rs", "notify/sms_sender.rs", "server.rs", "app.rs",
                 "main.rs", "lib.rs"]),
 ]

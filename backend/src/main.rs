@@ -53,6 +53,11 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// The working-day calendar (ops/calendar/YYYY.txt).
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Back up the database while the server runs (SQLite: VACUUM INTO;
     /// PostgreSQL: pg_dump custom format), encrypted with --key.
     Backup {
@@ -122,6 +127,12 @@ enum RegionsCommand {
     Import { file: std::path::PathBuf },
 }
 
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Load a year's holidays and swapped working weekends; replaces the year.
+    Import { file: std::path::PathBuf },
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -176,6 +187,9 @@ async fn main() -> anyhow::Result<()> {
                 None => println!("restored from {}", from.display()),
             }
         }
+        Command::Calendar {
+            command: CalendarCommand::Import { file },
+        } => import_calendar(&settings, clock.now(), &file).await?,
         Command::Regions {
             command: RegionsCommand::Import { file },
         } => {
@@ -250,6 +264,33 @@ async fn ledger_command(
             print!("{}", ledger::sample::csv(&refs, rows, offset));
         }
     }
+    Ok(())
+}
+
+/// `lianxin calendar import FILE`: one year, replaced whole.
+async fn import_calendar(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let year = lianxin::calendar::file::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let txn = db.begin_write().await?;
+    let n = lianxin::calendar::store::import(&*txn, &year, now).await?;
+    txn.commit().await?;
+    println!(
+        "calendar {}: {n} days imported{}",
+        year.year,
+        if year.provisional {
+            " (provisional)"
+        } else {
+            ""
+        }
+    );
     Ok(())
 }
 

@@ -14,6 +14,7 @@ mod m20261203_000001_referrals;
 mod m20261203_000002_police_loop;
 mod m20261203_000003_mediation;
 mod m20261204_000001_ledger;
+mod m20261204_000002_hotline_loop;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_police_loop::Migration),
             Box::new(m20261203_000003_mediation::Migration),
             Box::new(m20261204_000001_ledger::Migration),
+            Box::new(m20261204_000002_hotline_loop::Migration),
         ]
     }
 }

@@ -10,6 +10,7 @@ pub mod error;
 pub mod escalations;
 pub mod extract;
 pub mod ledger;
+pub mod hotline;
 pub mod live;
 pub mod measures;
 pub mod mediation;
@@ -81,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .merge(escalations::router())
         .merge(referrals::router())
         .merge(mediation::router())
+        .merge(hotline::router())
         .merge(measures::router())
         .merge(ledger::router())
         .merge(police::router())

@@ -284,6 +284,8 @@ mod ledger;
 mod workflows;
 pub use ledger::*;
 pub use workflows::*;
+mod hotline;
+pub use hotline::*;
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ mod console;
 mod email;
 mod escalation;
 mod foundation;
+mod hotline;
 mod intake;
 mod ledger;
 mod live;
