@@ -90,6 +90,7 @@ export default {
   'hl.role.duplicate_of': 'This case duplicates it',
   'hl.role.original_of': 'Its duplicate',
   'hl.role.related': 'Related',
+  'hl.duplicate': 'Duplicate',
   'hl.do_link': 'Link',
   'event.callback.scheduled': 'Satisfaction callback scheduled',
   'event.callback.suppressed': 'No callback (unsafe to call, or no number)',

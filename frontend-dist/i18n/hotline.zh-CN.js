@@ -91,6 +91,7 @@ export default {
   'hl.role.duplicate_of': '本案为其重复件',
   'hl.role.original_of': '其重复件',
   'hl.role.related': '相关',
+  'hl.duplicate': '重复件',
   'hl.do_link': '关联',
   'event.callback.scheduled': '安排满意度回访',
   'event.callback.suppressed': '不安排回访（联系不安全或无号码）',

@@ -33,7 +33,7 @@ function attemptForm(cb, done) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(form);
-    if (warn && !confirm.checked) { showError(form, { field: 'confirm_risk' }, t('cb.warn_confirm')); return; }
+    if (warn && !confirm.checked) { showError(form, {}, t('cb.warn_confirm')); confirm.focus(); return; }
     btn.disabled = true;
     try {
       await post(`/callbacks/${cb.id}/attempts`, {

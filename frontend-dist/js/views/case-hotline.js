@@ -116,3 +116,18 @@ export function hotlinePanel(ctx, caseId) {
   reload();
   return { el, reload };
 }
+
+/**
+ * The screen pop's cases with each duplicate right after its original
+ * (issue 18): `[case, isDuplicate]` pairs, the server's order otherwise.
+ */
+export function groupLinked(cases) {
+  const ids = new Set(cases.map((c) => c.id));
+  const out = [];
+  for (const c of cases) {
+    if (c.duplicate_of && ids.has(c.duplicate_of)) continue;
+    out.push([c, false]);
+    for (const d of cases) if (d.duplicate_of === c.id) out.push([d, true]);
+  }
+  return out;
+}

@@ -12,6 +12,7 @@ import { caseTable } from './caselist.js';
 import { intakeForm, REGION_KEY } from './intake-form.js';
 import { callQueuePanel, enqueueCall, takeCall } from './call-queue.js';
 import { dispositionForm } from './disposition.js';
+import { groupLinked } from './case-hotline.js';
 
 const DRAFT_KEYS = ['lianxin.draft.intake', 'lianxin.draft.caller', REGION_KEY];
 const ssGet = (k) => { try { return sessionStorage.getItem(k); } catch (_) { return null; } };
@@ -35,8 +36,9 @@ export function screenPop(n, r) {
     parts.push(h('p', { class: 'muted' }, t('op.ledger_none')));
   }
   if (cases.length) {
-    parts.push(h('h4', null, t('op.cases', { n: cases.length })), h('ul', { class: 'hist-list' }, cases.map((c) =>
-      h('li', null, h('a', { href: `#/case/${c.id}` }, c.number || c.id), ' ', label('category', c.category), ' ',
+    parts.push(h('h4', null, t('op.cases', { n: cases.length })), h('ul', { class: 'hist-list' }, groupLinked(cases).map(([c, dup]) =>
+      h('li', { class: dup ? 'hist-dup' : null }, dup ? [h('span', { class: 'badge' }, t('hl.duplicate')), ' '] : null,
+        h('a', { href: `#/case/${c.id}` }, c.number || c.id), ' ', label('category', c.category), ' ',
         riskBadge(c.risk_level), ' ', statusBadge(c.status), ' ', h('span', { class: 'muted' }, fmtTime(c.created_at))))));
   }
   if (calls.length) {
