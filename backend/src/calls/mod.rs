@@ -194,8 +194,9 @@ pub struct CallerHistory {
     pub caller_phone_raw: String,
     pub calls: Vec<CallView>,
     pub cases: Vec<CaseBrief>,
-    /// The county ledger of left-behind women is not connected yet.
-    pub ledger: Option<serde_json::Value>,
+    /// The person on the county ledger with this number: flags, safe
+    /// contact, last visit (no ID number, no address).
+    pub ledger: Option<crate::ledger::view::LedgerSummary>,
 }
 
 /// The screen pop: earlier calls and cases, open cases first, newest first.
@@ -229,6 +230,7 @@ pub async fn history(
         .limit(50)
         .all(conn)
         .await?;
+    let ledger = crate::ledger::link::summary_for_phone(conn, phone.as_str(), state.now()).await?;
     let visible: HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
     let calls: Vec<CallView> = calls
         .into_iter()
@@ -262,7 +264,7 @@ pub async fn history(
         caller_phone_raw: phone.as_str().to_string(),
         calls,
         cases: briefs,
-        ledger: None,
+        ledger,
     })
 }
 

@@ -166,6 +166,8 @@ pub struct JobSettings {
     pub auditor: String,
     /// Cron expression for purging expired sessions and old login failures.
     pub cleanup: String,
+    /// Cron expression for the weekly mail of ledger reviews due.
+    pub ledger_reviews: String,
 }
 
 impl Default for Settings {
@@ -253,6 +255,7 @@ impl Default for JobSettings {
             digest: "0 0 8 * * *".into(),
             auditor: "0 * * * * *".into(),
             cleanup: "0 17 3 * * *".into(),
+            ledger_reviews: "0 0 9 * * Mon".into(),
         }
     }
 }
@@ -308,6 +311,7 @@ impl Settings {
             ("jobs.digest", &self.jobs.digest),
             ("jobs.auditor", &self.jobs.auditor),
             ("jobs.cleanup", &self.jobs.cleanup),
+            ("jobs.ledger_reviews", &self.jobs.ledger_reviews),
         ] {
             expr.parse::<cron::Schedule>()
                 .map_err(|e| ConfigError::Invalid {

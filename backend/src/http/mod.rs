@@ -10,6 +10,7 @@ pub mod error;
 pub mod escalations;
 pub mod extract;
 pub mod hotline;
+pub mod ledger;
 pub mod live;
 pub mod measures;
 pub mod mediation;
@@ -83,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mediation::router())
         .merge(hotline::router())
         .merge(measures::router())
+        .merge(ledger::router())
         .merge(police::router())
         .merge(live::router())
         .merge(reports::router())

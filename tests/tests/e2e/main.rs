@@ -8,6 +8,7 @@ mod escalation;
 mod foundation;
 mod hotline;
 mod intake;
+mod ledger;
 mod live;
 mod mediation;
 mod ops;
