@@ -51,6 +51,13 @@ impl App {
     pub async fn build(settings: Settings, clock: SharedClock) -> anyhow::Result<App> {
         let db = Db::connect(&settings).await?;
         db.migrate().await?;
+        {
+            let txn = db.begin_write().await?;
+            crate::calendar::store::ensure_shipped(&*txn, clock.now()).await?;
+            txn.commit().await?;
+        }
+        let office = crate::calendar::parse_office_hours(&settings.calendar.office_hours)
+            .unwrap_or(crate::calendar::OFFICE_DEFAULT);
         let head = events::head(&db.conn).await?;
         let signals = Signals::default();
         let hub = Hub::new(head, settings.live.queue_capacity, signals.feed.clone());
@@ -81,6 +88,7 @@ impl App {
             intake: Arc::default(),
             directory: Arc::default(),
             sessions: Arc::default(),
+            calendar: Arc::new(crate::calendar::store::Shared::new(office)),
         };
         Ok(App {
             state,

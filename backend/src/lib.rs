@@ -8,7 +8,8 @@
 //! - Domain services, each one transaction per use case: [`auth`],
 //!   [`admin`], [`regions`], [`calls`] (calls, screen pop, CTI), [`cases`]
 //!   (intake, routing, lifecycle, scope), [`escalation`] (police
-//!   escalations and their emails), [`measures`] (protective measures).
+//!   escalations and their emails), [`measures`] (protective measures),
+//!   [`ledger`] (the ledger of left-behind women).
 //! - [`scheduler`]: the second driver — the deadline engine and cron jobs.
 //! - Stores that sit at the bottom and import no domain module:
 //!   [`events`] (the case event log), [`deadlines`], [`notify`]'s outbox,
@@ -23,6 +24,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod backup;
+pub mod calendar;
 pub mod calls;
 pub mod cases;
 pub mod clock;
@@ -33,7 +35,9 @@ pub mod demo;
 pub mod error;
 pub mod escalation;
 pub mod events;
+pub mod hotline;
 pub mod http;
+pub mod ledger;
 pub mod measures;
 pub mod mediation;
 pub mod notify;

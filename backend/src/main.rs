@@ -11,7 +11,7 @@ use lianxin::{
     clock::{Clock, SystemClock},
     config::Settings,
     db::Db,
-    demo, regions, shutdown, telemetry,
+    demo, ledger, regions, shutdown, telemetry,
     vocab::Role,
 };
 
@@ -47,6 +47,16 @@ enum Command {
     Regions {
         #[command(subcommand)]
         command: RegionsCommand,
+    },
+    /// The ledger of left-behind women.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// The working-day calendar (ops/calendar/YYYY.txt).
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
     },
     /// Back up the database while the server runs (SQLite: VACUUM INTO;
     /// PostgreSQL: pg_dump custom format), encrypted with --key.
@@ -87,8 +97,39 @@ enum UserCommand {
 }
 
 #[derive(Subcommand)]
+enum LedgerCommand {
+    /// Import a screening file (CSV in UTF-8 or GB18030, or XLSX) for a
+    /// county; prints the row report as JSON. The same file twice changes
+    /// nothing.
+    Import {
+        file: std::path::PathBuf,
+        /// The county (or township) division code the file is for.
+        #[arg(long)]
+        county: String,
+    },
+    /// Write a generated screening file (CSV) to standard output.
+    Sample {
+        #[arg(long, default_value_t = 300)]
+        rows: usize,
+        /// Village codes to spread the rows over (comma-separated; all
+        /// in one county). Default: the demo province's 阳朔县 villages.
+        #[arg(long)]
+        villages: Option<String>,
+        /// Number the generated persons from here (distinct files).
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+    },
+}
+
+#[derive(Subcommand)]
 enum RegionsCommand {
     /// Import `code,name` lines (the official division list); idempotent.
+    Import { file: std::path::PathBuf },
+}
+
+#[derive(Subcommand)]
+enum CalendarCommand {
+    /// Load a year's holidays and swapped working weekends; replaces the year.
     Import { file: std::path::PathBuf },
 }
 
@@ -135,6 +176,7 @@ async fn main() -> anyhow::Result<()> {
             add_user(&settings, clock.now(), new).await?;
         }
         Command::Demo => load_demo(&settings, clock.now()).await?,
+        Command::Ledger { command } => ledger_command(&settings, clock.now(), command).await?,
         Command::Backup { to, key } => {
             let bytes = backup::backup(&settings, &to, key.as_deref()).await?;
             println!("backup written to {} ({bytes} bytes)", to.display());
@@ -145,6 +187,9 @@ async fn main() -> anyhow::Result<()> {
                 None => println!("restored from {}", from.display()),
             }
         }
+        Command::Calendar {
+            command: CalendarCommand::Import { file },
+        } => import_calendar(&settings, clock.now(), &file).await?,
         Command::Regions {
             command: RegionsCommand::Import { file },
         } => {
@@ -178,11 +223,83 @@ async fn add_user(
     Ok(())
 }
 
+/// `lianxin ledger import|sample`.
+async fn ledger_command(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    command: LedgerCommand,
+) -> anyhow::Result<()> {
+    match command {
+        LedgerCommand::Import { file, county } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let county = regions::RegionCode::parse(&county)
+                .with_context(|| format!("{county} is not a 12-digit division code"))?;
+            let db = Db::connect(settings).await?;
+            db.migrate().await?;
+            let by = ledger::import::ImportBy {
+                county,
+                importer: None,
+                review_s: settings.deadlines.ledger_review_s,
+            };
+            let report = ledger::import::import(&db, now, &by, &bytes).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        LedgerCommand::Sample {
+            rows,
+            villages,
+            offset,
+        } => {
+            let villages: Vec<String> = match villages {
+                Some(v) => v.split(',').map(|s| s.trim().to_string()).collect(),
+                None => ledger::sample::DEMO_VILLAGES
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect(),
+            };
+            for v in &villages {
+                ledger::record::check_village(v).map_err(|(_, _, m)| anyhow::anyhow!(m))?;
+            }
+            let refs: Vec<&str> = villages.iter().map(String::as_str).collect();
+            print!("{}", ledger::sample::csv(&refs, rows, offset));
+        }
+    }
+    Ok(())
+}
+
+/// `lianxin calendar import FILE`: one year, replaced whole.
+async fn import_calendar(
+    settings: &Settings,
+    now: chrono::DateTime<chrono::Utc>,
+    file: &std::path::Path,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let year = lianxin::calendar::file::parse(&text)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let db = Db::connect(settings).await?;
+    db.migrate().await?;
+    let txn = db.begin_write().await?;
+    let n = lianxin::calendar::store::import(&*txn, &year, now).await?;
+    txn.commit().await?;
+    println!(
+        "calendar {}: {n} days imported{}",
+        year.year,
+        if year.provisional {
+            " (provisional)"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
 /// `lianxin demo`: the demo province and its logins.
 async fn load_demo(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<()> {
     let db = Db::connect(settings).await?;
     db.migrate().await?;
     let out = demo::load(&db, now).await?;
+    let ledger = ledger::sample::load_demo(&db, now, settings.deadlines.ledger_review_s).await?;
     println!(
         "Demo province loaded ({} new users). Logins (password: {}):",
         out.created_users,
@@ -191,6 +308,10 @@ async fn load_demo(settings: &Settings, now: chrono::DateTime<chrono::Utc>) -> a
     for (username, role, display) in out.logins {
         println!("  {username:<12} {:<15} {display}", role.as_str());
     }
+    println!(
+        "Ledger: {} persons created, {} already there.",
+        ledger.created, ledger.unchanged
+    );
     println!("Open http://{} after `lianxin serve`.", settings.listen);
     Ok(())
 }

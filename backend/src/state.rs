@@ -36,6 +36,8 @@ pub struct AppState {
     pub signals: crate::work::Signals,
     /// Bounds concurrent argon2id hashes (`auth.max_concurrent_hashes`).
     pub hash_gate: Arc<crate::auth::password::HashGate>,
+    /// The working-day calendar, reloaded a minute after it was read.
+    pub calendar: Arc<crate::calendar::store::Shared>,
 }
 
 impl AppState {
@@ -50,5 +52,10 @@ impl AppState {
         now: chrono::DateTime<chrono::Utc>,
     ) -> crate::error::Result<crate::work::Work> {
         crate::work::Work::begin(&self.db, now, self.node_id.clone(), self.signals.clone()).await
+    }
+
+    /// The working-day calendar (a snapshot at most a minute old).
+    pub async fn calendar(&self) -> crate::error::Result<Arc<crate::calendar::Calendar>> {
+        self.calendar.get(&self.db.conn).await
     }
 }

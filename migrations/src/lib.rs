@@ -13,7 +13,9 @@ mod m20261202_000001_safety_path;
 mod m20261203_000001_referrals;
 mod m20261203_000002_police_loop;
 mod m20261203_000003_mediation;
-mod m20261203_000020_report_indexes;
+mod m20261204_000001_ledger;
+mod m20261204_000002_hotline_loop;
+mod m20261204_000020_report_indexes;
 
 pub struct Migrator;
 
@@ -27,7 +29,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_referrals::Migration),
             Box::new(m20261203_000002_police_loop::Migration),
             Box::new(m20261203_000003_mediation::Migration),
-            Box::new(m20261203_000020_report_indexes::Migration),
+            Box::new(m20261204_000001_ledger::Migration),
+            Box::new(m20261204_000002_hotline_loop::Migration),
+            Box::new(m20261204_000020_report_indexes::Migration),
         ]
     }
 }

@@ -54,7 +54,13 @@ pub struct CtiEvent {
     /// The caller's number as the exchange sent it.
     pub caller: String,
     pub operator: Option<String>,
+    /// A hangup's cause (Zammad: `normalClearing`, `noAnswer`, `cancel`,
+    /// `busy`, …).
+    pub cause: Option<String>,
 }
+
+/// Hangup causes that mean nobody took the call.
+const MISSED_CAUSES: &[&str] = &["noAnswer", "no_answer", "cancel", "busy"];
 
 impl CtiPayload {
     pub fn normalise(self) -> Result<CtiEvent> {
@@ -104,11 +110,16 @@ impl CtiPayload {
             .or(self.user_list)
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
+        let cause = self
+            .cause
+            .map(|s| s.trim().chars().take(32).collect::<String>())
+            .filter(|s| !s.is_empty());
         Ok(CtiEvent {
             kind,
             call_ref,
             caller,
             operator,
+            cause,
         })
     }
 }
@@ -201,36 +212,48 @@ async fn answered(
         .await?;
     let id = match existing {
         Some(c) => {
-            if operator.is_some() {
-                call::Entity::update_many()
-                    .col_expr(call::Column::OperatorId, Expr::value(operator))
-                    .filter(call::Column::Id.eq(c.id))
-                    .exec(&*txn)
-                    .await?;
+            let mut q = call::Entity::update_many().col_expr(
+                call::Column::AnsweredAt,
+                Expr::value(c.answered_at.unwrap_or(now)),
+            );
+            if operator.is_some() && c.operator_id.is_none() {
+                q = q.col_expr(call::Column::OperatorId, Expr::value(operator));
             }
+            q.filter(call::Column::Id.eq(c.id)).exec(&*txn).await?;
             c.id
         }
         // Withheld, foreign or garbled numbers are answered too:
         // the call is logged with the raw text.
-        None => insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?,
+        None => {
+            let m = insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, None).await?;
+            call::Entity::update_many()
+                .col_expr(call::Column::AnsweredAt, Expr::value(now))
+                .filter(call::Column::Id.eq(m.id))
+                .exec(&*txn)
+                .await?;
+            m.id
+        }
     };
     txn.commit().await?;
     Ok(id)
 }
 
 /// The call's duration recorded; a call never answered is logged too.
+/// A call nobody took (never answered, or hung up with no answer, cancel
+/// or busy) becomes a `missed_call` callback in the same transaction.
 async fn hung_up(
     state: &AppState,
     ev: &CtiEvent,
     now: DateTime<Utc>,
     operator: Option<Uuid>,
 ) -> Result<Uuid> {
-    let txn = state.db.begin_write().await?;
+    let cal = state.calendar().await?;
+    let mut w = state.work_at(now).await?;
     let existing = call::Entity::find()
         .filter(call::Column::CtiRef.eq(ev.call_ref.as_str()))
-        .one(&*txn)
+        .one(&*w)
         .await?;
-    let id = match existing {
+    let c = match existing {
         Some(c) => {
             let secs = (now - c.received_at)
                 .num_seconds()
@@ -238,15 +261,30 @@ async fn hung_up(
             call::Entity::update_many()
                 .col_expr(call::Column::DurationS, Expr::value(secs))
                 .filter(call::Column::Id.eq(c.id))
-                .exec(&*txn)
+                .exec(&*w)
                 .await?;
-            c.id
+            c
         }
         // A call that rang and was never answered is still history.
-        None => insert_call(&*txn, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?,
+        None => insert_call(&*w, now, &ev.caller, operator, &ev.call_ref, Some(0)).await?,
     };
-    txn.commit().await?;
-    Ok(id)
+    let missed = c.answered_at.is_none()
+        || ev
+            .cause
+            .as_deref()
+            .is_some_and(|k| MISSED_CAUSES.contains(&k));
+    if missed && c.case_id.is_none() {
+        crate::hotline::schedule::missed_call(&mut w, &state.settings, &cal, &c).await?;
+    }
+    if ev.cause.is_some() {
+        call::Entity::update_many()
+            .col_expr(call::Column::HangupCause, Expr::value(ev.cause.clone()))
+            .filter(call::Column::Id.eq(c.id))
+            .exec(&*w)
+            .await?;
+    }
+    w.commit().await?;
+    Ok(c.id)
 }
 
 async fn insert_call(
@@ -256,7 +294,7 @@ async fn insert_call(
     operator: Option<Uuid>,
     cti_ref: &str,
     duration: Option<i32>,
-) -> Result<Uuid> {
+) -> Result<call::Model> {
     let m = call::ActiveModel {
         id: Set(crate::db::new_id()),
         phone: Set(PhoneNumber::parse(raw).ok().map(|p| p.as_str().to_string())),
@@ -269,10 +307,17 @@ async fn insert_call(
         cti_ref: Set(Some(cti_ref.to_string())),
         summary: Set(None),
         created_at: Set(now),
+        answered_at: Set(None),
+        hangup_cause: Set(None),
+        disposition: Set(None),
+        topics: Set(None),
+        disposition_notes: Set(None),
+        disposed_by: Set(None),
+        disposed_at: Set(None),
     }
     .insert(conn)
     .await?;
-    Ok(m.id)
+    Ok(m)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! it has no history. A look-up shows only cases in the reader's scope and
 //! is written to the audit log.
 pub mod cti;
+pub mod disposition;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -38,6 +39,15 @@ pub struct CallView {
     pub operator_id: Option<Uuid>,
     pub case_id: Option<Uuid>,
     pub summary: Option<String>,
+    /// The exchange's reference, when the call came through it.
+    pub call_ref: Option<String>,
+    /// When an operator took it; null: never answered (a missed call).
+    pub answered_at: Option<DateTime<Utc>>,
+    pub hangup_cause: Option<String>,
+    /// What the call came to (`POST /calls/{id}/disposition`).
+    pub disposition: Option<crate::vocab::Disposition>,
+    pub topics: Vec<crate::vocab::CallTopic>,
+    pub disposition_notes: Option<String>,
 }
 
 impl CallView {
@@ -52,6 +62,15 @@ impl CallView {
             operator_id: m.operator_id,
             case_id: m.case_id,
             summary: m.summary,
+            call_ref: m.cti_ref,
+            answered_at: m.answered_at,
+            hangup_cause: m.hangup_cause,
+            disposition: m.disposition,
+            topics: m
+                .topics
+                .and_then(|t| serde_json::from_value(t).ok())
+                .unwrap_or_default(),
+            disposition_notes: m.disposition_notes,
         })
     }
 }
@@ -66,6 +85,9 @@ pub struct NewCall {
     pub channel: Channel,
     pub received_at: Option<DateTime<Utc>>,
     pub summary: Option<String>,
+    /// The exchange's `call_ref` from the ringing screen pop: the call the
+    /// exchange logged is completed instead of a second one written.
+    pub call_ref: Option<String>,
 }
 
 pub fn parse_phone(field: &str, raw: &str) -> Result<PhoneNumber> {
@@ -91,7 +113,34 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
     if summary.as_ref().is_some_and(|s| s.chars().count() > 2000) {
         return Err(Error::validation("summary", "at most 2000 characters"));
     }
+    let call_ref = input
+        .call_ref
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty());
+    if call_ref.as_ref().is_some_and(|r| r.len() > 128) {
+        return Err(Error::validation("call_ref", "at most 128 characters"));
+    }
     let txn = state.db.begin_write().await?;
+    if let Some(r) = &call_ref {
+        if let Some(c) = call::Entity::find()
+            .filter(call::Column::CtiRef.eq(r.as_str()))
+            .one(&*txn)
+            .await?
+        {
+            let m = call::ActiveModel {
+                id: Set(c.id),
+                channel: Set(input.channel),
+                operator_id: Set(Some(c.operator_id.unwrap_or(p.user_id))),
+                answered_at: Set(Some(c.answered_at.unwrap_or(now))),
+                summary: Set(summary.or(c.summary)),
+                ..Default::default()
+            }
+            .update(&*txn)
+            .await?;
+            txn.commit().await?;
+            return CallView::from_model(m);
+        }
+    }
     let m = call::ActiveModel {
         id: Set(crate::db::new_id()),
         phone: Set(phone.map(|p| p.as_str().to_string())),
@@ -101,9 +150,16 @@ pub async fn record(state: &AppState, p: &Principal, input: NewCall) -> Result<C
         duration_s: Set(None),
         operator_id: Set(Some(p.user_id)),
         case_id: Set(None),
-        cti_ref: Set(None),
+        cti_ref: Set(call_ref),
         summary: Set(summary),
         created_at: Set(now),
+        answered_at: Set(Some(now)),
+        hangup_cause: Set(None),
+        disposition: Set(None),
+        topics: Set(None),
+        disposition_notes: Set(None),
+        disposed_by: Set(None),
+        disposed_at: Set(None),
     }
     .insert(&*txn)
     .await?;
@@ -122,6 +178,11 @@ pub struct CaseBrief {
     pub summary: String,
     pub created_at: DateTime<Utc>,
     pub open: bool,
+    /// The case this one was closed into as a duplicate.
+    pub duplicate_of: Option<Uuid>,
+    /// Every case linked to this one (duplicates and related): the screen
+    /// pop shows them as one group.
+    pub linked_case_ids: Vec<Uuid>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -133,8 +194,9 @@ pub struct CallerHistory {
     pub caller_phone_raw: String,
     pub calls: Vec<CallView>,
     pub cases: Vec<CaseBrief>,
-    /// The county ledger of left-behind women is not connected yet.
-    pub ledger: Option<serde_json::Value>,
+    /// The person on the county ledger with this number: flags, safe
+    /// contact, last visit (no ID number, no address).
+    pub ledger: Option<crate::ledger::view::LedgerSummary>,
 }
 
 /// The screen pop: earlier calls and cases, open cases first, newest first.
@@ -168,6 +230,7 @@ pub async fn history(
         .limit(50)
         .all(conn)
         .await?;
+    let ledger = crate::ledger::link::summary_for_phone(conn, phone.as_str(), state.now()).await?;
     let visible: HashSet<Uuid> = cases.iter().map(|c| c.id).collect();
     let calls: Vec<CallView> = calls
         .into_iter()
@@ -188,9 +251,12 @@ pub async fn history(
                 summary: c.summary,
                 created_at: c.created_at,
                 open,
+                duplicate_of: None,
+                linked_case_ids: Vec::new(),
             }
         })
         .collect();
+    group_linked(&state.db.conn, &mut briefs).await?;
     // Stable sort keeps newest-first inside each group.
     briefs.sort_by_key(|b| !b.open);
     Ok(CallerHistory {
@@ -198,8 +264,29 @@ pub async fn history(
         caller_phone_raw: phone.as_str().to_string(),
         calls,
         cases: briefs,
-        ledger: None,
+        ledger,
     })
+}
+
+/// Mark linked cases (one query for the whole pop).
+async fn group_linked(
+    conn: &impl sea_orm::ConnectionTrait,
+    briefs: &mut [CaseBrief],
+) -> Result<()> {
+    let ids: Vec<Uuid> = briefs.iter().map(|b| b.id).collect();
+    for l in crate::hotline::links::links_of(conn, &ids).await? {
+        for b in briefs.iter_mut() {
+            if b.id == l.case_id {
+                b.linked_case_ids.push(l.other_case_id);
+                if l.kind == crate::vocab::LinkKind::Duplicate {
+                    b.duplicate_of = Some(l.other_case_id);
+                }
+            } else if b.id == l.other_case_id {
+                b.linked_case_ids.push(l.case_id);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// No mainland number, no history.

@@ -20,6 +20,7 @@ use serde_json::json;
 
 use super::record::event;
 use crate::{
+    calendar::Calendar,
     config::{DeadlinePolicy, Settings},
     db::entities::{case, deadline, unit, user},
     deadlines::Deadline,
@@ -100,6 +101,28 @@ pub fn dispatch_window(policy: &DeadlinePolicy, p: Priority) -> Duration {
         Priority::Urgent => policy.dispatch_urgent_s,
         _ => policy.dispatch_s,
     })
+}
+
+/// The accept due time: working days if `[calendar]` says so (hours: 24×7).
+pub fn accept_due(
+    settings: &Settings,
+    cal: &Calendar,
+    p: Priority,
+    from: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let secs = accept_window(&settings.deadlines, p).num_seconds();
+    cal.add_window(from, secs, settings.calendar.counts_working_days(ACCEPT))
+}
+
+/// The resolve due time, as `accept_due`.
+pub fn resolve_due(
+    settings: &Settings,
+    cal: &Calendar,
+    c: Category,
+    from: DateTime<Utc>,
+) -> DateTime<Utc> {
+    let secs = resolve_window(&settings.deadlines, c).num_seconds();
+    cal.add_window(from, secs, settings.calendar.counts_working_days(RESOLVE))
 }
 
 /// One of the three clocks that repeat and climb.

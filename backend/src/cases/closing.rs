@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    clocks::{self, resolve_window, CONFIRMATION, CONFIRMATION_REMINDER, FOLLOW_UP, RESOLVE},
+    clocks::{self, CONFIRMATION, CONFIRMATION_REMINDER, FOLLOW_UP, RESOLVE},
     model::Action,
     record::{event, required, text},
     scope::Access,
@@ -168,6 +168,9 @@ pub async fn record_outcome(
             "status": c.status,
         }),
     ));
+    // The hotline calls her back (回访) unless calling her is unsafe.
+    let cal = state.calendar().await?;
+    crate::hotline::schedule::satisfaction(&mut w, &state.settings, &cal, &c).await?;
     w.commit().await?;
     respond(state, &c).await
 }
@@ -272,7 +275,8 @@ pub async fn reopen(
     )
     .await?;
     let category = ch.case.category;
-    let resolve_due = now + resolve_window(&state.settings.deadlines, category);
+    let cal = state.calendar().await?;
+    let resolve_due = clocks::resolve_due(&state.settings, &cal, category, now);
     let c = save(
         &*w,
         &ch.case,

@@ -226,5 +226,6 @@ async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Mo
         escalation::open(w, settings, directory, c, *urgency, reason, actor).await?;
     }
     crate::referrals::engine::co_handle(w, &state.settings, &state.directory, c).await?;
+    crate::ledger::link::on_intake(&**w, w.now, c).await?;
     Ok(())
 }

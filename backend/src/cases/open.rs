@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    clocks::{accept_window, dispatch_window, resolve_window},
+    clocks::{accept_due, dispatch_window, resolve_due},
     directory::Routing,
     intake::{self, Intake},
     model::{DangerScreen, IdNumber, PhoneNumber},
@@ -181,7 +181,8 @@ struct Plan {
 
 impl Plan {
     fn make(
-        policy: &crate::config::DeadlinePolicy,
+        settings: &crate::config::Settings,
+        cal: &crate::calendar::Calendar,
         now: DateTime<Utc>,
         category: Category,
         priority: Priority,
@@ -199,9 +200,10 @@ impl Plan {
         } else {
             CaseStatus::New
         };
+        let policy = &settings.deadlines;
         let accept_due = decision
             .dispatched
-            .then(|| now + accept_window(policy, priority));
+            .then(|| accept_due(settings, cal, priority, now));
         // Nobody covers the place: the hotline centre must dispatch it by hand.
         let dispatch_due = (!decision.dispatched).then(|| now + dispatch_window(policy, priority));
         Plan {
@@ -209,7 +211,7 @@ impl Plan {
             status,
             accept_due,
             dispatch_due,
-            resolve_due: now + resolve_window(policy, category),
+            resolve_due: resolve_due(settings, cal, category, now),
             decision,
         }
     }
@@ -259,15 +261,15 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
     // Everything only read is read before the write transaction, and the
     // routing inputs come from memory (`directory`): on SQLite the writer
     // lock is the intake's bottleneck, and under load every query costs
-    // CPU the batch needs. A unit or rule edited in the milliseconds
-    // between is the same race as one edited just after.
+    // CPU the batch needs. An edit in the milliseconds between is the same race as one just after.
     let (place, linked_call) = read_inputs(state, &input).await?;
     let routing = state
         .directory
         .routing(&state.db.conn, input.category, &place)
         .await?;
     let plan = Plan::make(
-        &state.settings.deadlines,
+        &state.settings,
+        &*state.calendar().await?,
         now,
         input.category,
         priority,

@@ -8,7 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    clocks::{self, accept_window},
+    clocks,
     record::{event, required},
     scope::Access,
     service::{load_for, respond, save},
@@ -44,6 +44,7 @@ fn consequences(risk: RiskLevel) -> (Option<Urgency>, Priority) {
 /// goes with it: a case still waiting to be accepted gets the stricter one.
 fn stricter_accept(
     state: &AppState,
+    cal: &crate::calendar::Calendar,
     c: &case::Model,
     status: CaseStatus,
     wanted: Priority,
@@ -57,7 +58,7 @@ fn stricter_accept(
     };
     let accept_due = match (status, c.accept_due_at) {
         (CaseStatus::Assigned, Some(old)) if new_priority != priority => {
-            Some(old.min(now + accept_window(&state.settings.deadlines, new_priority)))
+            Some(old.min(clocks::accept_due(&state.settings, cal, new_priority, now)))
         }
         (_, old) => old,
     };
@@ -76,15 +77,8 @@ pub async fn raise_risk(
     let now = state.now();
     let mut w = state.work_at(now).await?;
     let allowed = [Access::Handler, Access::Hotline, Access::Supervisor];
-    let c0 = load_for(
-        &*w,
-        p,
-        id,
-        body.version,
-        &allowed,
-        "raise the risk level of",
-    )
-    .await?;
+    let what = "raise the risk level of";
+    let c0 = load_for(&*w, p, id, body.version, &allowed, what).await?;
     let current = c0.risk_level;
     if body.risk_level.rank() <= current.rank() {
         return Err(Error::InvalidTransition(format!(
@@ -98,7 +92,9 @@ pub async fn raise_risk(
         ));
     }
     let (urgency, wanted_priority) = consequences(body.risk_level);
-    let (new_priority, accept_due) = stricter_accept(state, &c0, status, wanted_priority, now)?;
+    let cal = state.calendar().await?;
+    let (new_priority, accept_due) =
+        stricter_accept(state, &cal, &c0, status, wanted_priority, now)?;
     let c = save(
         &*w,
         &c0,

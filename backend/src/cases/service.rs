@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::record::{event, required};
 use super::{
-    clocks::{self, accept_window, dispatch_window},
+    clocks::{self, dispatch_window},
     model::{transition, Action},
     routing,
     scope::{self, Access},
@@ -196,7 +196,8 @@ pub async fn transfer(
     .await?;
     let target = transfer_target(&w, &ch.case, body.unit_id).await?;
     let priority = ch.case.priority;
-    let accept_due = now + accept_window(&state.settings.deadlines, priority);
+    let cal = state.calendar().await?;
+    let accept_due = clocks::accept_due(&state.settings, &cal, priority, now);
     let c = save(
         &*w,
         &ch.case,

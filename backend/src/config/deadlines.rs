@@ -34,6 +34,10 @@ pub struct DeadlinePolicy {
     /// A registered mediation holds its first session within this of the
     /// case's acceptance (People's Mediation Law; DOMAIN.md).
     pub mediation_first_session_s: i64,
+    /// A visit to a person on the ledger sets her next review this much
+    /// later (seed 二(三): periodic attention); new persons get their
+    /// first review this long after they are imported.
+    pub ledger_review_s: i64,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
@@ -113,6 +117,7 @@ impl Default for DeadlinePolicy {
             case_remind_every_s: DAY,
             referrals: Default::default(),
             mediation_first_session_s: 7 * DAY,
+            ledger_review_s: 180 * DAY,
         }
     }
 }

@@ -7,8 +7,10 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use serde::Deserialize;
 
 mod deadlines;
+mod hotline;
 
 pub use deadlines::{DeadlinePolicy, EscalationPolicy};
+pub use hotline::{CalendarSettings, CallbackSettings, WORKING_DAY_KINDS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -47,6 +49,10 @@ pub struct Settings {
     pub jobs: JobSettings,
     pub sms: crate::notify::sms_settings::SmsSettings,
     pub measures: crate::measures::settings::MeasureSettings,
+    /// `[calendar]`: working days and office hours (issue 18).
+    pub calendar: CalendarSettings,
+    /// `[callbacks]`: the hotline's callbacks (issue 18).
+    pub callbacks: CallbackSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -160,6 +166,8 @@ pub struct JobSettings {
     pub auditor: String,
     /// Cron expression for purging expired sessions and old login failures.
     pub cleanup: String,
+    /// Cron expression for the weekly mail of ledger reviews due.
+    pub ledger_reviews: String,
 }
 
 impl Default for Settings {
@@ -179,6 +187,8 @@ impl Default for Settings {
             jobs: JobSettings::default(),
             sms: Default::default(),
             measures: Default::default(),
+            calendar: Default::default(),
+            callbacks: Default::default(),
         }
     }
 }
@@ -245,6 +255,7 @@ impl Default for JobSettings {
             digest: "0 0 8 * * *".into(),
             auditor: "0 * * * * *".into(),
             cleanup: "0 17 3 * * *".into(),
+            ledger_reviews: "0 0 9 * * Mon".into(),
         }
     }
 }
@@ -300,6 +311,7 @@ impl Settings {
             ("jobs.digest", &self.jobs.digest),
             ("jobs.auditor", &self.jobs.auditor),
             ("jobs.cleanup", &self.jobs.cleanup),
+            ("jobs.ledger_reviews", &self.jobs.ledger_reviews),
         ] {
             expr.parse::<cron::Schedule>()
                 .map_err(|e| ConfigError::Invalid {
@@ -319,6 +331,12 @@ impl Settings {
             key: "sms.url",
             message,
         })?;
+        self.calendar
+            .check()
+            .map_err(|message| ConfigError::Invalid {
+                key: "calendar",
+                message,
+            })?;
         if self.auth.session_ttl_s == 0 {
             return Err(ConfigError::Invalid {
                 key: "auth.session_ttl_s",

@@ -75,6 +75,7 @@ fn to_json(value: Value) -> Option<Json> {
             Json::from(t.to_rfc3339_opts(SecondsFormat::Micros, true))
         }),
         Value::Json(v) => v.map_or(Json::Null, |j| *j),
+        Value::ChronoDate(v) => v.map_or(Json::Null, |d| Json::from(d.to_string())),
         _ => return None,
     })
 }

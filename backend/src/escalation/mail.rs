@@ -20,7 +20,7 @@ pub fn beijing(t: DateTime<Utc>) -> String {
     }
 }
 
-fn link(public_url: &str, c: &case::Model) -> String {
+pub fn link(public_url: &str, c: &case::Model) -> String {
     format!("{}/#/case/{}", public_url.trim_end_matches('/'), c.id)
 }
 

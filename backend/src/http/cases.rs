@@ -47,17 +47,25 @@ pub struct CasePage {
     pub next_cursor: Option<String>,
 }
 
+/// A new case with what intake found on the ledger.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct OpenedCase {
+    #[serde(flatten)]
+    pub case: CaseView,
+    #[serde(flatten)]
+    pub ledger: crate::ledger::view::CaseLedger,
+}
+
 #[utoipa::path(post, path = "/api/v1/cases", tag = "cases", request_body = NewCase,
-    responses((status = 201, body = CaseView), (status = 403), (status = 409), (status = 422)))]
+    responses((status = 201, body = OpenedCase), (status = 403), (status = 409), (status = 422)))]
 pub async fn open(
     State(s): State<AppState>,
     p: Principal,
     ApiJson(body): ApiJson<NewCase>,
-) -> ApiResult<(StatusCode, Json<CaseView>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(opening::open(&s, &p, body).await?),
-    ))
+) -> ApiResult<(StatusCode, Json<OpenedCase>)> {
+    let case = opening::open(&s, &p, body).await?;
+    let ledger = crate::ledger::service::case_ledger(&s, case.id).await?;
+    Ok((StatusCode::CREATED, Json(OpenedCase { case, ledger })))
 }
 
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery), responses((status = 200, body = CasePage), (status = 422)))]

@@ -9,6 +9,8 @@ pub mod cases;
 pub mod error;
 pub mod escalations;
 pub mod extract;
+pub mod hotline;
+pub mod ledger;
 pub mod live;
 pub mod measures;
 pub mod mediation;
@@ -80,7 +82,9 @@ pub fn router(state: AppState) -> Router {
         .merge(escalations::router())
         .merge(referrals::router())
         .merge(mediation::router())
+        .merge(hotline::router())
         .merge(measures::router())
+        .merge(ledger::router())
         .merge(police::router())
         .merge(live::router())
         .merge(reports::router())

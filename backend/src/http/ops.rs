@@ -102,6 +102,8 @@ pub fn document() -> &'static serde_json::Value {
     DOC.get_or_init(|| {
         let mut doc = ApiDoc::openapi();
         doc.merge(super::mediation::MediationApi::openapi());
+        doc.merge(super::ledger::LedgerApi::openapi());
+        doc.merge(super::hotline::HotlineApi::openapi());
         let mut doc = serde_json::to_value(doc).unwrap_or_default();
         super::openapi::complete(&mut doc);
         doc

@@ -63,16 +63,55 @@ pub mod unit_phone {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// The recipients among `messages` who must never get a text: a case
+/// subject whose safe contact says `no_sms` (issue 18), in any form of
+/// her number.
+async fn silenced(
+    conn: &impl ConnectionTrait,
+    messages: &[Sms],
+) -> Result<std::collections::HashSet<String>, DbErr> {
+    use crate::hotline::entity::contact_safety;
+    let norm = |r: &str| {
+        crate::cases::model::PhoneNumber::parse(r)
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|_| r.trim().to_string())
+    };
+    let numbers: Vec<String> = messages.iter().map(|m| norm(&m.recipient)).collect();
+    if numbers.is_empty() {
+        return Ok(Default::default());
+    }
+    let blocked: std::collections::HashSet<String> = contact_safety::Entity::find()
+        .filter(contact_safety::Column::NoSmsPhone.is_in(numbers))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.no_sms_phone)
+        .collect();
+    Ok(messages
+        .iter()
+        .map(|m| m.recipient.clone())
+        .filter(|r| blocked.contains(&norm(r)))
+        .collect())
+}
+
 /// Queue texts inside the caller's transaction (the same text to the same
-/// phone once).
+/// phone once; never to a number marked `no_sms`).
 pub async fn enqueue(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     messages: Vec<Sms>,
 ) -> Result<usize, DbErr> {
+    let silenced = silenced(conn, &messages).await?;
+    if !silenced.is_empty() {
+        tracing::info!(
+            dropped = silenced.len(),
+            "texts to numbers marked no_sms were not queued"
+        );
+    }
     let mut seen = std::collections::HashSet::new();
     let rows: Vec<sms_message::ActiveModel> = messages
         .into_iter()
+        .filter(|m| !silenced.contains(&m.recipient))
         .filter(|m| seen.insert((m.recipient.clone(), m.body.clone())))
         .map(|m| sms_message::ActiveModel {
             id: Set(crate::db::new_id()),

@@ -10,7 +10,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
-    measures,
+    ledger, measures,
     mediation::clocks as mediation_clocks,
     referrals::clocks as referral_clocks,
     work::Work,
@@ -31,6 +31,8 @@ enum Owner {
     Mediation,
     /// A protective measure's clock (`measures::clocks`).
     Measure,
+    /// A ledger person's review (`ledger::clocks`).
+    LedgerReview,
 }
 
 fn owner(kind: &str) -> Option<Owner> {
@@ -41,6 +43,7 @@ fn owner(kind: &str) -> Option<Owner> {
         kind if referral_clocks::KINDS.contains(&kind) => Some(Owner::Referral),
         kind if mediation_clocks::KINDS.contains(&kind) => Some(Owner::Mediation),
         kind if measures::clocks::KINDS.contains(&kind) => Some(Owner::Measure),
+        kind if ledger::clocks::KINDS.contains(&kind) => Some(Owner::LedgerReview),
         _ => None,
     }
 }
@@ -62,6 +65,7 @@ pub async fn fire(
         Some(Owner::Referral) => referral_clocks::fire(w, settings, deadline).await,
         Some(Owner::Mediation) => mediation_clocks::fire(w, settings, deadline).await,
         Some(Owner::Measure) => measures::clocks::fire(w, settings, directory, deadline).await,
+        Some(Owner::LedgerReview) => ledger::clocks::fire(w, deadline).await,
         None => {
             tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
             Ok(false)
@@ -88,6 +92,9 @@ mod tests {
         }
         for kind in measures::clocks::KINDS {
             assert_eq!(owner(kind), Some(Owner::Measure), "{kind}");
+        }
+        for kind in ledger::clocks::KINDS {
+            assert_eq!(owner(kind), Some(Owner::LedgerReview), "{kind}");
         }
         assert_eq!(owner("referral.nonsense"), None);
     }

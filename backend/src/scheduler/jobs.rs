@@ -40,16 +40,18 @@ pub enum Job {
     Digest,
     Auditor,
     Cleanup,
+    LedgerReviews,
 }
 
 impl Job {
-    pub const ALL: [Job; 3] = [Job::Digest, Job::Auditor, Job::Cleanup];
+    pub const ALL: [Job; 4] = [Job::Digest, Job::Auditor, Job::Cleanup, Job::LedgerReviews];
 
     pub fn name(self) -> &'static str {
         match self {
             Job::Digest => "digest",
             Job::Auditor => "auditor",
             Job::Cleanup => "cleanup",
+            Job::LedgerReviews => "ledger_reviews",
         }
     }
 
@@ -58,6 +60,7 @@ impl Job {
             Job::Digest => &settings.jobs.digest,
             Job::Auditor => &settings.jobs.auditor,
             Job::Cleanup => &settings.jobs.cleanup,
+            Job::LedgerReviews => &settings.jobs.ledger_reviews,
         }
     }
 
@@ -127,6 +130,7 @@ pub async fn run_occurrence(state: &AppState, job: Job, at: DateTime<Utc>) {
         Job::Digest => super::digest::digest(state, started).await,
         Job::Auditor => audit_escalations(state, started).await,
         Job::Cleanup => cleanup(state, started).await,
+        Job::LedgerReviews => crate::ledger::digest::weekly(state, started).await,
     };
     let (ok, result) = match outcome {
         Ok(text) => {

@@ -280,8 +280,12 @@ string_enum!(
     ReportedTo_110 => "reported_to_110",
 });
 
+mod ledger;
 mod workflows;
+pub use ledger::*;
 pub use workflows::*;
+mod hotline;
+pub use hotline::*;
 
 #[cfg(test)]
 mod tests {

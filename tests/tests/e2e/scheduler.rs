@@ -322,7 +322,10 @@ async fn the_digest_mails_each_supervisor_numbers_and_counts_only() {
         .iter()
         .filter_map(|j| j["job"].as_str())
         .collect();
-    assert_eq!(names, HashSet::from(["digest", "auditor", "cleanup"]));
+    assert_eq!(
+        names,
+        HashSet::from(["digest", "auditor", "cleanup", "ledger_reviews"])
+    );
     let op = app.login("operator").await;
     assert_eq!(
         app.get(&op, "/api/v1/admin/jobs").await.0,

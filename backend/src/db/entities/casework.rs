@@ -163,6 +163,19 @@ pub mod call {
         pub created_at: DateTimeUtc,
         /// The number as the operator or the exchange gave it.
         pub phone_raw: Option<String>,
+        /// When an operator took it (CTI `answered` or `POST /calls`);
+        /// null: never answered.
+        pub answered_at: Option<DateTimeUtc>,
+        /// The exchange's hangup cause (`noAnswer`, `cancel`, `busy`, …).
+        pub hangup_cause: Option<String>,
+        /// What the call came to (issue 18).
+        pub disposition: Option<crate::vocab::Disposition>,
+        /// `[CallTopic]` of a consultation.
+        pub topics: Option<Json>,
+        #[sea_orm(column_type = "Text")]
+        pub disposition_notes: Option<String>,
+        pub disposed_by: Option<Uuid>,
+        pub disposed_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

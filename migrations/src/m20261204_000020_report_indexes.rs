@@ -8,7 +8,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261203_000020_report_indexes"
+        "m20261204_000020_report_indexes"
     }
 }
 
