@@ -222,8 +222,7 @@ async fn seed(db: &DatabaseConnection, postgres: bool, n: u64) -> Result<()> {
     )))
     .await
     .context("seeding deadlines")?;
-    db.execute_unprepared(if postgres { "ANALYZE" } else { "ANALYZE" })
-        .await?;
+    db.execute_unprepared("ANALYZE").await?;
     println!(
         "seeded {n} cases and deadlines in {:.0} s",
         started.elapsed().as_secs_f64()
@@ -326,8 +325,17 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
     let token = login["token"]
         .as_str()
         .ok_or_else(|| anyhow!("login: {login}"))?;
-    let year_ago = (chrono::Utc::now() - chrono::Duration::days(366))
-        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    // The server's clock, not ours: the `to` of a default summary.
+    let first: serde_json::Value = http
+        .get(format!("{base}/api/v1/reports/summary"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let to: chrono::DateTime<chrono::Utc> = serde_json::from_value(first["to"].clone())?;
+    let year_ago =
+        (to - chrono::Duration::days(366)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let engine = if args.postgres {
         "PostgreSQL"
     } else {
