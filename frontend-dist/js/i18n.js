@@ -1,15 +1,16 @@
 // Language state and lookup. Strings live only in ../i18n/<lang>.js.
 import zhBase from '../i18n/zh-CN.js';
 import zhConsole from '../i18n/console.zh-CN.js';
+import zhHotline from '../i18n/hotline.zh-CN.js';
 
-// The shift console's strings (issue 19) live in files of their own. Only
-// Chinese loads with the page; English is fetched when first chosen (a weak
-// line pays for one language).
-const zh = { ...zhBase, ...zhConsole };
+// The shift console's strings (issue 19) and the hotline loop's (issue 18)
+// live in files of their own. Only Chinese loads with the page; English is
+// fetched when first chosen (a weak line pays for one language).
+const zh = { ...zhBase, ...zhConsole, ...zhHotline };
 const DICTS = { 'zh-CN': zh, en: null };
 const LOADERS = {
-  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js')])
-    .then(([base, more]) => ({ ...base.default, ...more.default })),
+  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js'), import('../i18n/hotline.en.js')])
+    .then((mods) => Object.assign({}, ...mods.map((m) => m.default))),
 };
 const KEY = 'lianxin.lang';
 let lang = 'zh-CN';

@@ -20,6 +20,7 @@ const VIEWS = {
   case: () => import('./views/case.js').then((m) => m.renderCase),
   referrals: () => import('./views/referrals.js').then((m) => m.renderReferrals),
   referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
+  callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
 };
 
 const ctx = { me: null, live };
@@ -47,7 +48,7 @@ function homeFor(me) {
 function navItems(me) {
   if (!me) return [];
   switch (me.role) {
-    case 'operator': return [['#/intake', 'nav.intake'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
+    case 'operator': return [['#/intake', 'nav.intake'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'police_liaison': return [['#/board', 'nav.board'], ['#/cases', 'nav.cases']];
     case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];

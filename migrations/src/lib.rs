@@ -15,6 +15,7 @@ mod m20261203_000002_police_loop;
 mod m20261203_000003_mediation;
 mod m20261204_000001_ledger;
 mod m20261204_000002_hotline_loop;
+mod m20261204_000020_report_indexes;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_mediation::Migration),
             Box::new(m20261204_000001_ledger::Migration),
             Box::new(m20261204_000002_hotline_loop::Migration),
+            Box::new(m20261204_000020_report_indexes::Migration),
         ]
     }
 }

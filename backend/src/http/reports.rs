@@ -44,7 +44,7 @@ pub async fn cases_csv(
                 "attachment; filename=\"lianxin-cases.csv\"",
             ),
         ],
-        csv,
+        axum::body::Body::from_stream(csv),
     )
         .into_response())
 }

@@ -4,13 +4,16 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Datelike, Duration, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait};
 use serde::{Deserialize, Serialize};
+
+mod csv;
+mod figures;
 
 use crate::{
     auth::Principal,
     cases::scope,
-    db::entities::{case, deadline, escalation, unit},
+    db::entities::{case, unit},
     error::{Error, Result},
     regions,
     state::AppState,
@@ -146,10 +149,7 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
     let per = period(state, p, &q)?;
     let conn = &state.db.conn;
     let now = state.now();
-    let cases = case::Entity::find()
-        .filter(per.cond.clone())
-        .all(conn)
-        .await?;
+    let counts = figures::case_counts(conn, &per.cond).await?;
     let units: BTreeMap<uuid::Uuid, String> = unit::Entity::find()
         .all(conn)
         .await?
@@ -159,23 +159,25 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
     let mut by_category = BTreeMap::new();
     let mut by_status = BTreeMap::new();
     let mut by_unit: BTreeMap<Option<uuid::Uuid>, u64> = BTreeMap::new();
-    for c in &cases {
-        *by_category
-            .entry(c.category.as_str().to_string())
-            .or_insert(0) += 1;
-        *by_status.entry(c.status.as_str().to_string()).or_insert(0) += 1;
-        *by_unit.entry(c.assigned_unit_id).or_insert(0) += 1;
+    let (mut total, mut overdue) = (0, 0);
+    for c in &counts {
+        *by_category.entry(c.category.clone()).or_insert(0) += c.n;
+        *by_status.entry(c.status.clone()).or_insert(0) += c.n;
+        *by_unit.entry(c.unit).or_insert(0) += c.n;
+        total += c.n;
+        if c.overdue {
+            overdue += c.n;
+        }
     }
-    let ids: Vec<uuid::Uuid> = cases.iter().map(|c| c.id).collect();
-    let (escalations, deadlines) = escalations_and_deadlines(conn, &ids, now).await?;
-    let kinds = deadline_figures(&deadlines);
+    let escalations = figures::escalation_times(conn, &per.cond).await?;
+    let kinds = figures::deadline_counts(conn, &per.cond, now).await?;
     let (met, missed) = kinds.values().fold((0, 0), |(a, b), (m, x)| (a + m, b + x));
     let (ack_all, ack_by) = times_to_acknowledge(&escalations);
     Ok(Summary {
         from: per.from,
         to: per.to,
         region_code: per.region,
-        total: cases.len() as u64,
+        total,
         by_category,
         by_status,
         by_unit: by_unit
@@ -188,7 +190,7 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
                 count,
             })
             .collect(),
-        overdue: cases.iter().filter(|c| c.overdue).count() as u64,
+        overdue,
         escalations: escalations.len() as u64,
         deadlines: share(met, missed),
         deadlines_by_kind: kinds
@@ -203,133 +205,29 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
     })
 }
 
-/// The escalations of `ids` and the deadlines (of the cases and their
-/// escalations) due by `now` or met before it, read in chunks of 500.
-async fn escalations_and_deadlines(
-    conn: &sea_orm::DatabaseConnection,
-    ids: &[uuid::Uuid],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(Vec<escalation::Model>, Vec<deadline::Model>)> {
-    let mut escalations = Vec::new();
-    let mut deadlines = Vec::new();
-    for chunk in ids.chunks(500) {
-        let esc = escalation::Entity::find()
-            .filter(escalation::Column::CaseId.is_in(chunk.to_vec()))
-            .all(conn)
-            .await?;
-        let mut subjects: Vec<uuid::Uuid> = chunk.to_vec();
-        subjects.extend(esc.iter().map(|e| e.id));
-        for sub in subjects.chunks(500) {
-            deadlines.extend(
-                // Due by now, or met already (cancelled before its time):
-                // "on time" counts a deadline as soon as it is met.
-                deadline::Entity::find()
-                    .filter(deadline::Column::SubjectId.is_in(sub.to_vec()))
-                    .filter(
-                        sea_orm::Condition::any()
-                            .add(deadline::Column::DueAt.lte(now))
-                            .add(deadline::Column::CancelledAt.is_not_null()),
-                    )
-                    .all(conn)
-                    .await?,
-            );
-        }
-        escalations.extend(esc);
-    }
-    Ok((escalations, deadlines))
-}
-
-/// Met and missed per deadline kind. A deadline is met when its condition
-/// was satisfied (the row was cancelled) by its due time; missed when it
-/// fired. Reminders after a miss and the parties' confirmation window are
-/// not counted.
-fn deadline_figures(deadlines: &[deadline::Model]) -> BTreeMap<String, (u64, u64)> {
-    let mut kinds: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for d in deadlines
-        .iter()
-        .filter(|d| crate::cases::clocks::counts_in_figures(&d.kind))
-    {
-        let entry = kinds.entry(d.kind.clone()).or_insert((0, 0));
-        if d.fired_at.is_some() {
-            entry.1 += 1;
-        } else if d.cancelled_at.is_some_and(|c| c <= d.due_at) {
-            entry.0 += 1;
-        }
-    }
-    kinds
-}
-
 /// Seconds from opening to acknowledgement, all and by urgency.
 fn times_to_acknowledge(
-    escalations: &[escalation::Model],
+    escalations: &[(String, Option<i64>)],
 ) -> (Vec<i64>, BTreeMap<String, Vec<i64>>) {
     let mut all = Vec::new();
     let mut by: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for e in escalations {
-        if let Some(at) = e.acknowledged_at {
-            let s = (at - e.created_at).num_seconds();
+    for (urgency, secs) in escalations {
+        if let Some(s) = *secs {
             all.push(s);
-            by.entry(e.urgency.as_str().to_string())
-                .or_default()
-                .push(s);
+            by.entry(urgency.clone()).or_default().push(s);
         }
     }
     (all, by)
 }
 
-fn csv_field(s: &str) -> String {
-    // Quote everything and neutralise spreadsheet formulas.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
-
-/// The cases of the period as CSV: numbers, categories, places, units,
-/// status and dates — no names, phone or ID numbers, no stories.
-pub async fn cases_csv(state: &AppState, p: &Principal, q: ReportQuery) -> Result<String> {
+/// The cases of the period as a streamed CSV in Chinese (`csv`).
+pub async fn cases_csv(
+    state: &AppState,
+    p: &Principal,
+    q: ReportQuery,
+) -> Result<impl futures_util::Stream<Item = std::io::Result<String>> + Send + 'static> {
     let per = period(state, p, &q)?;
-    let conn = &state.db.conn;
-    let units: BTreeMap<uuid::Uuid, String> = unit::Entity::find()
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.name))
-        .collect();
-    let cases = case::Entity::find()
-        .filter(per.cond)
-        .order_by_asc(case::Column::CreatedAt)
-        .all(conn)
-        .await?;
-    let mut out = String::from("\u{feff}number,created_at,category,status,priority,risk_level,region_code,unit,overdue,resolved_at,closed_at\r\n");
-    for c in cases {
-        let fields = [
-            c.number.clone(),
-            c.created_at.to_rfc3339(),
-            c.category.as_str().to_string(),
-            c.status.as_str().to_string(),
-            c.priority.as_str().to_string(),
-            c.risk_level.as_str().to_string(),
-            c.region_code.clone(),
-            c.assigned_unit_id
-                .and_then(|u| units.get(&u).cloned())
-                .unwrap_or_default(),
-            c.overdue.to_string(),
-            c.resolved_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-            c.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
-        ];
-        out.push_str(
-            &fields
-                .iter()
-                .map(|f| csv_field(f))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push_str("\r\n");
-    }
-    Ok(out)
+    csv::stream(&state.db.conn, per.cond).await
 }
 
 #[cfg(test)]
@@ -337,11 +235,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn median_and_csv_quoting() {
+    fn medians() {
         assert_eq!(median(vec![]), None);
         assert_eq!(median(vec![5, 1, 3]), Some(3));
         assert_eq!(median(vec![4, 1, 3, 2]), Some(2));
-        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
-        assert_eq!(csv_field("=cmd"), "\"'=cmd\"");
     }
 }

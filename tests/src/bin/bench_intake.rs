@@ -97,6 +97,8 @@ struct Args {
     warmup: usize,
     calls: usize,
     phones: u64,
+    /// Persons on the ledger (`lianxin ledger sample | import`).
+    persons: u64,
     lookups: usize,
     raw_secs: u64,
     pg_url: String,
@@ -110,7 +112,7 @@ struct Args {
 
 const USAGE: &str =
     "usage: bench_intake [--db sqlite|postgres] [--concurrency 32] [--cases 10000] \
-[--warmup 300] [--calls 1000000] [--phones 200000] [--lookups 3000] [--raw-secs 5] \
+[--warmup 300] [--calls 1000000] [--phones 200000] [--persons 0] [--lookups 3000] [--raw-secs 5] \
 [--pg-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable] [--dir PATH] [--client-threads 1] \
 [--server PATH] [--no-build] [--keep]";
 
@@ -123,6 +125,7 @@ impl Args {
             warmup: 300,
             calls: 1_000_000,
             phones: 200_000,
+            persons: 0,
             lookups: 3_000,
             raw_secs: 5,
             // Loopback: TLS would only cost CPU on both ends (sqlx's default
@@ -154,6 +157,7 @@ impl Args {
                 "--warmup" => a.warmup = value()?.parse()?,
                 "--calls" => a.calls = value()?.parse()?,
                 "--phones" => a.phones = value()?.parse()?,
+                "--persons" => a.persons = value()?.parse()?,
                 "--lookups" => a.lookups = value()?.parse()?,
                 "--raw-secs" => a.raw_secs = value()?.parse()?,
                 "--pg-url" => a.pg_url = value()?,
@@ -380,6 +384,46 @@ fn lianxin(server_bin: &Path, fx: &Fixture) -> tokio::process::Command {
     cmd
 }
 
+/// `--persons` on the ledger: a generated screening file over the demo
+/// villages of 阳朔县, imported with the CLI before the server starts.
+/// Person `n` has the phone `13{n:09}` (`ledger::sample`).
+async fn ledger(args: &Args, server_bin: &Path, fx: &Fixture) -> Result<()> {
+    let file = fx.dir.join("ledger.csv");
+    let csv = lianxin::ledger::sample::csv(
+        lianxin::ledger::sample::DEMO_VILLAGES,
+        usize::try_from(args.persons)?,
+        0,
+    );
+    std::fs::write(&file, csv)?;
+    say(&format!("ledger: importing {} persons", args.persons));
+    let t = Instant::now();
+    let out = lianxin(server_bin, fx)
+        .args(["ledger", "import"])
+        .arg(&file)
+        .args(["--county", "450321000000"])
+        .output()
+        .await
+        .context("running lianxin ledger import")?;
+    if !out.status.success() {
+        bail!(
+            "ledger import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    println!("  imported in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The number a screen pop asks for: every other one a ledger phone when
+/// there are persons on the ledger.
+fn lookup_phone(args: &Args, rng: &mut Rng, k: usize) -> String {
+    if args.persons > 0 && k % 2 == 1 {
+        format!("13{:09}", rng.below(args.persons))
+    } else {
+        phone(rng.below(args.phones))
+    }
+}
+
 async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) -> Result<()> {
     let port = free_port()?;
     let listen = format!("127.0.0.1:{port}");
@@ -406,6 +450,9 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
             "lianxin demo failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+    if args.persons > 0 {
+        ledger(args, server_bin, fx).await?;
     }
     let log = std::fs::File::create(fx.dir.join("server.log"))?;
     let child = lianxin(server_bin, fx)
@@ -504,8 +551,8 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
         let (p50, p99, mean, max) = lat.summary();
         println!();
         println!(
-            "== screen pop ({:?}, {} calls on file) ==",
-            args.db, args.calls
+            "== screen pop ({:?}, {} calls, {} ledger persons on file) ==",
+            args.db, args.calls, args.persons
         );
         println!(
             "  GET /api/v1/callers/{{phone}}: p50 {p50:.2} ms   p99 {p99:.2} ms   mean {mean:.2} ms   max {max:.1} ms   (avg {:.1} calls, {:.2} cases per answer; target p99 < 5 ms)",
@@ -875,8 +922,8 @@ async fn screen_pops(
     }
     let mut lat = Vec::with_capacity(args.lookups);
     let (mut calls, mut cases) = (0usize, 0usize);
-    for _ in 0..args.lookups {
-        let url = format!("{base}/api/v1/callers/{}", phone(rng.below(args.phones)));
+    for k in 0..args.lookups {
+        let url = format!("{base}/api/v1/callers/{}", lookup_phone(args, rng, k));
         let t = Instant::now();
         let r = client
             .get(&url)

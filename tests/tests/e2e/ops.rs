@@ -164,3 +164,71 @@ async fn the_openapi_document_is_complete_for_client_generators() {
     let login = &doc["paths"]["/api/v1/auth/login"]["post"];
     assert_eq!(login["security"], serde_json::json!([]), "login is public");
 }
+
+/// The supervisor's export is in Chinese and one row per case: Chinese
+/// headers, category and status names, Beijing time; and it streams (a
+/// period of many pages arrives whole).
+#[tokio::test]
+async fn the_case_export_is_in_chinese_with_beijing_time() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let mut numbers = Vec::new();
+    for i in 0..3 {
+        let (status, case) = app
+            .post_json(
+                &op,
+                "/api/v1/cases",
+                serde_json::json!({"category": "neighbor_dispute", "region_code": "450321101201",
+                    "summary": format!("邻里纠纷 {i}"), "subject": {"phone": "13900000000"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{case}");
+        numbers.push(case["number"].as_str().unwrap().to_string());
+    }
+    let sup = app.login("supervisor").await;
+    // The test clock stands still: the period ends an hour from now.
+    let fmt =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let path = format!(
+        "/api/v1/reports/cases.csv?from={}&to={}",
+        fmt(app.now() - chrono::Duration::days(1)),
+        fmt(app.now() + chrono::Duration::hours(1))
+    );
+    let resp = app
+        .request(reqwest::Method::GET, &sup, &path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ct = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let text = resp.text().await.unwrap();
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert!(
+        lines[0].starts_with("\u{feff}案件编号,受理时间（北京时间）,类别,状态"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines.len(), 1 + numbers.len(), "{text}");
+    for n in &numbers {
+        let row = lines
+            .iter()
+            .find(|l| l.contains(n.as_str()))
+            .expect("row per case");
+        assert!(row.contains("\"邻里纠纷\""), "{row}");
+        assert!(!row.contains("neighbor_dispute"), "{row}");
+        assert!(
+            !row.contains("13900000000") && !row.contains("邻里纠纷 "),
+            "no phone or story: {row}"
+        );
+        // Beijing time: the opening time shifted by 8 hours, no offset.
+        let created = app
+            .now()
+            .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+        assert!(
+            row.contains(&created.format("%Y-%m-%d").to_string()),
+            "{row}"
+        );
+        assert!(!row.contains("+00:00"), "{row}");
+    }
+}

@@ -1,0 +1,419 @@
+//! `bench_reports`: supervisors' reads at a million cases (issue 20).
+//!
+//! ```text
+//! cargo build --release -p lianxin -p lianxin-tests
+//! target/release/bench_reports --db sqlite|postgres [--cases 1000000] [--rounds 20] \
+//!     [--server target/release/lianxin] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
+//! ```
+//!
+//! A fresh database, `lianxin demo`, then `--cases` cases written by one
+//! bulk SQL statement per 100,000 (spread evenly over the last 365 days,
+//! all categories and statuses, the demo villages and units), each with
+//! one counted deadline (one in ten missed). Then `lianxin serve` as its
+//! own process and, as the supervisor, `--rounds` times each: the summary
+//! for the default 30 days and for the whole year, the case list filtered
+//! by category and status, a search by case number, and the 30-day CSV
+//! export (time, bytes, and the server's PSS before and after).
+use std::{
+    path::PathBuf,
+    process::Stdio,
+    time::{Duration, Instant},
+};
+
+use anyhow::{anyhow, bail, Context, Result};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+
+const PASSWORD: &str = lianxin_tests::DEMO_PASSWORD;
+const CATEGORIES: &[&str] = &[
+    "domestic_violence",
+    "safety_threat",
+    "marriage_family",
+    "neighbor_dispute",
+    "land_rights",
+    "property",
+    "legal_aid",
+    "social_assistance",
+    "counselling",
+    "health",
+    "employment",
+    "family_education",
+    "other",
+];
+const STATUSES: &[&str] = &["new", "assigned", "in_progress", "resolved", "closed"];
+const VILLAGES: &[&str] = &[
+    "450321101201",
+    "450321101202",
+    "450321102201",
+    "450323101201",
+    "450224100201",
+];
+const CHUNK: u64 = 100_000;
+
+struct Args {
+    postgres: bool,
+    cases: u64,
+    rounds: usize,
+    server: PathBuf,
+    pg_url: String,
+}
+
+fn args() -> Result<Args> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut a = Args {
+        postgres: false,
+        cases: 1_000_000,
+        rounds: 20,
+        server: root.join("target/release/lianxin"),
+        pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| anyhow!("{flag} needs a value"));
+        match flag.as_str() {
+            "--db" => a.postgres = value()? == "postgres",
+            "--cases" => a.cases = value()?.parse()?,
+            "--rounds" => a.rounds = value()?.parse()?,
+            "--server" => a.server = PathBuf::from(value()?),
+            "--pg-url" => a.pg_url = value()?,
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> Result<()> {
+    let args = args()?;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?
+        .block_on(run(args))
+}
+
+fn pss_mib(pid: u32) -> f64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with("Pss:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+async fn run(args: Args) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("lianxin-bench-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db_name = format!("bench_reports_{}", std::process::id());
+    let url = if args.postgres {
+        let admin = Database::connect(&args.pg_url).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
+            .await?;
+        format!(
+            "{}/{db_name}",
+            args.pg_url.rsplit_once('/').map_or("", |x| x.0)
+        )
+    } else {
+        format!("sqlite://{}/lianxin.db?mode=rwc", dir.display())
+    };
+    let outcome = bench(&args, &dir, &url).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    if args.postgres {
+        if let Ok(admin) = Database::connect(&args.pg_url).await {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
+                .await;
+        }
+    }
+    outcome
+}
+
+fn lianxin(args: &Args, dir: &std::path::Path, url: &str) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new(&args.server);
+    c.env("LIANXIN_CONFIG", dir.join("bench.toml"))
+        .env("LIANXIN_DATABASE_URL", url)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        );
+    c
+}
+
+/// `CASE expr % n WHEN 0 THEN v0 … END` over `values` (already quoted).
+fn pick(expr: &str, values: &[String]) -> String {
+    let arms: String = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!(" WHEN {i} THEN {v}"))
+        .collect();
+    format!("(CASE {expr} % {} {arms} END)", values.len())
+}
+
+fn quoted(xs: &[&str]) -> Vec<String> {
+    xs.iter().map(|x| format!("'{x}'")).collect()
+}
+
+async fn seed(db: &DatabaseConnection, postgres: bool, n: u64) -> Result<()> {
+    let backend = db.get_database_backend();
+    let one = |sql: &str| Statement::from_string(backend, sql.to_string());
+    let mut units = Vec::new();
+    for r in db
+        .query_all_raw(one("SELECT id FROM units ORDER BY name"))
+        .await?
+    {
+        let id: uuid::Uuid = r.try_get("", "id")?;
+        units.push(if postgres {
+            format!("'{id}'::uuid")
+        } else {
+            format!("x'{}'", id.simple())
+        });
+    }
+    let admin = db
+        .query_one_raw(one("SELECT id FROM users WHERE username = 'admin'"))
+        .await?
+        .ok_or_else(|| anyhow!("no admin user"))?;
+    let admin: uuid::Uuid = admin.try_get("", "id")?;
+    let admin = if postgres {
+        format!("'{admin}'::uuid")
+    } else {
+        format!("x'{}'", admin.simple())
+    };
+    let span = 365 * 86_400 / n.max(1);
+    let started = Instant::now();
+    let mut from = 0;
+    while from < n {
+        let to = (from + CHUNK).min(n);
+        let (series, id, ts) = if postgres {
+            (
+                format!("SELECT i FROM generate_series({from}, {}) AS s(i)", to - 1),
+                "gen_random_uuid()".to_string(),
+                format!("now() - make_interval(secs => i * {span})"),
+            )
+        } else {
+            (
+                format!("WITH RECURSIVE s(i) AS (SELECT {from} UNION ALL SELECT i + 1 FROM s WHERE i + 1 < {to}) SELECT i FROM s"),
+                "randomblob(16)".to_string(),
+                format!("strftime('%Y-%m-%dT%H:%M:%S', 'now', '-' || (i * {span}) || ' seconds') || '.' || printf('%06d', i % 1000000) || '+00:00'"),
+            )
+        };
+        let sql = format!(
+            "INSERT INTO cases (id, number, category, status, priority, risk_level, region_code, summary, \
+             assigned_unit_id, created_by, created_at, updated_at, version, overdue) \
+             SELECT {id}, 'B' || i, {cat}, {st}, 'normal', 'none', {reg}, 'bench', {unit}, {admin}, {ts}, {ts}, 1, \
+             (i % 17 = 0) FROM ({series}) AS q",
+            cat = pick("i", &quoted(CATEGORIES)),
+            st = pick("(i / 13)", &quoted(STATUSES)),
+            reg = pick("(i / 3)", &quoted(VILLAGES)),
+            unit = pick("i", &units),
+        );
+        db.execute_raw(one(&sql)).await.context("seeding cases")?;
+        from = to;
+        println!("  {to} cases ({:.0} s)", started.elapsed().as_secs_f64());
+    }
+    let id = if postgres {
+        "gen_random_uuid()"
+    } else {
+        "randomblob(16)"
+    };
+    db.execute_raw(one(&format!(
+        "INSERT INTO deadlines (id, subject_kind, subject_id, kind, due_at, fired_at, cancelled_at, created_at) \
+         SELECT {id}, 'case', id, 'accept', created_at, \
+         CASE WHEN number LIKE '%7' THEN created_at END, \
+         CASE WHEN number LIKE '%7' THEN NULL ELSE created_at END, created_at FROM cases WHERE summary = 'bench'"
+    )))
+    .await
+    .context("seeding deadlines")?;
+    db.execute_unprepared("ANALYZE").await?;
+    println!(
+        "seeded {n} cases and deadlines in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+struct Timing {
+    name: &'static str,
+    ms: Vec<f64>,
+    bytes: usize,
+}
+
+impl Timing {
+    fn report(&mut self) {
+        self.ms.sort_by(f64::total_cmp);
+        let p = |q: f64| self.ms[((self.ms.len() - 1) as f64 * q).round() as usize];
+        println!(
+            "{:<44} median {:>8.1} ms  p95 {:>8.1} ms  max {:>8.1} ms  ({} bytes)",
+            self.name,
+            p(0.5),
+            p(0.95),
+            p(1.0),
+            self.bytes
+        );
+    }
+}
+
+async fn time(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &'static str,
+    path: &str,
+    rounds: usize,
+) -> Result<Timing> {
+    let mut t = Timing {
+        name,
+        ms: Vec::new(),
+        bytes: 0,
+    };
+    for _ in 0..rounds {
+        let start = Instant::now();
+        let resp = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        t.ms.push(start.elapsed().as_secs_f64() * 1000.0);
+        if !status.is_success() {
+            bail!("{path}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        t.bytes = body.len();
+    }
+    Ok(t)
+}
+
+async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
+    std::fs::write(
+        dir.join("bench.toml"),
+        format!("data_dir = {:?}\n", dir.display().to_string()),
+    )?;
+    let out = lianxin(args, dir, url).arg("demo").output().await?;
+    if !out.status.success() {
+        bail!("lianxin demo: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    {
+        let db = Database::connect(url).await?;
+        seed(&db, args.postgres, args.cases).await?;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = lianxin(args, dir, url)
+        .arg("serve")
+        .env("LIANXIN_LISTEN", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("server.log"))?)
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().unwrap_or(0);
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let ready = Instant::now();
+    while http.get(format!("{base}/readyz")).send().await.is_err() {
+        if ready.elapsed() > Duration::from_secs(120) {
+            bail!("server not ready");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let login: serde_json::Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "supervisor", "password": PASSWORD}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("login: {login}"))?;
+    // The server's clock, not ours: the `to` of a default summary.
+    let first: serde_json::Value = http
+        .get(format!("{base}/api/v1/reports/summary"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let to: chrono::DateTime<chrono::Utc> = serde_json::from_value(first["to"].clone())?;
+    let year_ago =
+        (to - chrono::Duration::days(366)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let engine = if args.postgres {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "{engine}, {} cases, {} rounds each, as the demo supervisor (her region's cases)",
+        args.cases, args.rounds
+    );
+    let r = args.rounds;
+    let mut results = vec![
+        time(
+            &http,
+            &base,
+            token,
+            "GET /reports/summary (30 days)",
+            "/api/v1/reports/summary",
+            r,
+        )
+        .await?,
+        time(
+            &http,
+            &base,
+            token,
+            "GET /reports/summary (365 days)",
+            &format!(
+                "/api/v1/reports/summary?from={}",
+                year_ago.replace('+', "%2B")
+            ),
+            r,
+        )
+        .await?,
+        time(
+            &http,
+            &base,
+            token,
+            "GET /cases?category=&status= (first page)",
+            "/api/v1/cases?category=land_rights&status=resolved",
+            r,
+        )
+        .await?,
+        time(
+            &http,
+            &base,
+            token,
+            "GET /cases?q=B12345 (number search)",
+            "/api/v1/cases?q=B12345",
+            r,
+        )
+        .await?,
+        time(
+            &http,
+            &base,
+            token,
+            "GET /cases?region_code=village",
+            "/api/v1/cases?region_code=450321101201",
+            r,
+        )
+        .await?,
+    ];
+    for t in &mut results {
+        t.report();
+    }
+    let before = pss_mib(pid);
+    let mut csv = time(
+        &http,
+        &base,
+        token,
+        "GET /reports/cases.csv (30 days)",
+        "/api/v1/reports/cases.csv",
+        3,
+    )
+    .await?;
+    csv.report();
+    println!(
+        "server PSS {before:.1} MiB before the exports, {:.1} MiB after",
+        pss_mib(pid)
+    );
+    let _ = child.kill().await;
+    Ok(())
+}
