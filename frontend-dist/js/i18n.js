@@ -3,10 +3,13 @@ import zhBase from '../i18n/zh-CN.js';
 import enBase from '../i18n/en.js';
 import zhConsole from '../i18n/console.zh-CN.js';
 import enConsole from '../i18n/console.en.js';
+import zhHotline from '../i18n/hotline.zh-CN.js';
+import enHotline from '../i18n/hotline.en.js';
 
 // The shift console's strings (issue 19) live in files of their own.
-const zh = { ...zhBase, ...zhConsole };
-const en = { ...enBase, ...enConsole };
+// The hotline loop's (issue 18) too.
+const zh = { ...zhBase, ...zhConsole, ...zhHotline };
+const en = { ...enBase, ...enConsole, ...enHotline };
 const DICTS = { 'zh-CN': zh, en };
 const KEY = 'lianxin.lang';
 let lang = 'zh-CN';

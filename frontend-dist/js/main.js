@@ -14,6 +14,7 @@ import { renderCase } from './views/case.js';
 import { renderAdmin } from './views/admin.js';
 import { renderCases } from './views/cases.js';
 import { renderReferrals, renderReferral } from './views/referrals.js';
+import { renderCallbacks } from './views/callbacks.js';
 
 const ctx = { me: null, live };
 let cleanup = null;
@@ -40,7 +41,7 @@ function homeFor(me) {
 function navItems(me) {
   if (!me) return [];
   switch (me.role) {
-    case 'operator': return [['#/intake', 'nav.intake'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
+    case 'operator': return [['#/intake', 'nav.intake'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'police_liaison': return [['#/board', 'nav.board'], ['#/cases', 'nav.cases']];
     case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
@@ -180,6 +181,7 @@ async function route() {
     case: () => renderCase(container, ctx, r.args[0]),
     referrals: () => renderReferrals(container, ctx),
     referral: () => renderReferral(container, ctx, r.args[0]),
+    callbacks: () => renderCallbacks(container, ctx),
   }[r.name];
   if (!view) { navigate(homeFor(ctx.me)); return; }
   try {

@@ -904,6 +904,103 @@ test('the police board has the routed-case queue and the measures panel; the cas
   assert.deepEqual(await unlabeled(po), [], 'every case-page control has a label');
 });
 
+// ---- the hotline's own loop (issue 18) ----
+async function cti(body) {
+  const r = await fetch(`${BASE}/api/v1/cti/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CTI-Secret': process.env.LIANXIN_CTI_SECRET || '' },
+    body: JSON.stringify(body),
+  });
+  assert.equal(r.status, 202, `CTI ${body.event}`);
+  return r.json();
+}
+
+async function apiGet(token, p) {
+  const r = await fetch(`${BASE}/api/v1${p}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.ok(r.ok, `GET ${p} → ${r.status}`);
+  return r.json();
+}
+
+test('ending a call without a case asks what it came to, and one call stays one record', async () => {
+  const op = pages.operator;
+  const number = '13877100001';
+  await op.goto(`${BASE}/#/intake`);
+  await op.waitForSelector('#intake-form');
+  // Whatever call an earlier step left in hand is over.
+  if (await op.locator('#end-call').isVisible()) {
+    op.once('dialog', (d) => d.accept());
+    await op.click('#end-call');
+  }
+  if (await op.locator('#disp-skip').isVisible()) await op.click('#disp-skip');
+  await op.waitForFunction(() => document.getElementById('caller-phone').value === '');
+  await cti({ event: 'ringing', call_ref: 'e2e-disp-1', from: number, operator: 'operator' });
+  await cti({ event: 'answered', call_ref: 'e2e-disp-1', from: number, operator: 'operator' });
+  await op.waitForFunction((n) => document.getElementById('caller-phone').value.includes(n), number);
+  await op.click('#end-call');
+  assert.equal(await op.inputValue('#caller-phone'), '', 'the call is over at once');
+  const dlg = op.locator('#disposition-form');
+  await dlg.waitFor();
+  assert.deepEqual(await unlabeled(op), [], 'every disposition control has a label');
+  await shot(op, '18-disposition');
+  await dlg.locator('select[name=kind]').selectOption('consultation_answered');
+  await dlg.locator('#disp-save').click();
+  // No topic: the server's field error shows in the form, which stays.
+  await dlg.locator('.form-error:not([hidden]), .field-error:not([hidden])').first().waitFor();
+  await dlg.locator('input[name=topic-legal]').check();
+  await dlg.locator('textarea[name=notes]').fill('已告知离婚诉讼的程序');
+  await dlg.locator('#disp-save').click();
+  await dlg.waitFor({ state: 'detached' });
+  const token = await apiLogin('operator');
+  const pop = await apiGet(token, `/callers/${number}`);
+  assert.equal(pop.calls.length, 1, 'the exchange\'s call and the console\'s are one record');
+  assert.equal(pop.calls[0].disposition, 'consultation_answered');
+  assert.deepEqual(pop.calls[0].topics, ['legal']);
+});
+
+test('the callback queue puts missed calls first and warns before an unsafe callback', async () => {
+  const op = pages.operator;
+  const station = await apiLogin('station');
+  const token = await apiLogin('operator');
+  // A resolved case whose safe hours exclude now: its satisfaction callback
+  // warns before dialling.
+  const kase = await apiPost(token, '/cases', {
+    category: 'domestic_violence', region_code: VILLAGE, summary: '回访测试', subject: { phone: '13877100003' },
+  });
+  const bj = (new Date().getUTCHours() + 8 + 3) % 24;
+  const hh = (n) => String(n).padStart(2, '0');
+  const r = await fetch(`${BASE}/api/v1/cases/${kase.id}/contact-safety`, {
+    method: 'PUT', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ safe_to_call: true, safe_hours: `${hh(bj)}:00-${hh((bj + 1) % 24)}:00`, code_word: '买化肥' }),
+  });
+  assert.equal(r.status, 200, 'safe contact set');
+  await apiPost(station, `/cases/${kase.id}/accept`, {});
+  await apiPost(station, `/cases/${kase.id}/outcome`, { result: 'resolved', details: '已处理' });
+  await cti({ event: 'hangup', call_ref: 'e2e-miss-1', from: '13877100002', cause: 'noAnswer' });
+
+  await op.goto(`${BASE}/#/callbacks`);
+  const first = op.locator('#callback-queue > li').first();
+  await first.waitFor();
+  assert.equal(await first.getAttribute('data-kind'), 'missed_call', 'missed calls come first');
+  assert.match(await first.locator('.cb-phone').textContent(), /\*{4}/, 'the number is masked');
+  const item = op.locator('#callback-queue > li[data-kind=satisfaction]', { hasText: kase.number });
+  await item.waitFor();
+  await item.locator('.cb-warning').waitFor();
+  assert.deepEqual(await unlabeled(op), [], 'every callback control has a label');
+  await shot(op, '19-callback-queue');
+  const attempt = item.locator('form.cb-attempt');
+  await attempt.locator('button[type=submit]').click();
+  await attempt.locator('.field-error:not([hidden]), .form-error:not([hidden])').first().waitFor();
+  await attempt.locator('input[name=confirm_risk]').check();
+  await attempt.locator('button[type=submit]').click();
+  await op.locator('#callback-queue > li[data-kind=satisfaction]', { hasText: kase.number })
+    .filter({ hasText: /已拨打 1 次/ }).waitFor();
+  // She was reached: the result closes it.
+  const again = op.locator('#callback-queue > li[data-kind=satisfaction]', { hasText: kase.number });
+  await again.locator('form.cb-result select[name=satisfaction]').selectOption('satisfied');
+  await again.locator('form.cb-result button[type=submit]').click();
+  await again.waitFor({ state: 'detached' });
+});
+
 test('no Content-Security-Policy violations or page errors', () => {
   assert.deepEqual(problems, []);
 });

@@ -13,6 +13,7 @@ import { paintTimeline } from './timeline.js';
 import { referralPanel } from './referrals.js';
 import { mediationTab } from './mediation.js';
 import { measuresPanel, reporterBox } from './measures.js';
+import { hotlinePanel } from './case-hotline.js';
 
 export function renderCase(container, ctx, caseId) {
   const disposers = [];
@@ -369,6 +370,9 @@ export function renderCase(container, ctx, caseId) {
   const measures = measuresPanel(ctx, { caseId });
   disposers.push(measures.dispose);
   escBox.after(measures.el, reporterBox(ctx, caseId));
+  const hotline = hotlinePanel(ctx, caseId); // issue 18
+  referrals.el.after(hotline.el);
+  disposers.push(ctx.live.onEvent((e) => { if (e.case_id === caseId) hotline.reload(); }));
   load();
   return () => disposers.forEach((d) => d());
 }

@@ -11,6 +11,8 @@ import {
 import { caseTable } from './caselist.js';
 import { intakeForm, REGION_KEY } from './intake-form.js';
 import { callQueuePanel, enqueueCall, takeCall } from './call-queue.js';
+import { dispositionForm } from './disposition.js';
+import { groupLinked } from './case-hotline.js';
 
 const DRAFT_KEYS = ['lianxin.draft.intake', 'lianxin.draft.caller', REGION_KEY];
 const ssGet = (k) => { try { return sessionStorage.getItem(k); } catch (_) { return null; } };
@@ -34,8 +36,9 @@ export function screenPop(n, r) {
     parts.push(h('p', { class: 'muted' }, t('op.ledger_none')));
   }
   if (cases.length) {
-    parts.push(h('h4', null, t('op.cases', { n: cases.length })), h('ul', { class: 'hist-list' }, cases.map((c) =>
-      h('li', null, h('a', { href: `#/case/${c.id}` }, c.number || c.id), ' ', label('category', c.category), ' ',
+    parts.push(h('h4', null, t('op.cases', { n: cases.length })), h('ul', { class: 'hist-list' }, groupLinked(cases).map(([c, dup]) =>
+      h('li', { class: dup ? 'hist-dup' : null }, dup ? [h('span', { class: 'badge' }, t('hl.duplicate')), ' '] : null,
+        h('a', { href: `#/case/${c.id}` }, c.number || c.id), ' ', label('category', c.category), ' ',
         riskBadge(c.risk_level), ' ', statusBadge(c.status), ' ', h('span', { class: 'muted' }, fmtTime(c.created_at))))));
   }
   if (calls.length) {
@@ -148,9 +151,25 @@ export function renderOperator(container, ctx) {
   }
   disposers.push(ctx.live.onFrame((f) => { if (f.type === 'call.ringing') onRing(f); }));
 
-  /** The call is over: clear its panel (an unsent form asks first). */
+  /** The call is over: clear its panel (an unsent form asks first). A call
+   *  that opened no case leaves the question what it came to (issue 18). */
+  const lastCall = h('div', { class: 'last-call', id: 'last-call' });
+  function askDisposition(ended) {
+    const close = () => replace(lastCall);
+    replace(lastCall, dispositionForm(ended.phone, async (body) => {
+      let id = ended.callId;
+      if (!id) {
+        const call = await post('/calls', { caller_phone: ended.phone, channel: ended.channel, call_ref: ended.ref || undefined });
+        id = call.id;
+      }
+      await post(`/calls/${id}/disposition`, body);
+      toast(t('disp.saved'), 'success');
+    }, close));
+  }
   function endCall() {
     if (intake.inProgress() && !window.confirm(t('calls.end_confirm'))) return;
+    const number = phone.value.replace(/[\s-]/g, '');
+    if (!filed.length && number) askDisposition({ phone: number, callId, ref: ringingRef, channel: intake.channel.value });
     intake.reset();
     callerForm.reset(); phoneDraft.drop();
     callId = null; callPhone = null; ringingRef = null; filed = []; lastHistory = null;
@@ -170,7 +189,10 @@ export function renderOperator(container, ctx) {
     const number = phone.value.replace(/[\s-]/g, '');
     if (!number || (callId && callPhone === number)) return true;
     try {
-      const call = await post('/calls', { caller_phone: number, channel: intake.channel.value, summary: intake.summary.value.trim() || undefined });
+      const call = await post('/calls', {
+        caller_phone: number, channel: intake.channel.value, summary: intake.summary.value.trim() || undefined,
+        call_ref: ringingRef || undefined, // the exchange's record of this call (one call, one record)
+      });
       callId = call.id; callPhone = number;
       return true;
     } catch (err) {
@@ -238,7 +260,7 @@ export function renderOperator(container, ctx) {
     h('h1', { class: 'visually-hidden' }, t('op.title')),
     h('div', { class: 'op-layout' },
       h('div', { class: 'op-left' }, queue.el,
-        section(t('op.caller'), ringing, callerForm, history, result, h('div', { class: 'form-actions' }, endBtn))),
+        section(t('op.caller'), ringing, callerForm, history, result, h('div', { class: 'form-actions' }, endBtn)), lastCall),
       h('div', { class: 'op-right' }, section(t('op.form'), form))),
     section(t('op.hotline_cases'), listBox));
 
