@@ -193,6 +193,20 @@ def long_functions(path, text):
     return out
 
 
+def schema_name_clashes(files):
+    """Two `ToSchema` types with one name: utoipa keeps one of them in the
+    served OpenAPI document, so the other's operations document the wrong
+    body. Rename with `#[schema(as = ...)]`."""
+    seen = {}
+    for p, text in files.items():
+        for m in re.finditer(
+                r"utoipa::ToSchema[^\]]*\]\n((?:\s*#\[[^\n]*\]\n)*)\s*pub (?:struct|enum) (\w+)", text):
+            a = re.search(r"schema\(as = (\w+)\)", m.group(1))
+            seen.setdefault(a.group(1) if a else m.group(2), []).append(os.path.relpath(p, ROOT))
+    return [f"openapi: schema name {n} is defined by {', '.join(sorted(ps))}"
+            for n, ps in sorted(seen.items()) if len(ps) > 1]
+
+
 def main():
     files = load()
     graph = imports(files)
@@ -219,6 +233,7 @@ def main():
             limit = ALLOWED_FNS.get((p, name), 80)
             if length > limit:
                 problems.append(f"size: {p}:{line} fn {name} has {length} lines (limit {limit})")
+    problems += schema_name_clashes(files)
     for msg in problems:
         print(msg)
     print(f"shape: {len(files)} files, {len(problems)} problems")

@@ -26,6 +26,7 @@ use sea_orm::EntityTrait;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CaseUrgeBody)]
 pub struct UrgeBody {
     /// What the unit is asked to do, and by when.
     pub opinion: String,

@@ -29,6 +29,7 @@ use crate::{
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = EscalationVersionBody)]
 pub struct VersionBody {
     pub version: Option<i32>,
 }

@@ -35,6 +35,7 @@ pub struct ExtensionBody {
 
 #[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ExtensionDecisionBody)]
 pub struct DecisionBody {
     pub note: Option<String>,
 }

@@ -27,6 +27,7 @@ use crate::{
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CaseLinkBody)]
 pub struct LinkBody {
     /// The other case: its id or its number.
     pub other_case_id: String,
@@ -34,6 +35,7 @@ pub struct LinkBody {
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = CaseLinkView)]
 pub struct LinkView {
     pub case_id: Uuid,
     pub case_number: String,

@@ -43,7 +43,11 @@ pub fn router() -> Router<AppState> {
 
 /// The routes of this module, for the served OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(import, list, detail, update, visit, link_case, figures))]
+#[openapi(
+    paths(import, list, detail, update, visit, link_case, figures),
+    // Used only as a query parameter, which utoipa does not collect.
+    components(schemas(crate::vocab::LedgerFlag))
+)]
 pub struct LedgerApi;
 
 #[derive(Deserialize, utoipa::IntoParams)]

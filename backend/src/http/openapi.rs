@@ -320,4 +320,31 @@ mod tests {
         }
         assert!(doc["components"]["securitySchemes"]["cookie"].is_object());
     }
+
+    /// Every `$ref` in the served document names a schema it defines: a
+    /// dangling one makes the whole document invalid for every client.
+    #[test]
+    fn every_reference_in_the_served_document_resolves() {
+        fn walk(v: &Value, doc: &Value, missing: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::String(r)) = m.get("$ref") {
+                        let ptr = r.trim_start_matches('#');
+                        if doc.pointer(ptr).is_none() {
+                            missing.push(r.clone());
+                        }
+                    }
+                    m.values().for_each(|x| walk(x, doc, missing));
+                }
+                Value::Array(a) => a.iter().for_each(|x| walk(x, doc, missing)),
+                _ => {}
+            }
+        }
+        let doc = super::super::ops::document();
+        let mut missing = Vec::new();
+        walk(doc, doc, &mut missing);
+        missing.sort();
+        missing.dedup();
+        assert!(missing.is_empty(), "dangling references: {missing:?}");
+    }
 }

@@ -42,6 +42,7 @@ pub struct Rejection {
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[schema(as = LedgerImportReport)]
 pub struct ImportReport {
     pub import_id: Uuid,
     pub sha256: String,

@@ -57,11 +57,13 @@ pub struct NewVisit {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = PersonLinkBody)]
 pub struct LinkBody {
     pub person_id: Uuid,
 }
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = PersonLinkView)]
 pub struct LinkView {
     pub case_id: Uuid,
     pub person_id: Uuid,

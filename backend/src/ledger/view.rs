@@ -49,6 +49,7 @@ pub struct PersonView {
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = LedgerVisitView)]
 pub struct VisitView {
     pub id: Uuid,
     pub at: DateTime<Utc>,
