@@ -14,72 +14,23 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import {
+  BASE, SHOTS, PASSWORD, sleep, launch, rolePage, login, shot, unlabeled, apiLogin, apiPost,
+} from './harness.mjs';
 
-const BASE = process.env.BASE_URL || 'http://127.0.0.1:8080';
-const SHOTS = process.env.SCREENSHOT_DIR || path.resolve('ci-artifacts/screenshots');
-const PASSWORD = '12338-demo-hotline';
 const CALLER = '13877123456';
 const VILLAGE = '450321101201'; // 遇龙村, 白沙镇
 const CHAIN = ['450000000000', '450300000000', '450321000000', '450321101000', VILLAGE];
 
-fs.mkdirSync(SHOTS, { recursive: true });
-
 let browser;
 const pages = {}; // role -> page
 const problems = []; // CSP violations and uncaught page errors
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const state = {};
 
 async function newRolePage(name) {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN' });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.wsUrls = [];
-  page.on('websocket', (ws) => page.wsUrls.push(ws.url()));
-  page.on('pageerror', (e) => problems.push(`[${name}] page error: ${e.message}`));
-  page.on('console', (m) => {
-    const text = m.text();
-    if (/Content Security Policy|Refused to (apply|execute|load)/i.test(text)) problems.push(`[${name}] ${text}`);
-  });
+  const page = await rolePage(browser, name, problems);
   pages[name] = page;
   return page;
-}
-
-async function login(page, username, password = PASSWORD) {
-  await page.goto(`${BASE}/`);
-  await page.waitForSelector('#login-form');
-  await page.fill('#login-form input[name=username]', username);
-  await page.fill('#login-form input[name=password]', password);
-  await page.click('#login-submit');
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: false });
-}
-
-/** Form controls without an accessible name (WCAG 1.3.1 / 4.1.2). */
-async function unlabeled(page) {
-  return page.evaluate(() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
-    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
-    .map((el) => el.name || el.id || el.outerHTML.slice(0, 80)));
-}
-
-async function apiLogin(username) {
-  const r = await fetch(`${BASE}/api/v1/auth/login`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ username, password: PASSWORD }),
-  });
-  assert.equal(r.status, 200, `API login of ${username}`);
-  return (await r.json()).token;
-}
-
-async function apiPost(token, p, body) {
-  const r = await fetch(`${BASE}/api/v1${p}`, {
-    method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` }, body: JSON.stringify(body),
-  });
-  const data = await r.json().catch(() => null);
-  assert.ok(r.ok, `POST ${p} → ${r.status} ${JSON.stringify(data)}`);
-  return data;
 }
 
 // ---- server restart (for the offline test) ----
@@ -112,15 +63,7 @@ function startServer() {
 }
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--autoplay-policy=no-user-gesture-required'],
-    // Playwright gives every launch a fresh, temporary user-data-dir (it
-    // refuses an explicit --user-data-dir for non-persistent launches).
-
-  });
+  browser = await launch();
 });
 
 after(async () => {

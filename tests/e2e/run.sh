@@ -110,3 +110,9 @@ done
 
 log "running the console scenario"
 node "$E2E/console.test.mjs"
+# Then each workflow's own file (harness.mjs), against the same server.
+for f in "$E2E"/*.test.mjs; do
+  [ "$(basename "$f")" = console.test.mjs ] && continue
+  log "running $(basename "$f")"
+  node "$f"
+done
