@@ -31,9 +31,26 @@ const listeners = new Set();
 
 export function getLang() { return lang; }
 
+// A page's own strings (`../i18n/<name>.<lang>.js`), loaded with the page
+// (the VIEWS table waits for `strings(name)`), never on the first visit.
+const packs = new Set();
+const packsLoaded = new Set();
+async function loadPack(name, l) {
+  if (packsLoaded.has(`${name}.${l}`)) return;
+  const m = await import(`../i18n/${name}.${l}.js`);
+  Object.assign(l === 'en' ? DICTS.en : zh, m.default);
+  packsLoaded.add(`${name}.${l}`);
+}
+
+/** Load a page's strings: Chinese always (the fallback), English when chosen. */
+export function strings(name) {
+  packs.add(name);
+  return Promise.all([loadPack(name, 'zh-CN'), lang === 'en' ? loadPack(name, 'en') : null]);
+}
+
 export function setLang(next) {
   if (!(next in DICTS) || next === lang) return;
-  load(next).then(() => {
+  load(next).then(() => Promise.all([...packs].map((n) => loadPack(n, next)))).then(() => {
     lang = next;
     try { localStorage.setItem(KEY, next); } catch (_) { /* ignore */ }
     document.documentElement.lang = next;

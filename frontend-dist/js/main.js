@@ -1,6 +1,6 @@
 // Entry point: session, shell (top bar, offline banner), hash router.
 import { h, replace } from './dom.js';
-import { t, getLang, setLang, onLangChange, ready as langReady } from './i18n.js';
+import { t, getLang, setLang, onLangChange, ready as langReady, strings } from './i18n.js';
 import { get, post, onUnauthorized } from './api.js';
 import { live } from './live.js';
 import { applyTitle, askNotifications, startAlerts, stopAlerts } from './alerts.js';
@@ -16,7 +16,7 @@ const VIEWS = {
   board: () => import('./views/board.js').then((m) => m.renderBoard),
   supervise: () => import('./views/supervisor.js').then((m) => m.renderSupervisor),
   admin: () => import('./views/admin.js').then((m) => m.renderAdmin),
-  cases: () => import('./views/cases.js').then((m) => m.renderCases),
+  cases: () => Promise.all([import('./views/cases.js'), strings('finding')]).then(([m]) => m.renderCases),
   case: () => import('./views/case.js').then((m) => m.renderCase),
   referrals: () => import('./views/referrals.js').then((m) => m.renderReferrals),
   referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
