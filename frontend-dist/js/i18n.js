@@ -8,8 +8,11 @@ import zhHotline from '../i18n/hotline.zh-CN.js';
 // fetched when first chosen (a weak line pays for one language).
 const zh = { ...zhBase, ...zhConsole, ...zhHotline };
 const DICTS = { 'zh-CN': zh, en: null };
+// A page's own strings (`addStrings`): their English loaders, run with the base's.
+const pageEn = [];
 const LOADERS = {
-  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js'), import('../i18n/hotline.en.js')])
+  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js'), import('../i18n/hotline.en.js'),
+    ...pageEn.map((f) => f())])
     .then((mods) => Object.assign({}, ...mods.map((m) => m.default))),
 };
 const KEY = 'lianxin.lang';
@@ -31,31 +34,28 @@ const listeners = new Set();
 
 export function getLang() { return lang; }
 
-// A page's own strings (`../i18n/<name>.<lang>.js`), loaded with the page
-// (the VIEWS table waits for `strings(name)`), never on the first visit.
-const packs = new Set();
-const packsLoaded = new Set();
-async function loadPack(name, l) {
-  if (packsLoaded.has(`${name}.${l}`)) return;
-  const m = await import(`../i18n/${name}.${l}.js`);
-  Object.assign(l === 'en' ? DICTS.en : zh, m.default);
-  packsLoaded.add(`${name}.${l}`);
-}
-
-/** Load a page's strings: Chinese always (the fallback), English when chosen. */
-export function strings(name) {
-  packs.add(name);
-  return Promise.all([loadPack(name, 'zh-CN'), lang === 'en' ? loadPack(name, 'en') : null]);
-}
-
 export function setLang(next) {
   if (!(next in DICTS) || next === lang) return;
-  load(next).then(() => Promise.all([...packs].map((n) => loadPack(n, next)))).then(() => {
+  load(next).then(() => {
     lang = next;
     try { localStorage.setItem(KEY, next); } catch (_) { /* ignore */ }
     document.documentElement.lang = next;
     for (const fn of listeners) fn(next);
   }).catch(() => {});
+}
+
+/**
+ * A lazily loaded page's strings: its Chinese (imported with the page) is
+ * merged now; its English is fetched now if English is chosen, else with
+ * the rest of English when first chosen.
+ */
+export async function addStrings(zhPart, enLoader) {
+  Object.assign(zh, zhPart);
+  if (pageEn.includes(enLoader)) return;
+  pageEn.push(enLoader);
+  if (DICTS.en) {
+    try { Object.assign(DICTS.en, (await enLoader()).default); } catch (_) { /* Chinese stands in */ }
+  }
 }
 
 export function onLangChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }

@@ -130,8 +130,8 @@ export function regionPicker({ onChange, category } = {}) {
 /**
  * The type-ahead: a combobox over GET /regions?q=, hits with their path.
  * `id` names the input; its list is `<id>-results` except for the intake
- * form's own (`region-search` → `region-results`). The case list's place
- * filter uses it too.
+ * form's own (`region-search` → `region-results`). List filters' place
+ * searches use it too: `onPick(code, hit)`.
  */
 export function searchBox(onPick, { id = 'region-search', labelText = t('region.search') } = {}) {
   const listId = id === 'region-search' ? 'region-results' : `${id}-results`;
@@ -160,7 +160,7 @@ export function searchBox(onPick, { id = 'region-search', labelText = t('region.
     input.value = hit.name;
     close();
     status.textContent = '';
-    onPick(hit.code);
+    onPick(hit.code, hit);
   }
   const run = debounce(async () => {
     const text = input.value.trim();

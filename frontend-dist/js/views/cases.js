@@ -2,13 +2,17 @@
 // summary; filters for status, risk, category, place, dates, unit and
 // overdue; pages of 25 loaded one after another with the same filters. The
 // filters live in the address (`#/cases?…`), so coming back from a case
-// shows the same search. Strings: i18n/finding.*.js, loaded with the page.
+// shows the same search. Strings: i18n/finding.*.js, loaded with the page
+// (`addStrings`).
 import { h, replace, field, options, checkbox } from '../dom.js';
-import { t } from '../i18n.js';
+import { t, addStrings } from '../i18n.js';
+import zhFind from '../../i18n/finding.zh-CN.js';
 import { get, errorText, qs } from '../api.js';
 import { CATEGORIES, UNIT_ROLES, debounce, loadUnits, section, regionNames, regionChain, resolveRegion } from '../util.js';
 import { searchBox } from '../region-picker.js';
 import { caseTable } from './caselist.js';
+
+await addStrings(zhFind, () => import('../../i18n/finding.en.js'));
 
 const PAGE = 25;
 const KEYS = ['q', 'status', 'risk', 'category', 'region_code', 'from', 'to', 'unit_id', 'overdue'];
