@@ -1,5 +1,8 @@
 // English — the shift console's strings (issue 19).
 export default {
+  'op.place_note': 'Address or landmark (optional)',
+  'op.place_note_hint': 'How to find her, e.g. "third house east of Yulong bridge, osmanthus tree at the door". The handling unit and the police who go there see it.',
+  'case.place_note': 'Where to go',
   'calls.waiting': 'Waiting calls ({n})',
   'calls.unknown': 'Unknown number',
   'calls.ringing': 'Ringing',

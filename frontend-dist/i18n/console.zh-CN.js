@@ -1,6 +1,9 @@
 // 简体中文 — the shift console's strings (issue 19): waiting calls, the
 // call in hand, alerts, help.
 export default {
+  'op.place_note': '具体位置或地标（选填）',
+  'op.place_note_hint': '怎么找到她：如“遇龙桥往东第三家，门口有棵桂花树”。承办单位和出警的派出所会看到。',
+  'case.place_note': '具体位置',
   'calls.waiting': '等待中的来电（{n}）',
   'calls.unknown': '未知号码',
   'calls.ringing': '振铃中',

@@ -16,7 +16,7 @@ export default {
   'cb.case': 'Case',
   'cb.phone': 'Number',
   'cb.attempts': '{n} attempt(s)',
-  'cb.reveal': 'Show number',
+  'cb.reveal': 'Show full number (the view is recorded)',
   'cb.warn_unsafe': 'Warning: calls to her are marked unsafe. Calling may put her at risk.',
   'cb.warn_hours': 'Warning: now is outside her safe hours ({hours}, Beijing time).',
   'cb.warn_confirm': 'I understand the risk and must call',

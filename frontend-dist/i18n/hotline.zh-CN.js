@@ -17,7 +17,7 @@ export default {
   'cb.case': '案件',
   'cb.phone': '号码',
   'cb.attempts': '已拨打 {n} 次',
-  'cb.reveal': '显示号码',
+  'cb.reveal': '显示完整号码（将记录查看）',
   'cb.warn_unsafe': '注意：当事人登记为“不宜来电”。拨打可能危及她的安全。',
   'cb.warn_hours': '注意：现在不在她的安全通话时段（{hours}，北京时间）。',
   'cb.warn_confirm': '我已知悉风险，仍需拨打',

@@ -56,7 +56,11 @@ export function badge(kind, value, text) {
 }
 export const riskBadge = (v) => h('span', { class: `badge risk-${v || 'none'}` }, label('risk', v || 'none'));
 export const statusBadge = (v) => h('span', { class: `badge status-${v}` }, label('status', v));
-export const priorityBadge = (v) => h('span', { class: `badge prio-${v}` }, `${t('list.priority')}：${label('priority', v)}`);
+// Punctuation in the reader's language: full-width in Chinese, half-width in English.
+export const colon = (s) => `${s}${t('p.colon')}`;
+export const joinList = (items) => items.join(t('p.sep'));
+export const paren = (s) => t('p.paren', { t: s });
+export const priorityBadge = (v) => h('span', { class: `badge prio-${v}` }, `${colon(t('list.priority'))}${label('priority', v)}`);
 export const escStatusBadge = (v) => h('span', { class: `badge esc-${v}` }, label('esc.status', v));
 export const urgencyBadge = (v) => h('span', { class: `badge risk-${v}` }, label('esc.urgency', v));
 

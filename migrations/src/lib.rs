@@ -17,6 +17,7 @@ mod m20261204_000001_ledger;
 mod m20261204_000002_hotline_loop;
 mod m20261204_000020_report_indexes;
 mod m20261205_000001_case_search;
+mod m20261205_000002_place_note;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_hotline_loop::Migration),
             Box::new(m20261204_000020_report_indexes::Migration),
             Box::new(m20261205_000001_case_search::Migration),
+            Box::new(m20261205_000002_place_note::Migration),
         ]
     }
 }

@@ -1,11 +1,14 @@
 // Issue 19, items 11, 17 and 14 in the browser: finding a case (by name,
-// by phone in any form, with filters, past the first page), the polish of
-// the case page and the police card, and the supervisor's CSV export.
+// by phone in any form, with filters, past the first page), the polish
+// (the audited reveal says so, punctuation per language, no doubled
+// "已超时", where to go from intake to the case page and the police card),
+// and the supervisor's CSV export.
 // Run by tests/e2e/run.sh after console.test.mjs, against the same server.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import {
-  BASE, launch, rolePage, login, shot, unlabeled, apiLogin, apiPost,
+  BASE, launch, rolePage, login, shot, unlabeled, apiLogin, apiPost, apiGet,
 } from './harness.mjs';
 
 const YULONG = '450321101201'; // 遇龙村, 白沙镇, 阳朔县
@@ -130,5 +133,131 @@ test('a supervisor, who sees numbers masked, is told phone search is not for her
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   assert.ok(width <= 390, `no sideways scrolling on a phone (${width}px)`);
   await shot(page, 'find-supervisor-phone');
+  await page.context().close();
+});
+
+const FULL = /[，。：；（）！？、]/;
+const HALF_BY_CJK = /[\u3400-\u9fff]\s?[,;:?!()]|[,;:?!(]\s?[\u3400-\u9fff]|\)[\u3400-\u9fff]/;
+
+test('polish: the reveal says it is recorded, punctuation follows the language, "已超时" once, where to go reaches the police', async () => {
+  // Every dictionary: no full-width punctuation in English, no half-width
+  // beside Chinese characters in Chinese.
+  const page = await rolePage(browser, 'operator-polish', problems);
+  await login(page, 'operator');
+  await page.waitForSelector('#intake-form');
+  const dicts = await page.evaluate(async () => {
+    const out = {};
+    for (const f of ['zh-CN', 'console.zh-CN', 'hotline.zh-CN', 'ledger.zh-CN', 'finding.zh-CN', 'en', 'console.en', 'hotline.en', 'ledger.en', 'finding.en']) {
+      out[f] = (await import(`/i18n/${f}.js`)).default;
+    }
+    return out;
+  });
+  for (const [file, dict] of Object.entries(dicts)) {
+    for (const [key, text] of Object.entries(dict)) {
+      if (file.endsWith('en')) assert.ok(!FULL.test(text.replace('【督办】', '')), `${file} ${key}: ${text}`);
+      else assert.ok(!HALF_BY_CJK.test(text), `${file} ${key}: ${text}`);
+    }
+  }
+
+  // Intake takes where to go.
+  const note = '遇龙桥往东第三家，门口有棵桂花树';
+  const summary = `前夫扬言报复 ${MARK}`;
+  await page.fill('#caller-phone', '13877009999');
+  await page.press('#caller-phone', 'Enter');
+  await page.selectOption('#intake-category', 'safety_threat');
+  await page.fill('#region-search', '遇龙');
+  await page.waitForSelector(`#region-results li[data-code="${YULONG}"]`);
+  await page.click(`#region-results li[data-code="${YULONG}"]`);
+  await page.waitForFunction((code) => document.querySelector('.region-chosen').textContent.includes(code), YULONG);
+  await page.fill('#intake-summary', summary);
+  assert.match(await page.textContent('label[for=intake-place-note]'), /具体位置或地标/);
+  await page.fill('#intake-place-note', note);
+  await page.fill('input[name=subject_name]', '蓝秀珍');
+  await page.check('input[name=same_phone]');
+  assert.deepEqual(await unlabeled(page), [], 'every intake control has a label');
+  await page.click('#intake-submit');
+  const op = await apiLogin('operator');
+  let kase = null;
+  for (let i = 0; i < 50 && !kase; i += 1) {
+    kase = (await apiGet(op, `/cases?q=${encodeURIComponent(MARK)}&category=safety_threat`)).items[0];
+    if (!kase) await page.waitForTimeout(200);
+  }
+  assert.ok(kase, 'the case was filed');
+  assert.equal(kase.place_note, note, 'filed with where to go');
+
+  // The case page: where to go, and a reveal button that says what it does.
+  await page.goto(`${BASE}/#/case/${kase.id}`);
+  await page.waitForSelector('#case-place-note');
+  assert.equal(await page.textContent('#case-place-note'), note);
+  assert.equal((await page.textContent('#reveal-btn')).trim(), '显示完整号码（将记录查看）');
+  assert.equal(await page.getAttribute('#reveal-btn', 'aria-label'), null, 'its name is what it says');
+  // A deadline that has passed says "已超时" once, wherever it is shown.
+  const overdue = await page.evaluate(async () => {
+    const { countdown } = await import('/js/util.js');
+    return countdown(new Date(Date.now() - 65000).toISOString()).textContent;
+  });
+  assert.equal(overdue.split('已超时').length - 1, 1, overdue);
+  const doubled = await page.$$eval('#main dd, #main li, #main tr, #main .clock', (els) => els
+    .map((el) => el.textContent).filter((x) => x.split('已超时').length > 2));
+  assert.deepEqual(doubled, [], 'no "已超时 … · 已超时"');
+  await shot(page, 'polish-case-page');
+
+  // In English: half-width punctuation around labels, no full-width.
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await page.waitForSelector('#reveal-btn');
+  assert.equal((await page.textContent('#reveal-btn')).trim(), 'Show full numbers (the view is recorded)');
+  const english = await page.$$eval('#main h1, #main h2, #main h3, #main dt, #main label, #main legend, #main button, #main .badge, #main .countdown',
+    (els) => els.map((el) => el.textContent));
+  const fullWidth = english.filter((x) => FULL.test(x));
+  assert.deepEqual(fullWidth, [], 'no full-width punctuation in English labels');
+  assert.ok(english.some((x) => /^Priority: /.test(x)), 'the priority badge reads "Priority: …"');
+  await page.click('#lang-switch');
+  await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  assert.ok((await page.$$eval('#main .badge', (els) => els.map((el) => el.textContent))).some((x) => /^优先级：/.test(x)),
+    'and "优先级：…" in Chinese');
+  await page.context().close();
+
+  // The police card says where to go.
+  const police = await rolePage(browser, 'police-polish', problems, { width: 390, height: 844 });
+  await login(police, 'police');
+  const card = police.locator(`.esc-card:has(a[href="#/case/${kase.id}"])`);
+  await card.waitFor();
+  await police.waitForFunction((n) => [...document.querySelectorAll('.esc-card .place-note')].some((el) => el.textContent === n), note);
+  await card.scrollIntoViewIfNeeded();
+  await shot(police, 'polish-police-card-where-to-go');
+  await police.context().close();
+});
+
+test('the supervisor downloads the CSV export: Chinese headers and names, Beijing time, one row per case', async () => {
+  const page = await rolePage(browser, 'supervisor-csv', problems);
+  await login(page, 'supervisor');
+  await page.waitForSelector('#csv-link[href*="cases.csv"]');
+  const href = await page.getAttribute('#csv-link', 'href');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#csv-link')]);
+  const text = fs.readFileSync(await download.path(), 'utf8');
+  assert.equal(text.charCodeAt(0), 0xfeff, 'a byte-order mark, so Excel reads UTF-8');
+  const lines = text.slice(1).split('\r\n').filter(Boolean);
+  // Every value is quoted (formulas neutralised); the header is not.
+  const cells = (line) => (line.startsWith('"')
+    ? [...line.matchAll(/"((?:[^"]|"")*)"/g)].map((m) => m[1].replace(/""/g, '"'))
+    : line.split(','));
+  const head = cells(lines[0]);
+  assert.deepEqual(head.slice(0, 6), ['案件编号', '受理时间（北京时间）', '类别', '状态', '优先级', '风险等级'], 'Chinese headers');
+  const rows = lines.slice(1).map(cells);
+  // One row per case: as many rows as the summary of the same period counts, no number twice.
+  const token = await apiLogin('supervisor');
+  const summary = await apiGet(token, `/reports/summary${href.slice(href.indexOf('?'))}`);
+  assert.equal(rows.length, summary.total, 'one row per case of the period');
+  assert.equal(new Set(rows.map((r) => r[0])).size, rows.length, 'no case twice');
+  // Her case, in Chinese, at Beijing time (UTC+8).
+  const mine = rows.find((r) => r[0] === made.county.number);
+  assert.ok(mine, 'a case of her county is in the export');
+  const beijing = new Date(Date.parse(made.county.created_at) + 8 * 3600 * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  assert.equal(mine[1], beijing, 'opened at Beijing time');
+  assert.equal(mine[2], '家庭暴力');
+  assert.match(mine[3], /^(待分派|已分派|办理中|已办结|已结案)$/);
+  assert.ok(rows.every((r) => /[\u4e00-\u9fff]/.test(r[2]) && /[\u4e00-\u9fff]/.test(r[3])), 'category and status names in Chinese');
+  assert.ok(!rows.some((r) => r.includes('韦小红')), 'no names in the export');
   await page.context().close();
 });

@@ -39,6 +39,9 @@ pub struct NewCase {
     pub call_id: Option<Uuid>,
     pub category: Category,
     pub region_code: String,
+    /// Where to go: an address or landmark (`村口小卖部往东第三家`), at
+    /// most 200 characters; shown on the case and the police card.
+    pub place_note: Option<String>,
     pub summary: String,
     pub description: Option<String>,
     #[serde(default)]
@@ -245,14 +248,24 @@ async fn read_inputs(
     Ok((place, linked_call))
 }
 
-pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
-    p.require(&[Role::Operator, Role::Admin])?;
-    let now = state.now();
-    let summary = required("summary", &input.summary, 2000)?;
+/// The optional free texts: the description and where to go.
+fn free_texts(input: &NewCase) -> Result<(Option<String>, Option<String>)> {
     let description = match &input.description {
         Some(d) => text("description", d, 20000, false)?,
         None => None,
     };
+    let place_note = match &input.place_note {
+        Some(n) => text("place_note", n, 200, false)?,
+        None => None,
+    };
+    Ok((description, place_note))
+}
+
+pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
+    p.require(&[Role::Operator, Role::Admin])?;
+    let now = state.now();
+    let summary = required("summary", &input.summary, 2000)?;
+    let (description, place_note) = free_texts(&input)?;
     let subject = Subject::check(&input.subject)?;
     let reporter = super::mandatory::check(input.channel, input.reporter.as_ref())?;
     let screen = Screen::take(p, now, &input, reporter.is_some())?;
@@ -309,6 +322,7 @@ pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<Cas
         danger_screen: Set(screen.record.clone()),
         dispatch_due_at: Set(plan.dispatch_due),
         confirmation: Set(None),
+        place_note: Set(place_note),
         ..Default::default()
     };
     let call_id = linked_call.as_ref().map(|c| c.id);

@@ -41,6 +41,8 @@ pub struct CaseView {
     pub priority: Priority,
     pub risk_level: RiskLevel,
     pub region_code: String,
+    /// Where to go: the address or landmark taken at intake.
+    pub place_note: Option<String>,
     pub summary: String,
     pub description: Option<String>,
     pub subject: SubjectView,
@@ -97,6 +99,7 @@ impl CaseView {
             priority: c.priority,
             risk_level: c.risk_level,
             region_code: c.region_code.clone(),
+            place_note: c.place_note.clone(),
             summary: c.summary.clone(),
             description: c.description.clone(),
             subject: SubjectView {

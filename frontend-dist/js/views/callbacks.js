@@ -4,7 +4,7 @@
 import { h, replace, field, options, checkbox } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, post, errorText, qs } from '../api.js';
-import { fmtTime, toast, clearErrors, showError, formError, section, debounce } from '../util.js';
+import { fmtTime, toast, clearErrors, showError, formError, section, debounce, colon } from '../util.js';
 
 function warning(cb) {
   const c = cb.contact;
@@ -86,7 +86,7 @@ function card(cb, reload) {
     try {
       const full = await get(`/callbacks/${cb.id}?reveal=true`);
       phone.textContent = full.phone || '—';
-      if (full.contact && full.contact.code_word) phone.after(' ', h('span', { class: 'cb-code' }, `${t('cb.code_word')}：${full.contact.code_word}`));
+      if (full.contact && full.contact.code_word) phone.after(' ', h('span', { class: 'cb-code' }, `${colon(t('cb.code_word'))}${full.contact.code_word}`));
       reveal.remove();
     } catch (err) { toast(errorText(err), 'error'); }
   });
@@ -98,7 +98,7 @@ function card(cb, reload) {
       h('span', null, `${t('cb.due')} ${fmtTime(cb.due_at)}`),
       cb.overdue ? [' ', h('span', { class: 'badge badge-overdue' }, t('cb.overdue'))] : null, ' ',
       h('span', { class: 'muted' }, t('cb.attempts', { n: cb.attempts.length }))),
-    h('div', { class: 'cb-contact' }, `${t('cb.phone')}：`, phone, ' ', reveal,
+    h('div', { class: 'cb-contact' }, colon(t('cb.phone')), phone, ' ', reveal,
       c && c.no_sms ? [' ', h('span', { class: 'badge' }, t('cb.no_sms'))] : null),
     h('div', { class: 'cb-forms' }, attemptForm(cb, reload), resultForm(cb, reload)));
 }

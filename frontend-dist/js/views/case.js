@@ -6,7 +6,7 @@ import { t, label } from '../i18n.js';
 import { get, post, errorText } from '../api.js';
 import {
   MEDIATION, UNIT_ROLES, fmtTime, riskBadge, statusBadge, priorityBadge, unitName, regionText, countdown,
-  toast, clearErrors, showError, formError, keepDraft, debounce, loadUnits,
+  toast, clearErrors, showError, formError, keepDraft, debounce, loadUnits, paren,
 } from '../util.js';
 import { escalationCard } from './escalation-card.js';
 import { paintTimeline } from './timeline.js';
@@ -57,7 +57,7 @@ export function renderCase(container, ctx, caseId) {
     const masked = (v) => typeof v === 'string' && v.includes('*');
     const canReveal = !revealed && (masked(subj.phone) || masked(subj.id_number));
     const revealBtn = canReveal ? h('button', {
-      type: 'button', class: 'btn btn-small', id: 'reveal-btn', 'aria-label': t('case.reveal_label'), title: t('case.reveal_label'),
+      type: 'button', class: 'btn btn-small', id: 'reveal-btn',
       onclick: reveal,
     }, t('case.reveal')) : null;
     const d = c.deadlines || {};
@@ -74,7 +74,7 @@ export function renderCase(container, ctx, caseId) {
       h('dl', { class: 'kv' },
         h('dt', null, t('case.screen_result')), h('dd', null, riskBadge(ds.risk_level || 'none')),
         h('dt', null, t('case.screen_in_progress')), h('dd', null, ds.in_progress ? t('case.yes') : t('case.no')),
-        h('dt', null, t('case.screen_yes')), h('dd', null, (ds.answers || []).map((a, i) => (a ? i + 1 : null)).filter(Boolean).join('、') || '—'),
+        h('dt', null, t('case.screen_yes')), h('dd', null, (ds.answers || []).map((a, i) => (a ? i + 1 : null)).filter(Boolean).join(t('p.sep')) || '—'),
         h('dt', null, t('case.screen_concern')), h('dd', null, ds.screener_concern ? t('case.yes') : t('case.no')),
         h('dt', null, t('case.screen_notes')), h('dd', { class: 'pre', id: 'screen-notes' }, ds.notes || '—'),
         h('dt', null, t('case.screen_by')), h('dd', null, `${ds.screened_by_name || '—'} · ${fmtTime(ds.screened_at)}`))) : null;
@@ -85,6 +85,7 @@ export function renderCase(container, ctx, caseId) {
       h('dl', { class: 'kv' },
         h('dt', null, t('case.category')), h('dd', null, label('category', c.category)),
         h('dt', null, t('case.place')), h('dd', null, regionText(c.region_code), ' ', h('span', { class: 'muted' }, c.region_code)),
+        c.place_note ? [h('dt', null, t('case.place_note')), h('dd', { id: 'case-place-note', class: 'place-note' }, c.place_note)] : null,
         h('dt', null, t('case.summary')), h('dd', null, c.summary || '—'),
         h('dt', null, t('case.description')), h('dd', { class: 'pre' }, c.description || '—'),
         h('dt', null, t('case.unit')), h('dd', null, unitName(c.assigned_unit_id)),
@@ -100,7 +101,7 @@ export function renderCase(container, ctx, caseId) {
       screenBox, confBox,
       dl.length ? [h('h3', null, t('case.deadlines')), h('dl', { class: 'kv' }, dl.flatMap(([k, due, done]) => [
         h('dt', null, t(`deadline.${k}`)),
-        h('dd', null, done ? h('span', { class: 'countdown cd-done' }, `${t('cd.done')}（${t('cd.due_at', { t: fmtTime(due) })}）`) : countdown(due, { startIso: c.created_at })),
+        h('dd', null, done ? h('span', { class: 'countdown cd-done' }, `${t('cd.done')}${paren(t('cd.due_at', { t: fmtTime(due) }))}`) : countdown(due, { startIso: c.created_at })),
       ]))] : null);
 
     // Escalation: keep the card (and any typing in it) across reloads.

@@ -6,7 +6,7 @@
 import { h, field, options, checkbox } from '../dom.js';
 import { t } from '../i18n.js';
 import { errorText } from '../api.js';
-import { clearErrors, showError, formError } from '../util.js';
+import { clearErrors, showError, formError, colon } from '../util.js';
 
 const KINDS = ['consultation_answered', 'referred_to_110', 'referred_to_12345', 'silent', 'harassment', 'wrong_number'];
 const TOPICS = ['legal', 'marriage_family', 'psychological', 'health', 'employment', 'other'];
@@ -25,7 +25,7 @@ export function dispositionForm(phone, save, close) {
   const saveBtn = h('button', { type: 'submit', class: 'btn btn-primary', id: 'disp-save' }, t('disp.save'));
   const skip = h('button', { type: 'button', class: 'btn', id: 'disp-skip' }, t('disp.skip'));
   const form = h('form', { class: 'case-form disp-form', id: 'disposition-form', novalidate: true },
-    h('fieldset', null, h('legend', null, `${t('disp.title')}：${phone}`), h('p', { class: 'hint' }, t('disp.help')),
+    h('fieldset', null, h('legend', null, `${colon(t('disp.title'))}${phone}`), h('p', { class: 'hint' }, t('disp.help')),
       field(t('disp.kind'), kind, { name: 'kind', required: true }), topics,
       field(t('disp.notes'), notes, { name: 'notes' }), formError(),
       h('div', { class: 'form-actions' }, saveBtn, skip)));

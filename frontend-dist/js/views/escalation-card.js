@@ -181,6 +181,7 @@ export function escalationCard(initial, { canAct, onChanged, headingLevel = 'h3'
       h('dt', null, t('board.reason')), h('dd', null, reasonText(esc.reason)),
       esc.level > 1 ? [h('dt', null, t('esc.raised_title')), h('dd', { class: 'raised-why' }, t('esc.raised_why', { from: label('esc.level', esc.level - 1), level: label('esc.level', esc.level) }))] : null,
       caseInfo ? [h('dt', null, t('case.place')), h('dd', null, regionText(caseInfo.region_code)),
+        caseInfo.place_note ? [h('dt', null, t('case.place_note')), h('dd', { class: 'place-note' }, caseInfo.place_note)] : null,
         h('dt', null, t('case.summary')), h('dd', null, caseInfo.summary || '—')] : null,
       h('dt', null, t('board.raised_at')), h('dd', null, fmtTime(esc.created_at)),
       esc.police_unit_id ? [h('dt', null, t('board.police_unit')), h('dd', null, unitName(esc.police_unit_id))] : null,

@@ -5,7 +5,7 @@ import { h, field, checkbox, options, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { computeRisk, escalates, QUESTION_COUNT } from '../risk.js';
 import { regionPicker } from '../region-picker.js';
-import { CATEGORIES, riskBadge, keepDraft, regionChain } from '../util.js';
+import { CATEGORIES, riskBadge, keepDraft, regionChain, colon } from '../util.js';
 
 const SCREEN_CATEGORIES = ['domestic_violence', 'safety_threat'];
 export const REGION_KEY = 'lianxin.draft.intake.region';
@@ -44,7 +44,7 @@ function dangerScreen(category) {
     h('div', { class: 'check' }, concern, h('label', { for: concern.id }, t('op.screener_concern'))),
     field(t('op.danger_notes'), notes, { name: 'danger_screen.notes' }),
     h('div', { class: 'risk-box' },
-      h('p', { class: 'rule' }, h('strong', null, `${t('op.rule_title')}：`), t('op.rule')),
+      h('p', { class: 'rule' }, h('strong', null, colon(t('op.rule_title'))), t('op.rule')),
       h('p', { class: 'risk-line' }, h('span', null, t('op.risk_now')), riskOut),
       riskCounts, riskWarn),
     h('p', { class: 'field-error', hidden: true }));
@@ -90,6 +90,7 @@ export function intakeForm(phoneInput) {
   });
   const summary = h('input', { name: 'summary', maxlength: 200, autocomplete: 'off', id: 'intake-summary' });
   const description = h('textarea', { name: 'description', rows: 4 });
+  const placeNote = h('input', { name: 'place_note', maxlength: 200, autocomplete: 'off', id: 'intake-place-note' });
   const subject = subjectFields(phoneInput);
   const priority = options(h('select', { name: 'priority' }), ['urgent', 'high', 'normal', 'low'].map((p) => [p, t(`priority.${p}`)]),
     { placeholder: t('op.priority_auto') });
@@ -106,6 +107,7 @@ export function intakeForm(phoneInput) {
     picker.el,
     danger.el,
     field(t('op.summary'), summary, { name: 'summary', required: true }),
+    field(t('op.place_note'), placeNote, { name: 'place_note', hint: t('op.place_note_hint') }),
     field(t('op.description'), description, { name: 'description' }),
     subject.el,
     field(t('op.priority'), priority, { name: 'priority' }),
@@ -131,7 +133,7 @@ export function intakeForm(phoneInput) {
   /** Something typed or chosen: a ring must not replace it. */
   function inProgress() {
     const s = danger.screen();
-    return Boolean(category.value || summary.value.trim() || description.value.trim() || regionChain(picker.value()).length > 1
+    return Boolean(category.value || summary.value.trim() || description.value.trim() || placeNote.value.trim() || regionChain(picker.value()).length > 1
       || Object.keys(subject.value()).length || s.in_progress || s.screener_concern || s.answers.some(Boolean));
   }
   function body() {
@@ -139,6 +141,7 @@ export function intakeForm(phoneInput) {
     const screened = SCREEN_CATEGORIES.includes(category.value) || s.in_progress || s.screener_concern || s.answers.some(Boolean);
     const out = { category: category.value, region_code: picker.value(), summary: summary.value.trim(), subject: subject.value() };
     if (description.value.trim()) out.description = description.value.trim();
+    if (placeNote.value.trim()) out.place_note = placeNote.value.trim();
     if (priority.value) out.priority = priority.value;
     if (screened) out.danger_screen = { ...s, ...(danger.notes.value.trim() ? { notes: danger.notes.value.trim() } : {}) };
     return out;

@@ -24,7 +24,7 @@ function details(p, onReveal) {
   const row = (key, value) => [h('dt', null, t(key)), h('dd', null, value === null || value === undefined || value === '' ? '—' : value)];
   return h('dl', { class: 'kv', id: 'lg-details' },
     row('lg.id_number', h('span', { id: 'lg-id-number' }, p.id_number || '—')),
-    row('lg.phones', h('span', { id: 'lg-phones' }, (p.phones || []).join('、'))),
+    row('lg.phones', h('span', { id: 'lg-phones' }, (p.phones || []).join(t('p.sep')))),
     p.revealed ? null : [h('dt', null, ''), h('dd', null,
       h('button', { type: 'button', class: 'btn btn-small', id: 'lg-reveal', onclick: onReveal, 'aria-describedby': 'lg-reveal-note' }, t('lg.reveal')),
       ' ', h('span', { class: 'hint', id: 'lg-reveal-note' }, t('lg.reveal_note')))],

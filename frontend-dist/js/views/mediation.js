@@ -6,7 +6,7 @@
 import { h, replace, field, options, checkbox } from '../dom.js';
 import { t, label } from '../i18n.js';
 import { get, api, post, errorText } from '../api.js';
-import { fmtTime, toast, clearErrors, showError, formError, UNIT_ROLES } from '../util.js';
+import { fmtTime, toast, clearErrors, showError, formError, UNIT_ROLES, colon, paren } from '../util.js';
 
 const MEDIATING_ROLES = ['mediator', 'station_worker'];
 
@@ -139,7 +139,7 @@ export function mediationTab(ctx, caseId, { onChanged } = {}) {
   }
   function fillParties(sel) {
     const keep = sel.value;
-    options(sel, ((med && med.parties) || []).map((p) => [p.name, `${p.name}（${t(`med.role.${p.role}`)}）`]));
+    options(sel, ((med && med.parties) || []).map((p) => [p.name, `${p.name}${paren(t(`med.role.${p.role}`))}`]));
     if (keep) sel.value = keep;
   }
   addObligation();
@@ -211,18 +211,18 @@ export function mediationTab(ctx, caseId, { onChanged } = {}) {
         ` · ${t('med.first_session_due')}: ${fmtTime(med.first_session_due_at)}`),
       h('h3', null, t('med.parties')),
       h('ul', { class: 'med-party-list' }, med.parties.map((p) => h('li', null,
-        `${t(`med.role.${p.role}`)}：${p.name}`, p.phone ? ` · ${p.phone}` : '', p.id_number ? ` · ${p.id_number}` : '', p.address ? ` · ${p.address}` : ''))),
+        `${colon(t(`med.role.${p.role}`))}${p.name}`, p.phone ? ` · ${p.phone}` : '', p.id_number ? ` · ${p.id_number}` : '', p.address ? ` · ${p.address}` : ''))),
       h('p', { class: 'pre' }, med.dispute),
       h('h3', null, t('med.sessions')),
       med.sessions.length ? h('ol', { class: 'med-session-list' }, med.sessions.map((s) => h('li', null,
-        `${fmtTime(s.at)} · ${s.place} · ${(s.mediators || []).map((m) => m.name).join('、')}`, h('br'), s.summary))) : h('p', { class: 'muted' }, t('app.empty')),
+        `${fmtTime(s.at)} · ${s.place} · ${(s.mediators || []).map((m) => m.name).join(t('p.sep'))}`, h('br'), s.summary))) : h('p', { class: 'muted' }, t('app.empty')),
       med.termination ? h('p', { id: 'med-termination' }, `${t('med.terminate')}: ${t(`med.reason.${med.termination.reason}`)}`) : null,
       a ? [
         h('h3', null, t('med.agreement')),
         h('p', null, `${t(`med.form.${a.form}`)} · ${a.number || '—'} · ${t('med.effective_date')}: ${a.effective_date}`),
         h('p', { class: 'pre' }, a.terms),
         h('ol', { class: 'med-obligation-list' }, a.obligations.map((o) => h('li', { dataset: { n: String(o.n) } },
-          `${o.party}：${o.text} · ${t('med.obligation_due')} ${fmtTime(o.due_at)} · `,
+          `${colon(o.party)}${o.text} · ${t('med.obligation_due')} ${fmtTime(o.due_at)} · `,
           o.performed_at ? h('span', { class: 'badge' }, o.on_time ? t('med.performed_on_time') : t('med.performed_late'))
             : (mine ? h('button', { type: 'button', class: 'btn btn-small', id: `performed-${o.n}`, onclick: () => performed(o.n) }, t('med.performed_do')) : t('med.not_performed'))))),
         h('p', null, h('a', { class: 'btn', id: 'med-print', href: `/api/v1${base}/agreement.html`, target: '_blank', rel: 'noopener' }, t('med.print'))),

@@ -34,7 +34,7 @@ export function barChart(title, rows) {
   const barW = 300;
   const width = labelW + barW + 60;
   const height = data.length * rowH + 8;
-  const summary = data.map(([k, n]) => `${k} ${n}`).join('，');
+  const summary = data.map(([k, n]) => `${k} ${n}`).join(t('p.comma'));
   const root = svg('svg', {
     viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', class: 'bars',
     'aria-label': t('sup.chart_label', { title, items: summary }),

@@ -202,3 +202,55 @@ async fn a_deadline_met_counts_as_on_time_at_once() {
     assert_eq!(after["deadlines"]["met"], 1, "{after}");
     assert_eq!(after["deadlines"]["share_met"], 1.0);
 }
+
+/// Where to go (item 17): the address or landmark taken at intake is on
+/// the case for the hotline and for the police unit the escalation went
+/// to, at most 200 characters, and never in the timeline (events reach
+/// feeds and mail carries no address).
+#[tokio::test]
+async fn the_place_note_says_where_to_go_to_the_case_and_the_police() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let note = "遇龙桥往东第三家，门口有棵桂花树";
+    let (status, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "safety_threat", "region_code": VILLAGE, "summary": "前夫扬言报复",
+                   "place_note": note}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    assert_eq!(case["place_note"], note);
+    let id = case["id"].as_str().unwrap_or_default().to_string();
+    let police = app.login("police").await;
+    let (status, seen) = app.get(&police, &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{seen}");
+    assert_eq!(
+        seen["place_note"], note,
+        "the police unit reads where to go"
+    );
+    assert!(
+        !seen["timeline"].to_string().contains("桂花树"),
+        "no address in events"
+    );
+    let long = "路".repeat(201);
+    let got = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "other", "region_code": VILLAGE, "summary": "x", "place_note": long}),
+        )
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "place_note");
+    // Optional: a case without one says so with null.
+    let (_, plain) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "other", "region_code": VILLAGE, "summary": "咨询"}),
+        )
+        .await;
+    assert!(plain["place_note"].is_null(), "{plain}");
+}

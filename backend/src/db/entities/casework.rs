@@ -78,6 +78,9 @@ pub mod case {
         pub dispatch_due_at: Option<DateTimeUtc>,
         /// The parties' judicial confirmation of a mediation agreement.
         pub confirmation: Option<Json>,
+        /// Where to go: an address or landmark beside the place (free
+        /// text, at most 200 characters). Never in events or mail.
+        pub place_note: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -120,6 +123,7 @@ pub mod case {
             danger_screen: None,
             dispatch_due_at: None,
             confirmation: None,
+            place_note: None,
         }
     }
 }
