@@ -39,8 +39,7 @@ pub struct NewCase {
     pub call_id: Option<Uuid>,
     pub category: Category,
     pub region_code: String,
-    /// Where to go: an address or landmark (`村口小卖部往东第三家`), at
-    /// most 200 characters; shown on the case and the police card.
+    /// Where to go: an address or landmark, at most 200 characters.
     pub place_note: Option<String>,
     pub summary: String,
     pub description: Option<String>,
@@ -250,15 +249,11 @@ async fn read_inputs(
 
 /// The optional free texts: the description and where to go.
 fn free_texts(input: &NewCase) -> Result<(Option<String>, Option<String>)> {
-    let description = match &input.description {
-        Some(d) => text("description", d, 20000, false)?,
-        None => None,
-    };
-    let place_note = match &input.place_note {
-        Some(n) => text("place_note", n, 200, false)?,
-        None => None,
-    };
-    Ok((description, place_note))
+    let opt =
+        |field: &str, v: &Option<String>, max| v.as_deref().map(|s| text(field, s, max, false));
+    let description = opt("description", &input.description, 20000).transpose()?;
+    let place_note = opt("place_note", &input.place_note, 200).transpose()?;
+    Ok((description.flatten(), place_note.flatten()))
 }
 
 pub async fn open(state: &AppState, p: &Principal, input: NewCase) -> Result<CaseView> {
