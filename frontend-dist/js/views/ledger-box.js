@@ -9,7 +9,18 @@ import { fmtTime, regionText, toast } from '../util.js';
 import zh from '../../i18n/ledger.zh-CN.js';
 
 const en = () => import('../../i18n/ledger.en.js');
-await addStrings(zh, en);
+
+/** The ledger's stylesheet, with its pages (the first visit goes without). */
+function loadStyle() {
+  if (document.querySelector('link[data-ledger-css]')) return Promise.resolve();
+  return new Promise((done) => {
+    const link = h('link', { rel: 'stylesheet', href: '/css/ledger.css', 'data-ledger-css': '' });
+    link.addEventListener('load', done);
+    link.addEventListener('error', done); // unstyled beats absent
+    document.head.append(link);
+  });
+}
+await Promise.all([addStrings(zh, en), loadStyle()]);
 
 export const FLAGS = ['low_income', 'registered_poor', 'disabled', 'seriously_ill', 'rights_violated', 'care_burden'];
 
