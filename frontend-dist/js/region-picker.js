@@ -127,8 +127,9 @@ export function regionPicker({ onChange, category } = {}) {
   };
 }
 
-/** The type-ahead: a combobox over GET /regions?q=, hits with their path. */
-function searchBox(onPick) {
+/** The type-ahead: a combobox over GET /regions?q=, hits with their path
+ *  (also a list filter's place search: `onPick(code, hit)`). */
+export function searchBox(onPick) {
   const input = h('input', {
     type: 'search', id: 'region-search', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list',
     'aria-expanded': 'false', 'aria-controls': 'region-results', placeholder: t('region.search_ph'),
@@ -153,7 +154,7 @@ function searchBox(onPick) {
     input.value = hit.name;
     close();
     status.textContent = '';
-    onPick(hit.code);
+    onPick(hit.code, hit);
   }
   const run = debounce(async () => {
     const text = input.value.trim();
