@@ -3,7 +3,8 @@
 //! `deadline_daily_counts`) agree with a recount of the cases and
 //! deadlines after opens, transfers, resolves, missed deadlines and a
 //! reopen, and the summary over whole days plus partial edges answers
-//! what a recount of the period says.
+//! what a recount of the period says. (The counters are kept on SQLite
+//! only; on PostgreSQL the summary part checks the index path.)
 use std::collections::BTreeMap;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -161,6 +162,9 @@ async fn recount(app: &TestApp) -> (BTreeMap<CaseKey, i64>, BTreeMap<DeadlineKey
 }
 
 async fn assert_counters_agree(app: &TestApp, when: &str) {
+    if app.is_postgres() {
+        return; // counters are kept on SQLite only
+    }
     let (kept, counted) = (counters(app).await, recount(app).await);
     assert_eq!(kept.0, counted.0, "case counters after {when}");
     assert_eq!(kept.1, counted.1, "deadline counters after {when}");
@@ -231,11 +235,14 @@ async fn daily_counters_agree_with_a_recount_and_the_summary_reads_them() {
     )
     .await;
     transfer(&app, &marriage, &[county, mediation]).await;
-    let (kept, counted) = (counters(&app).await, recount(&app).await);
-    assert_eq!(
-        kept, counted,
-        "counters after missed deadlines and a reopen"
-    );
+    let counted = recount(&app).await;
+    if !app.is_postgres() {
+        let kept = counters(&app).await;
+        assert_eq!(
+            kept, counted,
+            "counters after missed deadlines and a reopen"
+        );
+    }
     assert!(
         counted.1.values().any(|(_, missed)| *missed > 0)
             && counted.1.values().any(|(met, _)| *met > 0),
