@@ -3,6 +3,7 @@
 // outside her safe hours, asks for an explicit confirmation. Supervisors
 // read their region's callbacks without the forms.
 import { h, replace, field, options, checkbox } from '../dom.js';
+import './hotline-strings.js';
 import { t } from '../i18n.js';
 import { get, post, errorText, qs } from '../api.js';
 import { fmtTime, toast, clearErrors, showError, formError, section, debounce } from '../util.js';

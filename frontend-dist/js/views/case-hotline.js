@@ -3,6 +3,7 @@
 // unsafe), extension requests (the handling unit asks; the hotline or a
 // supervisor decides) and linked cases (a duplicate closed into its original).
 import { h, replace, field, options, checkbox } from '../dom.js';
+import './hotline-strings.js';
 import { t } from '../i18n.js';
 import { get, post, api, errorText } from '../api.js';
 import { UNIT_ROLES, fmtTime, toast, clearErrors, showError, formError, section } from '../util.js';

@@ -2,6 +2,7 @@
 // region's callbacks by kind and status, and satisfaction (answers, rate,
 // cases reopened as unsatisfied).
 import { h } from '../dom.js';
+import './hotline-strings.js';
 import { t } from '../i18n.js';
 import { get } from '../api.js';
 
