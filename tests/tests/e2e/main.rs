@@ -5,6 +5,7 @@
 mod console;
 mod email;
 mod escalation;
+mod finding;
 mod foundation;
 mod hotline;
 mod intake;

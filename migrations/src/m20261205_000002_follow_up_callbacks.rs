@@ -6,7 +6,7 @@ pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
-        "m20261205_000001_follow_up_callbacks"
+        "m20261205_000002_follow_up_callbacks"
     }
 }
 
