@@ -18,6 +18,7 @@ mod m20261204_000002_hotline_loop;
 mod m20261204_000020_report_indexes;
 mod m20261205_000001_case_search;
 mod m20261205_000002_place_note;
+mod m20261205_000002_follow_up_callbacks;
 mod m20261205_000020_daily_counts;
 
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_report_indexes::Migration),
             Box::new(m20261205_000001_case_search::Migration),
             Box::new(m20261205_000002_place_note::Migration),
+            Box::new(m20261205_000002_follow_up_callbacks::Migration),
             Box::new(m20261205_000020_daily_counts::Migration),
         ]
     }
