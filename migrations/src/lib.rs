@@ -17,8 +17,8 @@ mod m20261204_000001_ledger;
 mod m20261204_000002_hotline_loop;
 mod m20261204_000020_report_indexes;
 mod m20261205_000001_case_search;
-mod m20261205_000002_place_note;
 mod m20261205_000002_follow_up_callbacks;
+mod m20261205_000002_place_note;
 mod m20261205_000020_daily_counts;
 
 pub struct Migrator;
