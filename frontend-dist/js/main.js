@@ -21,6 +21,8 @@ const VIEWS = {
   referrals: () => import('./views/referrals.js').then((m) => m.renderReferrals),
   referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
   callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
+  password: () => import('./views/password.js').then((m) => m.renderPassword),
+  help: () => import('./views/help.js').then((m) => m.renderHelp),
 };
 
 const ctx = { me: null, live };
@@ -34,9 +36,11 @@ export function navigate(hash) {
   else location.hash = hash;
 }
 ctx.navigate = navigate;
+ctx.signedIn = () => signedIn();
 
 function homeFor(me) {
   if (!me) return '#/login';
+  if (me.must_change_password) return '#/password';
   if (me.role === 'operator') return '#/intake';
   if (UNIT_ROLES.includes(me.role)) return '#/queue';
   if (me.role === 'police_liaison') return '#/board';
@@ -46,7 +50,7 @@ function homeFor(me) {
 }
 
 function navItems(me) {
-  if (!me) return [];
+  if (!me || me.must_change_password) return [];
   switch (me.role) {
     case 'operator': return [['#/intake', 'nav.intake'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
@@ -71,11 +75,13 @@ function renderTopbar() {
   const user = me ? h('span', { class: 'who' },
     h('span', { class: 'who-name' }, me.display_name || me.username),
     h('span', { class: 'who-role' }, t(`role.${me.role}`))) : null;
+  const help = me ? h('a', { href: '#/help', class: 'btn btn-ghost help-link', id: 'help-link',
+    'aria-current': path.startsWith('#/help') ? 'page' : null }, t('nav.help')) : null;
   const logout = me ? h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout', onclick: doLogout }, t('app.logout')) : null;
   replace(bar,
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '连'),
       h('span', { class: 'brand-text' }, h('strong', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.sub')))),
-    nav, h('div', { class: 'topbar-right' }, user, langBtn, logout));
+    nav, h('div', { class: 'topbar-right' }, user, help, langBtn, logout));
   applyTitle();
   document.getElementById('skip-link').textContent = t('app.skip');
 }
@@ -99,6 +105,8 @@ function signedOut({ keepDrafts = false } = {}) {
 
 export async function signedIn() {
   ctx.me = await get('/me');
+  // A temporary password: nothing but choosing one's own until then.
+  if (ctx.me.must_change_password) { renderTopbar(); navigate('#/password'); return; }
   live.start();
   askNotifications();
   startAlerts(ctx.me, live);
@@ -170,6 +178,7 @@ async function route() {
   const r = parseRoute();
   if (!ctx.me && r.name !== 'login') { navigate('#/login'); return; }
   if (ctx.me && (r.name === '' || r.name === 'login')) { navigate(homeFor(ctx.me)); return; }
+  if (ctx.me && ctx.me.must_change_password && r.name !== 'password') { navigate('#/password'); return; }
   if (typeof cleanup === 'function') { try { cleanup(); } catch (e) { console.error(e); } }
   cleanup = null;
   const container = main();
@@ -223,7 +232,7 @@ async function boot() {
     ctx.me = null;
   }
   renderTopbar();
-  if (ctx.me) { live.start(); startAlerts(ctx.me, live); loadUnits().catch(() => {}); }
+  if (ctx.me && !ctx.me.must_change_password) { live.start(); startAlerts(ctx.me, live); loadUnits().catch(() => {}); }
   route();
 }
 

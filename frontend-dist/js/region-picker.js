@@ -12,10 +12,11 @@ import { regionKids, regionChain, regionNames, debounce } from './util.js';
 
 const LEVELS = 5;
 
-export function regionPicker({ onChange, category } = {}) {
+// `id` prefixes the element ids, for a second picker on one page.
+export function regionPicker({ onChange, category, id = 'region' } = {}) {
   const hidden = h('input', { type: 'hidden', name: 'region_code' });
   const chosen = h('p', { class: 'region-chosen', 'aria-live': 'polite' }, t('op.place_none'));
-  const routeNote = h('p', { class: 'region-route', id: 'region-route', 'aria-live': 'polite', hidden: true });
+  const routeNote = h('p', { class: 'region-route', id: `${id}-route`, 'aria-live': 'polite', hidden: true });
   const errId = nextId('region-err');
   const selects = [];
   const wraps = [];
@@ -28,7 +29,7 @@ export function regionPicker({ onChange, category } = {}) {
     wraps.push(wrap);
     sel.addEventListener('change', () => pick(i, sel.value));
   }
-  const search = searchBox((code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()));
+  const search = searchBox(id, (code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()));
 
   function current() {
     for (let i = LEVELS - 1; i >= 0; i -= 1) if (selects[i].value) return selects[i].value;
@@ -128,12 +129,12 @@ export function regionPicker({ onChange, category } = {}) {
 }
 
 /** The type-ahead: a combobox over GET /regions?q=, hits with their path. */
-function searchBox(onPick) {
+function searchBox(id, onPick) {
   const input = h('input', {
-    type: 'search', id: 'region-search', autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list',
-    'aria-expanded': 'false', 'aria-controls': 'region-results', placeholder: t('region.search_ph'),
+    type: 'search', id: `${id}-search`, autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list',
+    'aria-expanded': 'false', 'aria-controls': `${id}-results`, placeholder: t('region.search_ph'),
   });
-  const list = h('ul', { id: 'region-results', role: 'listbox', class: 'region-results', hidden: true, 'aria-label': t('region.search') });
+  const list = h('ul', { id: `${id}-results`, role: 'listbox', class: 'region-results', hidden: true, 'aria-label': t('region.search') });
   const status = h('p', { class: 'hint region-search-status', 'aria-live': 'polite' });
   let hits = [];
   let active = -1;
@@ -164,7 +165,7 @@ function searchBox(onPick) {
     if (mine !== q) return;
     hits = items;
     replace(list, items.map((r, i) => h('li', {
-      id: `region-hit-${i}`, role: 'option', class: 'region-hit', dataset: { code: r.code }, 'aria-selected': 'false',
+      id: `${id}-hit-${i}`, role: 'option', class: 'region-hit', dataset: { code: r.code }, 'aria-selected': 'false',
       onmousedown: (e) => { e.preventDefault(); choose(i); },
     }, h('strong', null, r.name), ' ', h('span', { class: 'region-path' }, (r.path || []).slice(0, -1).join(' › ')),
     ' ', h('span', { class: 'muted small' }, t(`region.level.${r.level - 1}`)))));

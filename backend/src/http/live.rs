@@ -110,11 +110,7 @@ async fn authenticate(
         }
     }
     let p = auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?;
-    if p.must_change_password {
-        return Err(ApiError::forbidden(
-            "choose your own password before opening the live feed",
-        ));
-    }
+    session::password_gate(&p, "/live")?;
     Ok((p, token))
 }
 

@@ -47,15 +47,22 @@ impl FromRequestParts<AppState> for Principal {
         let (token, _) = token_from(&parts.headers)
             .ok_or_else(|| ApiError::from(crate::error::Error::Unauthorized))?;
         let p = auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?;
-        if p.must_change_password && !may_use_before_changing(parts.uri.path()) {
-            return Err(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "password_change_required",
-                "choose your own password first (POST /api/v1/me/password)",
-            ));
-        }
+        password_gate(&p, parts.uri.path())?;
         Ok(p)
     }
+}
+
+/// 403 `password_change_required` for a session signed in with a
+/// temporary password, on every path but those it may use.
+pub fn password_gate(p: &Principal, path: &str) -> Result<(), ApiError> {
+    if p.must_change_password && !may_use_before_changing(path) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "password_change_required",
+            "choose your own password first (POST /api/v1/me/password)",
+        ));
+    }
+    Ok(())
 }
 
 /// What a session signed in with a temporary password may call: who am I,

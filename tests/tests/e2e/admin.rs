@@ -76,7 +76,9 @@ async fn a_new_user_signs_in_with_the_temporary_password_and_must_change_it() {
     // Only who-am-I and the password change answer until then.
     let got = app.get(&token, "/api/v1/cases").await;
     assert_error(&got, StatusCode::FORBIDDEN, "password_change_required");
-    assert_eq!(app.get(&token, "/api/v1/me").await.0, StatusCode::OK);
+    let (status, me) = app.get(&token, "/api/v1/me").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["must_change_password"], true, "{me}");
     let (status, body) = app
         .post_json(
             &token,
