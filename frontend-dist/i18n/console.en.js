@@ -9,7 +9,6 @@ export default {
   'calls.take_label': 'Switch to the call from {phone}',
   'calls.cases': '{n} case(s)',
   'calls.no_history': 'No history',
-  'calls.in_ledger': 'In the ledger',
   'calls.queued': 'New call from {phone} is waiting; your form is unchanged',
   'calls.resumed': 'Back on the call: {phone}',
   'calls.end': 'End call',

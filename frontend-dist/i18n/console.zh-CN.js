@@ -10,7 +10,6 @@ export default {
   'calls.take_label': '切换到来电 {phone}',
   'calls.cases': '{n} 件案件',
   'calls.no_history': '无历史记录',
-  'calls.in_ledger': '在信息台账中',
   'calls.queued': '新来电 {phone} 在等待，当前表单未改动',
   'calls.resumed': '继续通话：{phone}',
   'calls.end': '结束通话',

@@ -16,6 +16,7 @@ export default {
   'nav.intake': 'Take calls',
   'nav.queue': 'Unit queue',
   'nav.cases': 'Cases',
+  'nav.ledger': 'Ledger',
   'nav.board': 'Escalation board',
   'nav.supervise': 'Oversight',
   'nav.reports': 'Reports',
@@ -201,8 +202,6 @@ export default {
   'op.history_for': 'History of {phone}',
   'op.calls': 'Earlier calls ({n})',
   'op.cases': 'Cases ({n})',
-  'op.ledger': 'Ledger',
-  'op.ledger_none': 'Not on the ledger.',
   'op.yes': 'Yes',
   'op.no': 'No',
   'op.channel': 'Channel',
@@ -395,13 +394,6 @@ export default {
   'admin.role': 'Role',
   'admin.active': 'Active',
 
-  'ledger.left_behind': 'Left-behind woman',
-  'ledger.poor': 'Low-income household',
-  'ledger.disabled': 'Disability',
-  'ledger.seriously_ill': 'Serious illness',
-  'ledger.name': 'Name',
-  'ledger.region_code': 'Region code',
-  'ledger.notes': 'Notes',
 
   // Referrals (issue 14)
   'nav.referrals': 'Referrals',

@@ -16,6 +16,7 @@ export default {
   'nav.intake': '接听受理',
   'nav.queue': '本单位队列',
   'nav.cases': '案件',
+  'nav.ledger': '信息台账',
   'nav.board': '安全预警看板',
   'nav.supervise': '督办',
   'nav.reports': '统计报表',
@@ -201,8 +202,6 @@ export default {
   'op.history_for': '{phone} 的历史',
   'op.calls': '历史来电（{n}）',
   'op.cases': '相关案件（{n}）',
-  'op.ledger': '信息台账',
-  'op.ledger_none': '不在信息台账中。',
   'op.yes': '是',
   'op.no': '否',
   'op.channel': '来源渠道',
@@ -395,13 +394,6 @@ export default {
   'admin.role': '角色',
   'admin.active': '启用',
 
-  'ledger.left_behind': '留守妇女',
-  'ledger.poor': '困难家庭',
-  'ledger.disabled': '残疾',
-  'ledger.seriously_ill': '重病',
-  'ledger.name': '姓名',
-  'ledger.region_code': '区划代码',
-  'ledger.notes': '备注',
 
   // Referrals (issue 14)
   'nav.referrals': '转介',

@@ -14,9 +14,12 @@ export class ApiError extends Error {
 let unauthorizedHandler = null;
 export function onUnauthorized(fn) { unauthorizedHandler = fn; }
 
-export async function api(method, path, body) {
+export async function api(method, path, body, { raw, type } = {}) {
   const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
-  if (body !== undefined) {
+  if (raw !== undefined) {
+    init.headers['Content-Type'] = type || 'application/octet-stream';
+    init.body = raw;
+  } else if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -40,6 +43,8 @@ export async function api(method, path, body) {
 
 export const get = (p) => api('GET', p);
 export const post = (p, b) => api('POST', p, b === undefined ? {} : b);
+/** A file as the raw body (an import). */
+export const upload = (p, file) => api('POST', p, undefined, { raw: file, type: file.type || 'application/octet-stream' });
 
 /**
  * A message for the user in the reader's language, from the error's code and

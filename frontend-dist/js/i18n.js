@@ -8,8 +8,11 @@ import zhHotline from '../i18n/hotline.zh-CN.js';
 // fetched when first chosen (a weak line pays for one language).
 const zh = { ...zhBase, ...zhConsole, ...zhHotline };
 const DICTS = { 'zh-CN': zh, en: null };
+// A page's own strings (`addStrings`): their English loaders, run with the base's.
+const pageEn = [];
 const LOADERS = {
-  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js'), import('../i18n/hotline.en.js')])
+  en: () => Promise.all([import('../i18n/en.js'), import('../i18n/console.en.js'), import('../i18n/hotline.en.js'),
+    ...pageEn.map((f) => f())])
     .then((mods) => Object.assign({}, ...mods.map((m) => m.default))),
 };
 const KEY = 'lianxin.lang';
@@ -56,6 +59,20 @@ export function setLang(next) {
     document.documentElement.lang = next;
     for (const fn of listeners) fn(next);
   }).catch(() => {});
+}
+
+/**
+ * A lazily loaded page's strings: its Chinese (imported with the page) is
+ * merged now; its English is fetched now if English is chosen, else with
+ * the rest of English when first chosen.
+ */
+export async function addStrings(zhPart, enLoader) {
+  Object.assign(zh, zhPart);
+  if (pageEn.includes(enLoader)) return;
+  pageEn.push(enLoader);
+  if (DICTS.en) {
+    try { Object.assign(DICTS.en, (await enLoader()).default); } catch (_) { /* Chinese stands in */ }
+  }
 }
 
 export function onLangChange(fn) { listeners.add(fn); return () => listeners.delete(fn); }

@@ -4,7 +4,7 @@ import { t, getLang, setLang, onLangChange, ready as langReady } from './i18n.js
 import { get, post, onUnauthorized } from './api.js';
 import { live } from './live.js';
 import { applyTitle, askNotifications, startAlerts, stopAlerts } from './alerts.js';
-import { UNIT_ROLES, resetCaches, toast, loadUnits } from './util.js';
+import { UNIT_ROLES, resetCaches, toast, loadUnits, readsLedger } from './util.js';
 import { renderLogin } from './views/login.js';
 
 // The pages by route name, each loaded when first visited (the login page
@@ -21,8 +21,12 @@ const VIEWS = {
   referrals: () => import('./views/referrals.js').then((m) => m.renderReferrals),
   referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
   callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
+<<<<<<< HEAD
   password: () => import('./views/password.js').then((m) => m.renderPassword),
   help: () => import('./views/help.js').then((m) => m.renderHelp),
+=======
+  ledger: () => import('./views/ledger.js').then((m) => m.renderLedger),
+>>>>>>> main
 };
 
 const ctx = { me: null, live };
@@ -50,7 +54,16 @@ function homeFor(me) {
 }
 
 function navItems(me) {
+<<<<<<< HEAD
   if (!me || me.must_change_password) return [];
+=======
+  if (!me) return [];
+  // The ledger of left-behind women: for its keepers and supervisors only.
+  return readsLedger(me) ? [...roleNav(me), ['#/ledger', 'nav.ledger']] : roleNav(me);
+}
+
+function roleNav(me) {
+>>>>>>> main
   switch (me.role) {
     case 'operator': return [['#/intake', 'nav.intake'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
@@ -161,7 +174,9 @@ live.onState((state) => {
 // (drafts elsewhere are kept in sessionStorage); the intake view picks it up.
 live.onFrame((f) => {
   if (f.type !== 'call.ringing' || !ctx.me || ctx.me.role !== 'operator') return;
-  if (parseRoute().name === 'intake') return; // the view handles it
+  // On the intake page the view handles it — once it is there: a ring
+  // that comes while the page still loads waits for it.
+  if (parseRoute().name === 'intake') { if (!document.getElementById('caller-phone')) ctx.pendingRing = f; return; }
   ctx.pendingRing = f;
   navigate('#/intake');
 });

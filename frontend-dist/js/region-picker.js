@@ -29,7 +29,7 @@ export function regionPicker({ onChange, category, id = 'region' } = {}) {
     wraps.push(wrap);
     sel.addEventListener('change', () => pick(i, sel.value));
   }
-  const search = searchBox(id, (code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()));
+  const search = searchBox((code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()), id);
 
   function current() {
     for (let i = LEVELS - 1; i >= 0; i -= 1) if (selects[i].value) return selects[i].value;
@@ -128,8 +128,10 @@ export function regionPicker({ onChange, category, id = 'region' } = {}) {
   };
 }
 
-/** The type-ahead: a combobox over GET /regions?q=, hits with their path. */
-function searchBox(id, onPick) {
+/** The type-ahead: a combobox over GET /regions?q=, hits with their path
+ *  (also a list filter's place search: `onPick(code, hit)`); `id` prefixes
+ *  its element ids. */
+export function searchBox(onPick, id = 'region') {
   const input = h('input', {
     type: 'search', id: `${id}-search`, autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list',
     'aria-expanded': 'false', 'aria-controls': `${id}-results`, placeholder: t('region.search_ph'),
@@ -154,7 +156,7 @@ function searchBox(id, onPick) {
     input.value = hit.name;
     close();
     status.textContent = '';
-    onPick(hit.code);
+    onPick(hit.code, hit);
   }
   const run = debounce(async () => {
     const text = input.value.trim();

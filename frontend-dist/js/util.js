@@ -11,6 +11,14 @@ export const ACTION_KINDS = ['dispatched', 'victim_contacted', 'warning_issued',
   'detained', 'referred', 'other'];
 export const UNIT_ROLES = ['station_worker', 'mediator', 'department'];
 
+/** May this user read the ledger of left-behind women (the server's rule, for the menu)? */
+export function readsLedger(me) {
+  if (!me || me.role === 'operator' || me.role === 'police_liaison') return false;
+  if (me.role === 'admin' || me.role === 'supervisor') return true;
+  const keeps = ['rights_station', 'civil_affairs', 'womens_home', 'village_committee', 'township_government'];
+  return keeps.includes(me.unit_kind) && regionChain(me.unit_region_code || '').length >= 3;
+}
+
 export function fmtTime(iso) {
   if (!iso) return '—';
   const d = new Date(iso);

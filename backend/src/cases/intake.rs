@@ -225,7 +225,8 @@ async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Mo
         let (settings, directory) = (&state.settings, &state.directory);
         escalation::open(w, settings, directory, c, *urgency, reason, actor).await?;
     }
-    crate::referrals::engine::co_handle(w, &state.settings, &state.directory, c).await?;
+    let cal = state.calendar().await?;
+    crate::referrals::engine::co_handle(w, &state.settings, &state.directory, &cal, c).await?;
     crate::ledger::link::on_intake(&**w, w.now, c).await?;
     Ok(())
 }

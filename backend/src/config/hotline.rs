@@ -7,6 +7,9 @@ use serde::Deserialize;
 pub const WORKING_DAY_KINDS: &[&str] = &[
     "case.accept",
     "case.resolve",
+    "referral.accept",
+    "referral.reply",
+    "referral.urging",
     "callback.missed_call",
     "callback.satisfaction",
 ];

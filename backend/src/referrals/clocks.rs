@@ -25,13 +25,13 @@ use super::{
     view::{json as to_json, urgings_of},
 };
 use crate::{
-    config::Settings, db::entities::case, deadlines::Deadline, error::Result,
+    calendar::Calendar, config::Settings, db::entities::case, deadlines::Deadline, error::Result,
     vocab::ReferralStatus, work::Work,
 };
 
 /// Apply a fired referral deadline inside the engine's claim transaction.
 /// Returns false when its condition was met in the meantime.
-pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<bool> {
+pub async fn fire(w: &mut Work, settings: &Settings, cal: &Calendar, d: &Deadline) -> Result<bool> {
     let Some(r) = referral::Entity::find_by_id(d.subject_id).one(&**w).await? else {
         return Ok(false);
     };
@@ -99,7 +99,7 @@ pub async fn fire(w: &mut Work, settings: &Settings, d: &Deadline) -> Result<boo
         let opinion =
             "转介逾期未处理，系统自动督促：请立即处理并答复（《妇女权益保障法》第七十三条） / \
 the referral was not handled in time: an automatic urging opinion (Women's Rights Law art. 73)";
-        urge(w, settings, &c, &r, opinion, None).await?;
+        urge(w, settings, cal, &c, &r, opinion, None).await?;
     }
     Ok(true)
 }

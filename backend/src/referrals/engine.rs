@@ -3,7 +3,7 @@
 //! referrals a routing category opens with every case, the transitions,
 //! the compare-and-set save, urging, and what a case's close needs to
 //! know. Every step records its case event and mail on the work.
-use chrono::{Datelike, Duration};
+use chrono::Datelike;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
@@ -12,13 +12,14 @@ use uuid::Uuid;
 
 use super::{
     entity::referral,
-    kinds::{ACCEPT, SUBJECT, URGING},
+    kinds::{due_at, ACCEPT, SUBJECT, URGING},
     mail::{self, Notice},
     recipients::{receiver_side, supervisor_levels},
     record::{event, save},
     view::{json as to_json, urgings_of, Consent, Urging},
 };
 use crate::{
+    calendar::Calendar,
     cases::{directory::Directory, routing},
     config::Settings,
     db::entities::{case, unit},
@@ -90,6 +91,7 @@ pub async fn send(
     w: &mut Work,
     settings: &Settings,
     directory: &Directory,
+    cal: &Calendar,
     c: &case::Model,
     out: Outgoing,
 ) -> Result<referral::Model> {
@@ -124,7 +126,7 @@ pub async fn send(
         status: Set(ReferralStatus::Sent),
         created_by: Set(out.actor),
         created_at: Set(now),
-        accept_due_at: Set(now + Duration::seconds(policy.accept_s)),
+        accept_due_at: Set(due_at(settings, cal, ACCEPT, now, policy.accept_s)),
         accepted_at: Set(None),
         accepted_by: Set(None),
         reply_due_at: Set(None),
@@ -174,6 +176,7 @@ pub async fn co_handle(
     w: &mut Work,
     settings: &Settings,
     directory: &Directory,
+    cal: &Calendar,
     c: &case::Model,
 ) -> Result<usize> {
     // From the in-memory directory: intake writes its batch holding the
@@ -200,7 +203,7 @@ pub async fn co_handle(
             from_unit_id: c.assigned_unit_id,
             actor: None,
         };
-        match send(w, settings, directory, c, out).await {
+        match send(w, settings, directory, cal, c, out).await {
             Ok(_) => sent += 1,
             Err(Error::Validation { message, .. }) => {
                 tracing::info!(case = %c.number, kind = %kind, %message, "co-handling referral skipped");
@@ -221,6 +224,7 @@ pub type Urger = Option<(Uuid, String)>;
 pub async fn urge(
     w: &mut Work,
     settings: &Settings,
+    cal: &Calendar,
     c: &case::Model,
     r: &referral::Model,
     opinion: &str,
@@ -239,7 +243,13 @@ pub async fn urge(
         automatic,
         addressed_to: addressed.map(|l| l.0.clone()),
         at: now,
-        reply_due_at: now + Duration::seconds(settings.deadlines.referrals.urging_reply_s),
+        reply_due_at: due_at(
+            settings,
+            cal,
+            URGING,
+            now,
+            settings.deadlines.referrals.urging_reply_s,
+        ),
         missed: false,
     };
     let mut all = urgings_of(r)?;

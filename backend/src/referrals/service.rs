@@ -14,7 +14,7 @@ use super::{
     bodies::consent_of,
     engine::{self, Outgoing},
     entity::referral,
-    kinds::{ACCEPT_KINDS, KINDS, REPLY, SUBJECT},
+    kinds::{due_at, ACCEPT_KINDS, KINDS, REPLY, SUBJECT},
     mail::{self, Notice},
     record::{event, next, save, Act},
     scope::{self, Side},
@@ -43,6 +43,7 @@ pub async fn create(
     let request = required("request", &body.request, 4000)?;
     let now = state.now();
     let consent = consent_of(p, now, body.legal_basis, body.consent)?;
+    let cal = state.calendar().await?;
     let mut w = state.work_at(now).await?;
     let (c, access) = case_scope::load(&*w, p, case_id).await?;
     if !matches!(access, Access::Handler | Access::Hotline) {
@@ -64,7 +65,7 @@ pub async fn create(
         from_unit_id: p.unit_id(),
         actor: Some(p.user_id),
     };
-    let r = engine::send(&mut w, &state.settings, &state.directory, &c, out).await?;
+    let r = engine::send(&mut w, &state.settings, &state.directory, &cal, &c, out).await?;
     w.commit().await?;
     view::detail(&state.db.conn, &r, &c, Masking::Numbers).await
 }
@@ -103,10 +104,12 @@ pub async fn accept(
     body: VersionBody,
 ) -> Result<ReferralView> {
     let now = state.now();
+    let cal = state.calendar().await?;
     let mut w = state.work_at(now).await?;
     let (r, c, to) = begin(&*w, p, id, Act::Accept, body.version, &[Side::Receiver]).await?;
-    let policy = &state.settings.deadlines.referrals;
-    let reply_due = now + Duration::seconds(policy.reply_window_s(&r.kind));
+    let settings = &state.settings;
+    let window = settings.deadlines.referrals.reply_window_s(&r.kind);
+    let reply_due = due_at(settings, &cal, REPLY, now, window);
     let updated = save(
         &*w,
         &r,
@@ -322,11 +325,12 @@ pub async fn urge(
 ) -> Result<ReferralView> {
     let opinion = required("opinion", &body.opinion, 4000)?;
     let now = state.now();
+    let cal = state.calendar().await?;
     let mut w = state.work_at(now).await?;
     let sides = [Side::Supervisor, Side::Hotline];
     let (r, c, _) = begin(&*w, p, id, Act::Urge, body.version, &sides).await?;
     let by = Some((p.user_id, p.display_name.clone()));
-    let updated = engine::urge(&mut w, &state.settings, &c, &r, &opinion, by).await?;
+    let updated = engine::urge(&mut w, &state.settings, &cal, &c, &r, &opinion, by).await?;
     w.commit().await?;
     done(state, &updated, &c).await
 }

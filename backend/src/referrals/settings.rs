@@ -2,7 +2,9 @@
 //! kinds of referral (each with the unit kind that receives it by default
 //! and its reply window), the accept window, the reply window of an
 //! urging opinion, and when an unanswered referral is checked again.
-//! Every figure in seconds (working days once the calendar exists).
+//! Every figure in seconds; a window of whole days counts working days
+//! when `[calendar] working_days` names its clock (`referral.accept`,
+//! `referral.reply`, `referral.urging`: the default).
 //! Pure: config.rs holds one field of this type.
 use serde::{Deserialize, Serialize};
 

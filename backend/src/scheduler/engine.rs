@@ -127,6 +127,7 @@ impl Engine {
 /// process has it (or it was cancelled meanwhile).
 async fn fire_one(state: &AppState, deadline: &Deadline) -> Result<bool> {
     let now = state.now();
+    let cal = state.calendar().await?;
     let mut w = state.work_at(now).await?;
     if state.db.is_postgres() && !lock_unless_taken(&*w, deadline.id).await? {
         return Ok(false);
@@ -135,7 +136,7 @@ async fn fire_one(state: &AppState, deadline: &Deadline) -> Result<bool> {
         return Ok(false);
     }
     // A no-op firing still commits its claim; it has nothing to wake.
-    fire::fire(&mut w, &state.settings, &state.directory, deadline).await?;
+    fire::fire(&mut w, &state.settings, &state.directory, &cal, deadline).await?;
     w.commit().await?;
     let lag = (now - deadline.due_at).num_milliseconds() as f64 / 1000.0;
     metrics::gauge!("lianxin_deadline_engine_lag_seconds").set(lag.max(0.0));

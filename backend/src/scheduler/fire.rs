@@ -5,6 +5,7 @@
 //! no-op. A kind no domain owns (a row written by a later release, say)
 //! is logged and left as fired, never guessed at.
 use crate::{
+    calendar::Calendar,
     cases::{clocks, directory::Directory},
     config::Settings,
     deadlines::Deadline,
@@ -55,6 +56,7 @@ pub async fn fire(
     w: &mut Work,
     settings: &Settings,
     directory: &Directory,
+    cal: &Calendar,
     deadline: &Deadline,
 ) -> Result<bool> {
     let id = deadline.subject_id;
@@ -62,7 +64,7 @@ pub async fn fire(
         Some(Owner::EscalationRaise) => escalation::raise(w, settings, directory, id).await,
         Some(Owner::EscalationAction) => escalation::action_missed(w, settings, id).await,
         Some(Owner::Case) => clocks::fire(w, settings, deadline).await,
-        Some(Owner::Referral) => referral_clocks::fire(w, settings, deadline).await,
+        Some(Owner::Referral) => referral_clocks::fire(w, settings, cal, deadline).await,
         Some(Owner::Mediation) => mediation_clocks::fire(w, settings, deadline).await,
         Some(Owner::Measure) => measures::clocks::fire(w, settings, directory, deadline).await,
         Some(Owner::LedgerReview) => ledger::clocks::fire(w, deadline).await,

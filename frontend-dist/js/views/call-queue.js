@@ -5,6 +5,7 @@
 import { h, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { fmtTime, riskBadge } from '../util.js';
+import { ledgerBox } from './ledger-box.js';
 
 const KEY = 'lianxin.calls.waiting';
 
@@ -41,7 +42,7 @@ function popLine(c) {
   const top = cases.reduce((m, k) => (order.indexOf(k.risk_level) > order.indexOf(m) ? k.risk_level : m), 'none');
   return h('span', { class: 'wait-pop' },
     cases.length ? [t('calls.cases', { n: cases.length }), ' ', riskBadge(top)] : t('calls.no_history'),
-    c.ledger || (c.history && c.history.ledger) ? [' · ', h('strong', null, t('calls.in_ledger'))] : null);
+    ledgerBox(c.history, { compact: true }));
 }
 
 /** The list, re-rendered on every change; `onTake(key)` switches to a call. */

@@ -13,28 +13,20 @@ import { intakeForm, REGION_KEY } from './intake-form.js';
 import { callQueuePanel, enqueueCall, takeCall } from './call-queue.js';
 import { dispositionForm } from './disposition.js';
 import { groupLinked } from './case-hotline.js';
+import { ledgerBox } from './ledger-box.js';
 
 const DRAFT_KEYS = ['lianxin.draft.intake', 'lianxin.draft.caller', REGION_KEY];
 const ssGet = (k) => { try { return sessionStorage.getItem(k); } catch (_) { return null; } };
 const ssSet = (k, v) => { try { if (v === null || v === undefined) sessionStorage.removeItem(k); else sessionStorage.setItem(k, v); } catch (_) { /* full */ } };
 
-/** The caller's context: cases, calls and the ledger entry of a number. */
+/** The caller's context: the ledger entry of a number, its cases and calls. */
 export function screenPop(n, r) {
   const calls = (r && r.calls) || [];
   const cases = (r && r.cases) || [];
   const ledger = r ? r.ledger : null;
   const parts = [h('h3', null, t('op.history_for', { phone: (r && r.phone) || n }))];
+  parts.push(ledgerBox(r));
   if (!calls.length && !cases.length && !ledger) parts.push(h('p', { class: 'muted' }, t('op.history_none')));
-  if (ledger) {
-    parts.push(h('div', { class: 'ledger' }, h('h4', null, t('op.ledger')),
-      h('dl', { class: 'kv' }, Object.entries(ledger).filter(([k]) => k !== 'id' && k !== 'phone').flatMap(([k, v]) => [
-        h('dt', null, t(`ledger.${k}`, { fallback: k })),
-        h('dd', null, typeof v === 'boolean' ? t(v ? 'op.yes' : 'op.no')
-          : (v === null || v === undefined ? '—' : (typeof v === 'object' ? JSON.stringify(v) : String(v)))),
-      ]))));
-  } else if (calls.length || cases.length) {
-    parts.push(h('p', { class: 'muted' }, t('op.ledger_none')));
-  }
   if (cases.length) {
     parts.push(h('h4', null, t('op.cases', { n: cases.length })), h('ul', { class: 'hist-list' }, groupLinked(cases).map(([c, dup]) =>
       h('li', { class: dup ? 'hist-dup' : null }, dup ? [h('span', { class: 'badge' }, t('hl.duplicate')), ' '] : null,

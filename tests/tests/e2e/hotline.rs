@@ -511,3 +511,46 @@ async fn a_duplicate_is_closed_into_its_original_and_the_pop_groups_them() {
     assert_eq!(brief(dup_id)["duplicate_of"], orig_id);
     assert_eq!(brief(orig_id)["linked_case_ids"], json!([dup_id]));
 }
+
+#[tokio::test]
+async fn referral_clocks_count_working_days_and_skip_the_holiday() {
+    let app = app().await;
+    // Friday 2 Apr 2027, 15:00 Beijing; Monday 5 Apr is Qingming (清明节,
+    // from ops/calendar/2027.txt).
+    app.clock.advance(Span::days(124) - Span::hours(2));
+    let case = open_case(&app, "13812345670").await;
+    let case_id = case["id"].as_str().unwrap();
+    let station = app.login_fresh("station").await;
+    let (status, r) = app
+        .post_json(
+            &station,
+            &format!("/api/v1/cases/{case_id}/referrals"),
+            json!({"kind": "legal_aid", "request": "申请法律援助，代理离婚诉讼",
+                "legal_basis": "consent", "consent": {"given_by": "本人电话同意"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{r}");
+    // Two working days: Tuesday 6 and Wednesday 7 Apr, 15:00 — not
+    // Sunday 4 Apr by the calendar.
+    assert_eq!(r["accept_due_at"], "2027-04-07T07:00:00Z", "{r}");
+    let id = r["id"].as_str().unwrap();
+
+    // Tuesday 10:00: legal aid accepts; its reply window (7 days) counts
+    // working days too: Thursday 15 Apr, not Tuesday 13 Apr.
+    app.clock.advance(Span::days(3) + Span::hours(19));
+    let legalaid = app.login_fresh("legalaid").await;
+    let (status, r) = app
+        .post_json(
+            &legalaid,
+            &format!("/api/v1/referrals/{id}/accept"),
+            json!({"version": r["version"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{r}");
+    assert_eq!(r["reply_due_at"], "2027-04-15T02:00:00Z", "{r}");
+    let (_, detail) = app.get(&station, &format!("/api/v1/cases/{case_id}")).await;
+    assert!(
+        !timeline_kinds(&detail).contains(&"deadline.missed"),
+        "nothing missed over the holiday: {detail}"
+    );
+}

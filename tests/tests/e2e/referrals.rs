@@ -337,7 +337,11 @@ async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answer
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{accepted}");
-    assert_eq!(accepted["reply_due_at"], "2026-12-06T09:00:00Z", "7 days");
+    // 7 working days from Sunday 29 Nov, 17:00 Beijing.
+    assert_eq!(
+        accepted["reply_due_at"], "2026-12-08T09:00:00Z",
+        "7 working days"
+    );
     assert_eq!(accepted["case"]["subject"]["name"], "王芳");
     let (status, revealed) = app
         .get(

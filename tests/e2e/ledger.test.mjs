@@ -1,0 +1,195 @@
+// The ledger of left-behind women in the console (issue 17): a township
+// station imports a screening file with bad rows and reads the row
+// report, filters the list, opens a person, records a visit (next review
+// date shown) and her safe contact; the operator's screen pop for her
+// number shows her flags and the safe-contact warning (ringing and in the
+// waiting list), and says "not on the ledger" only for a number the
+// server looked up and did not find; the pages fit a phone.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BASE, sleep, launch, rolePage, login, shot, unlabeled } from './harness.mjs';
+
+const VILLAGE = '450321101201'; // 遇龙村, 白沙镇 (the station's township)
+const ELSEWHERE = '450321102201'; // 福利村, 福利镇
+const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const checkChar = (s17) => '10X98765432'[[...s17].reduce((a, c, i) => a + Number(c) * WEIGHTS[i], 0) % 11];
+const rnd = (n) => Math.floor(Math.random() * n);
+const CHARS = '甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉';
+const TAG = `谭${CHARS[rnd(20)]}${CHARS[rnd(20)]}${CHARS[rnd(20)]}`;
+const idNumber = (seq) => {
+  const s17 = `450321${1970 + rnd(20)}0${1 + rnd(9)}1${rnd(9)}${String(seq * 2).padStart(3, '0')}`;
+  return s17 + checkChar(s17);
+};
+const phone = () => `139${String(rnd(1e8)).padStart(8, '0')}`;
+const people = [
+  { name: `${TAG}一`, id: idNumber(101), phone: phone(), disabled: '否' },
+  { name: `${TAG}二`, id: idNumber(102), phone: phone(), disabled: '是' },
+  { name: `${TAG}三`, id: idNumber(103), phone: phone(), disabled: '否' },
+];
+const HER = people[1];
+const HEADER = '姓名,身份证号,出生日期,联系电话,村（居）代码,丈夫外出时间,在村居住,低保,建档立卡,残疾,重病,权益受侵害,照料负担,排查人,排查日期';
+const CSV = [
+  HEADER,
+  ...people.map((p) => `${p.name},${p.id},,${p.phone},${VILLAGE},2020-03,是,否,否,${p.disabled},否,否,否,遇龙村委会,2026-09-15`),
+  `${TAG}四,${HER.id.slice(0, 17)}${checkChar(HER.id.slice(0, 17)) === '1' ? '2' : '1'},,${phone()},${VILLAGE},2020-03,是,否,否,否,否,否,否,遇龙村委会,2026-09-15`,
+  `${TAG}五,,,${phone()},${ELSEWHERE},2020-03,是,否,否,否,否,否,否,福利村委会,2026-09-15`,
+].join('\n');
+
+let browser;
+const problems = [];
+let station;
+let personUrl;
+
+before(async () => { browser = await launch(); });
+after(async () => { if (browser) await browser.close(); });
+
+async function online(page) {
+  await page.waitForFunction(() => document.getElementById('net-banner').dataset.state === 'online', null, { timeout: 15000 });
+}
+
+async function rows(page) {
+  return page.$$eval('#lg-list tbody tr .lg-name', (as) => as.map((a) => a.textContent));
+}
+
+test('a township station imports a screening file and sees each rejected row in the report', async () => {
+  station = await rolePage(browser, 'station', problems);
+  await login(station, 'station');
+  await station.waitForURL(/#\/queue/);
+  await station.click('nav a[href="#/ledger"]');
+  await station.waitForSelector('#lg-import');
+  await station.setInputFiles('#lg-file', { name: '排查表.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV, 'utf8') });
+  await station.click('#lg-import-go');
+  await station.waitForSelector('#lg-report');
+  const count = async (k) => Number(await station.textContent(`#lg-report [data-count=${k}] .stat-value`));
+  assert.equal(await count('created'), 3, 'three persons created');
+  assert.equal(await count('rejected'), 2, 'two rows rejected');
+  const rejections = await station.$$eval('#lg-rejections tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+  assert.deepEqual(rejections, [['5', '身份证号', '身份证号校验位错误'], ['6', '村（居）代码', '不在本单位辖区内']]);
+  assert.deepEqual(await unlabeled(station), []);
+  await shot(station, 'ledger-01-import-report');
+});
+
+test('the list filters by place (type-ahead), text and flag, and pages with "more"', async () => {
+  await station.fill('#region-search', '遇龙');
+  await station.waitForSelector('#region-results .region-hit');
+  await station.click(`#region-results .region-hit[data-code="${VILLAGE}"]`);
+  await station.waitForFunction(() => document.getElementById('lg-place-chosen').textContent.includes('遇龙村'));
+  // The village alone: the demo's persons there, 50 at a time, and more.
+  await station.waitForFunction(() => document.querySelectorAll('#lg-list tbody tr').length === 50);
+  assert.equal(await station.isVisible('#lg-more'), true, 'a second page is offered');
+  await station.click('#lg-more');
+  await station.waitForFunction(() => document.querySelectorAll('#lg-list tbody tr').length > 50);
+  await station.fill('#lg-q', TAG);
+  await station.press('#lg-q', 'Enter');
+  await station.waitForFunction(() => document.querySelectorAll('#lg-list tbody tr').length === 3);
+  assert.deepEqual((await rows(station)).sort(), people.map((p) => p.name).sort());
+  await station.selectOption('#lg-flag', 'disabled');
+  await station.waitForFunction(() => document.querySelectorAll('#lg-list tbody tr').length === 1);
+  assert.deepEqual(await rows(station), [HER.name]);
+  assert.match(await station.textContent('#lg-list tbody tr'), /残疾/);
+  await shot(station, 'ledger-02-list-filtered');
+});
+
+test('a person page masks her ID number until an audited reveal', async () => {
+  await station.click('#lg-list .lg-name');
+  await station.waitForSelector('#lg-name');
+  personUrl = station.url();
+  assert.equal(await station.textContent('#lg-name'), HER.name);
+  const masked = await station.textContent('#lg-id-number');
+  assert.ok(masked.includes('*') && !masked.includes(HER.id), `masked: ${masked}`);
+  assert.match(await station.textContent('#lg-reveal-note'), /审计/);
+  await station.click('#lg-reveal');
+  await station.waitForSelector('#lg-revealed');
+  assert.equal(await station.textContent('#lg-id-number'), HER.id);
+  assert.match(await station.textContent('#lg-phones'), new RegExp(HER.phone));
+});
+
+test('recording a visit shows it and the next review date, 180 days on', async () => {
+  await station.selectOption('#lg-visit select[name=kind]', 'phone');
+  await station.fill('#lg-visit textarea[name=notes]', '电话回访，近况平稳。');
+  await station.click('#lg-visit button[type=submit]');
+  await station.waitForSelector('#lg-visits li');
+  const expected = await station.evaluate(() => new Intl.DateTimeFormat('zh-CN', {
+    year: 'numeric', month: '2-digit', day: '2-digit', timeZone: 'Asia/Shanghai',
+  }).format(new Date(Date.now() + 180 * 86400e3)));
+  assert.match(await station.textContent('#lg-note'), new RegExp(`下次复核：${expected}`));
+  assert.match(await station.textContent('#lg-next-review'), new RegExp(expected));
+  assert.match(await station.textContent('#lg-visits'), /电话回访/);
+  await shot(station, 'ledger-03-person-visit');
+});
+
+test('her safe contact is edited with the version read', async () => {
+  await station.uncheck('#lg-care input[name=safe_to_call]');
+  await station.check('#lg-care input[name=no_sms]');
+  await station.fill('#lg-care input[name=safe_hours]', '09:00-11:30');
+  await station.fill('#lg-care input[name=code_word]', '买菜');
+  await station.click('#lg-care button[type=submit]');
+  await station.waitForFunction(() => (document.getElementById('lg-note') || {}).textContent === '已保存');
+  assert.match(await station.textContent('.lg-safe'), /不可来电/);
+  assert.match(await station.textContent('.lg-safe'), /买菜/);
+});
+
+test("the operator's screen pop shows her flags and the safe-contact warning; an unknown number is said to be off the ledger", async () => {
+  const op = await rolePage(browser, 'operator', problems);
+  await login(op, 'operator');
+  await op.waitForURL(/#\/intake/);
+  assert.equal(await op.$('nav a[href="#/ledger"]'), null, 'no ledger menu for operators');
+  await online(op);
+  const ring = (ref) => fetch(`${BASE}/api/v1/cti/events`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'X-CTI-Secret': process.env.LIANXIN_CTI_SECRET || '' },
+    body: JSON.stringify({ event: 'ringing', call_ref: ref, from: HER.phone, to: '12338', operator: 'operator' }),
+  });
+  assert.equal((await ring(`ledger-${TAG}-1`)).status, 202);
+  await op.waitForSelector('#caller-history .ledger-box');
+  const box = '#caller-history .ledger-box';
+  await op.waitForFunction((sel) => document.querySelector(sel).textContent.includes('遇龙村'), box);
+  const text = await op.textContent(box);
+  for (const want of ['留守妇女', '残疾', '不可来电', '安全时段：09:00-11:30', '不发短信', '暗号：“买菜”', '最近走访']) {
+    assert.ok(text.includes(want), `screen pop says ${want}: ${text}`);
+  }
+  assert.ok(!text.includes(HER.name) && !text.includes(HER.id), 'no name or ID number in the screen pop');
+  // A second ring while she is on the line waits with its own ledger box.
+  assert.equal((await ring(`ledger-${TAG}-2`)).status, 202);
+  await op.waitForSelector('#waiting-calls .ledger-box-compact');
+  assert.match(await op.textContent('#waiting-calls .ledger-box-compact'), /不可来电/);
+  await shot(op, 'ledger-04-screen-pop');
+  // A number the server looked up and did not find.
+  await op.click('#end-call');
+  await op.fill('#caller-phone', '13700000001');
+  await op.press('#caller-phone', 'Enter');
+  await op.waitForSelector('#caller-history .lg-none');
+  assert.equal(await op.textContent('#caller-history .lg-none'), '台账中无此号码');
+  assert.equal(await op.$('#caller-history .ledger-box'), null);
+  await op.context().close();
+});
+
+test('on a phone (390×844) the ledger list and a person page have nothing off-screen', async () => {
+  const page = await rolePage(browser, 'station phone', problems, { width: 390, height: 844 });
+  await login(page, 'station');
+  await page.waitForURL(/#\/queue/);
+  const wide = () => page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const out = [...document.querySelectorAll('main *')].filter((el) => {
+      const r = el.getBoundingClientRect();
+      return r.width > 0 && (r.right > w + 1 || r.left < -1);
+    }).map((el) => `${el.tagName}.${el.className}`);
+    return { scroll: document.documentElement.scrollWidth, w, out: out.slice(0, 5) };
+  });
+  await page.goto(`${BASE}/#/ledger`);
+  await page.waitForFunction(() => document.querySelectorAll('#lg-list tbody tr').length > 0);
+  let r = await wide();
+  assert.ok(r.scroll <= r.w && r.out.length === 0, `ledger list off-screen: ${JSON.stringify(r)}`);
+  await shot(page, 'ledger-05-phone-list');
+  await page.goto(personUrl);
+  await page.waitForSelector('#lg-visit');
+  await sleep(200);
+  r = await wide();
+  assert.ok(r.scroll <= r.w && r.out.length === 0, `person page off-screen: ${JSON.stringify(r)}`);
+  await shot(page, 'ledger-06-phone-person');
+  await page.context().close();
+});
+
+test('no CSP violations or page errors', () => {
+  assert.deepEqual(problems, []);
+});
