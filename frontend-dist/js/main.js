@@ -23,7 +23,6 @@ const VIEWS = {
   callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
 <<<<<<< HEAD
   password: () => import('./views/password.js').then((m) => m.renderPassword),
-  help: () => import('./views/help.js').then((m) => m.renderHelp),
 =======
   ledger: () => import('./views/ledger.js').then((m) => m.renderLedger),
 >>>>>>> main
@@ -88,13 +87,11 @@ function renderTopbar() {
   const user = me ? h('span', { class: 'who' },
     h('span', { class: 'who-name' }, me.display_name || me.username),
     h('span', { class: 'who-role' }, t(`role.${me.role}`))) : null;
-  const help = me ? h('a', { href: '#/help', class: 'btn btn-ghost help-link', id: 'help-link',
-    'aria-current': path.startsWith('#/help') ? 'page' : null }, t('nav.help')) : null;
   const logout = me ? h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout', onclick: doLogout }, t('app.logout')) : null;
   replace(bar,
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '连'),
       h('span', { class: 'brand-text' }, h('strong', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.sub')))),
-    nav, h('div', { class: 'topbar-right' }, user, help, langBtn, logout));
+    nav, h('div', { class: 'topbar-right' }, user, langBtn, logout));
   applyTitle();
   document.getElementById('skip-link').textContent = t('app.skip');
 }
