@@ -19,25 +19,8 @@ const KEY = 'lianxin.lang';
 let lang = 'zh-CN';
 
 async function load(next) {
-  if (!DICTS[next]) {
-    const dict = await LOADERS[next]();
-    // The strings of the pages already visited, in this language too.
-    await Promise.all([...pages].map((name) => import(`../i18n/${name}.${next}.js`)
-      .then((m) => Object.assign(dict, m.default))));
-    DICTS[next] = dict;
-  }
+  if (!DICTS[next]) DICTS[next] = await LOADERS[next]();
   return DICTS[next];
-}
-
-// A page's own strings (`i18n/<name>.zh-CN.js`, `<name>.en.js`), loaded
-// with the page rather than on the first visit.
-const pages = new Set();
-export async function loadStrings(name) {
-  if (pages.has(name)) return;
-  const mine = await import(`../i18n/${name}.zh-CN.js`);
-  Object.assign(zh, mine.default);
-  if (DICTS.en) Object.assign(DICTS.en, (await import(`../i18n/${name}.en.js`)).default);
-  pages.add(name);
 }
 
 let saved = null;

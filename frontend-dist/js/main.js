@@ -21,11 +21,8 @@ const VIEWS = {
   referrals: () => import('./views/referrals.js').then((m) => m.renderReferrals),
   referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
   callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
-<<<<<<< HEAD
-  password: () => import('./views/password.js').then((m) => m.renderPassword),
-=======
   ledger: () => import('./views/ledger.js').then((m) => m.renderLedger),
->>>>>>> main
+  password: () => import('./views/password.js').then((m) => m.renderPassword),
 };
 
 const ctx = { me: null, live };
@@ -53,16 +50,12 @@ function homeFor(me) {
 }
 
 function navItems(me) {
-<<<<<<< HEAD
   if (!me || me.must_change_password) return [];
-=======
-  if (!me) return [];
   // The ledger of left-behind women: for its keepers and supervisors only.
   return readsLedger(me) ? [...roleNav(me), ['#/ledger', 'nav.ledger']] : roleNav(me);
 }
 
 function roleNav(me) {
->>>>>>> main
   switch (me.role) {
     case 'operator': return [['#/intake', 'nav.intake'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];

@@ -2,9 +2,12 @@
 // one (an admin created the account or reset its password), and nothing
 // else answers until it is done.
 import { h, field } from '../dom.js';
-import { t, loadStrings } from '../i18n.js';
+import { t, addStrings } from '../i18n.js';
+import zh from '../../i18n/account.zh-CN.js';
 import { post, errorText } from '../api.js';
 import { clearErrors, showError, formError, toast } from '../util.js';
+
+const en = () => import('../../i18n/account.en.js');
 
 export function renderPassword(container, ctx) {
   const current = h('input', { name: 'current_password', type: 'password', autocomplete: 'current-password' });
@@ -14,7 +17,7 @@ export function renderPassword(container, ctx) {
   const form = h('form', { class: 'login-form', novalidate: true, id: 'password-form' });
   const card = h('div', { class: 'login-card' });
   container.append(h('div', { class: 'login-wrap' }, card));
-  loadStrings('account').then(() => {
+  addStrings(zh, en).then(() => {
     submit.textContent = t('pw.submit');
     form.append(
       field(t('pw.current'), current, { name: 'current_password', required: true, hint: t('pw.current_hint') }),
