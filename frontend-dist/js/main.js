@@ -23,6 +23,7 @@ const VIEWS = {
   callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
   ledger: () => import('./views/ledger.js').then((m) => m.renderLedger),
   password: () => import('./views/password.js').then((m) => m.renderPassword),
+  help: () => import('./views/help.js').then((m) => m.renderHelp),
 };
 
 const ctx = { me: null, live };
@@ -80,11 +81,13 @@ function renderTopbar() {
   const user = me ? h('span', { class: 'who' },
     h('span', { class: 'who-name' }, me.display_name || me.username),
     h('span', { class: 'who-role' }, t(`role.${me.role}`))) : null;
+  const help = me && !me.must_change_password ? h('a', { href: '#/help', class: 'btn btn-ghost help-link', id: 'help-link',
+    'aria-current': path.startsWith('#/help') ? 'page' : null }, t('nav.help')) : null;
   const logout = me ? h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout', onclick: doLogout }, t('app.logout')) : null;
   replace(bar,
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '连'),
       h('span', { class: 'brand-text' }, h('strong', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.sub')))),
-    nav, h('div', { class: 'topbar-right' }, user, langBtn, logout));
+    nav, h('div', { class: 'topbar-right' }, user, help, langBtn, logout));
   applyTitle();
   document.getElementById('skip-link').textContent = t('app.skip');
 }
