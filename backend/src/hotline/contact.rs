@@ -2,7 +2,8 @@
 //! called or texted. Read by whoever may read the case (the code word and
 //! notes only by the hotline and the handling unit); set by the hotline
 //! and the handling unit. Unsafe cancels open callbacks; `no_sms` keeps
-//! every text from her number (the SMS outbox checks it).
+//! every text from her number (the SMS outbox checks it). The person on
+//! the ledger the case is linked to gets the same safe contact.
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde::Serialize;
 use serde_json::json;
@@ -96,6 +97,9 @@ pub async fn put(
         )
         .exec_without_returning(&*w)
         .await?;
+    // One safe contact for her: the ledger person the case is linked to
+    // takes it in the same transaction.
+    crate::ledger::link::share_safe_contact(&*w, now, case_id, &contact).await?;
     // The event says what changed, never the code word or notes.
     w.event(event(
         &c,

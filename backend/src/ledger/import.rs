@@ -6,7 +6,7 @@
 //! found again by ID number, else by village and name.
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 use serde_json::json;
@@ -216,7 +216,6 @@ async fn write(
     plans: Vec<Plan>,
     report: &mut ImportReport,
 ) -> Result<()> {
-    let review = now + Duration::seconds(by.review_s);
     let mut plans = plans.into_iter().peekable();
     loop {
         let batch: Vec<Plan> = plans.by_ref().take(BATCH).collect();
@@ -238,7 +237,7 @@ async fn write(
             now,
             crate::vocab::LedgerSource::Screening,
             creates,
-            review,
+            by.review_s,
         )
         .await?;
         if last {

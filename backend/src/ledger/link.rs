@@ -2,22 +2,28 @@
 //! indexed lookup: the phone's rows, then the persons they name), a
 //! case linked to a person — by intake when the subject's ID number is
 //! on file, or by hand — and what a link teaches the ledger: a domestic
-//! violence or safety case sets `rights_violated`.
+//! violence or safety case sets `rights_violated`. Her safe contact is
+//! one across the two (issue 18 item 5): a case's safe contact set on a
+//! linked case becomes the person's, and a case linked to her takes hers
+//! when it has none of its own.
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait, OnConflict, Query},
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     entity::{case_link, person, phone},
-    view::{ContactPerson, LedgerSummary},
+    view::{safe_contact_of, ContactPerson, LedgerSummary},
 };
 use crate::{
+    cases::contact_safety::SafeContact,
     db::entities::{case, user},
-    error::Result,
+    error::{Error, Result},
+    hotline::entity::contact_safety,
     vocab::Category,
 };
 
@@ -142,6 +148,7 @@ pub async fn link(
     )
     .exec_without_returning(conn)
     .await?;
+    take_safe_contact(conn, now, c, person_id, by).await?;
     if !violates_rights(c) {
         return Ok(false);
     }
@@ -177,6 +184,95 @@ pub async fn on_intake(
         .await?;
     if let Some(person_id) = found {
         link(conn, now, c, person_id, "id_number", None).await?;
+    }
+    Ok(())
+}
+
+/// The safe contact set on a case becomes the linked person's (same
+/// transaction as the case's). True when a person was updated.
+pub async fn share_safe_contact(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    case_id: Uuid,
+    contact: &SafeContact,
+) -> Result<bool> {
+    let Some(person_id) = linked_person(conn, case_id).await? else {
+        return Ok(false);
+    };
+    let value = serde_json::to_value(contact).map_err(|e| Error::Internal(e.to_string()))?;
+    let set = person::Entity::update_many()
+        .col_expr(person::Column::SafeContact, Expr::value(value))
+        .col_expr(person::Column::UpdatedAt, Expr::value(now))
+        .col_expr(
+            person::Column::Version,
+            Expr::col(person::Column::Version).add(1),
+        )
+        .filter(person::Column::Id.eq(person_id))
+        .exec(conn)
+        .await?;
+    Ok(set.rows_affected > 0)
+}
+
+/// A case linked to a person takes her safe contact when it has none of
+/// its own (its `no_sms` then guards the case's number too). The contact
+/// taken, if any.
+pub async fn take_safe_contact(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    c: &case::Model,
+    person_id: Uuid,
+    by: Option<Uuid>,
+) -> Result<Option<SafeContact>> {
+    if contact_safety::Entity::find_by_id(c.id)
+        .one(conn)
+        .await?
+        .is_some()
+    {
+        return Ok(None);
+    }
+    let Some(m) = person::Entity::find_by_id(person_id).one(conn).await? else {
+        return Ok(None);
+    };
+    let Some(contact) = safe_contact_of(&m)? else {
+        return Ok(None);
+    };
+    contact_safety::Entity::insert(contact_safety::ActiveModel {
+        case_id: Set(c.id),
+        contact: Set(serde_json::to_value(&contact).map_err(|e| Error::Internal(e.to_string()))?),
+        no_sms_phone: Set(contact.no_sms.then(|| c.subject_phone.clone()).flatten()),
+        updated_by: Set(by.unwrap_or(c.created_by)),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(Some(contact))
+}
+
+/// The case took her safe contact from the ledger: its timeline says so
+/// (never the code word or notes), and unsafe calls cancel its callbacks.
+pub async fn took_safe_contact(
+    w: &mut crate::work::Work,
+    by: Uuid,
+    c: &case::Model,
+    contact: &SafeContact,
+) -> Result<()> {
+    let now = w.now;
+    w.event(crate::cases::record::event(
+        c,
+        "case.contact_safety_set",
+        Some(by),
+        now,
+        json!({"safe_to_call": contact.safe_to_call, "safe_hours": contact.safe_hours,
+            "no_sms": contact.no_sms, "from": "ledger"}),
+    ));
+    if !contact.safe_to_call && crate::hotline::schedule::cancel_open(w, c.id).await? > 0 {
+        w.event(crate::cases::record::event(
+            c,
+            "callback.suppressed",
+            Some(by),
+            now,
+            json!({"kind": crate::vocab::CallbackKind::Satisfaction, "reason": "unsafe_to_call"}),
+        ));
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! number checked by GB 11643, phones normalised, a village-level code),
 //! her flags, and whether she is left behind as of a given day (husband
 //! away six months or more in a row, she lives in the village).
-use chrono::{DateTime, Duration, Months, NaiveDate, Utc};
+use chrono::{DateTime, Duration, Months, NaiveDate, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -70,6 +70,20 @@ impl Flags {
 /// The day in Beijing (the ledger's dates are local days).
 pub fn today(now: DateTime<Utc>) -> NaiveDate {
     (now + Duration::hours(8)).date_naive()
+}
+
+/// A screened person's first review: `review_s` after her screening day
+/// (from its start in Beijing; a day after `now` counts as `now`), else
+/// after `now`.
+pub fn first_review(
+    screened_at: Option<NaiveDate>,
+    now: DateTime<Utc>,
+    review_s: i64,
+) -> DateTime<Utc> {
+    let from = screened_at
+        .map(|d| d.and_time(NaiveTime::MIN).and_utc() - Duration::hours(8))
+        .map_or(now, |d| d.min(now));
+    from + Duration::seconds(review_s)
 }
 
 /// Left behind on `today`: her husband has been away six months or more
@@ -265,6 +279,21 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_first_review_counts_from_the_screening_day() {
+        let now = "2026-11-29T09:00:00Z".parse::<DateTime<Utc>>().unwrap();
+        let day = 180 * 86_400;
+        assert_eq!(
+            first_review(Some(d(2026, 3, 15)), now, day).to_rfc3339(),
+            "2026-09-10T16:00:00+00:00"
+        );
+        assert_eq!(first_review(None, now, day), now + Duration::days(180));
+        assert_eq!(
+            first_review(Some(d(2027, 1, 1)), now, day),
+            now + Duration::days(180)
+        );
     }
 
     #[test]

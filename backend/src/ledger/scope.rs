@@ -4,7 +4,9 @@
 //! civil affairs its county, a village committee its village), and
 //! supervisors by region; administrators read all. Operators get the
 //! screen-pop summary only and the police nothing: 403 on a full read.
-//! Anyone else, or a unit of another place: 404.
+//! A unit that keeps no ledger (legal aid, mediation, …) is refused the
+//! same way (403, on the list too: never an empty list); a keeper of
+//! another place: 404 for her.
 use sea_orm::{ColumnTrait, Condition};
 
 use super::entity::person;
@@ -44,7 +46,8 @@ pub fn keeps_ledger(kind: UnitKind) -> bool {
 }
 
 /// What the principal may read of the ledger at all, and the region it
-/// is limited to (`None`: everywhere). 403 for operators and the police.
+/// is limited to (`None`: everywhere). 403 for operators, the police and
+/// units that keep no ledger.
 pub fn reader(p: &Principal) -> Result<(Reader, Option<RegionCode>)> {
     match p.role {
         Role::Admin => return Ok((Reader::Admin, None)),
@@ -55,15 +58,20 @@ pub fn reader(p: &Principal) -> Result<(Reader, Option<RegionCode>)> {
         }
         _ => {}
     }
-    let unit = p.unit.as_ref().ok_or(Error::NotFound("ledger person"))?;
-    let region = RegionCode::parse(&unit.region_code).ok_or(Error::NotFound("ledger person"))?;
-    if p.role == Role::Supervisor {
-        return Ok((Reader::Supervisor, Some(region)));
+    let place = p
+        .unit
+        .as_ref()
+        .and_then(|u| RegionCode::parse(&u.region_code).map(|r| (u.kind, r)));
+    match place {
+        Some((_, region)) if p.role == Role::Supervisor => Ok((Reader::Supervisor, Some(region))),
+        Some((kind, region)) if keeps_ledger(kind) && region.level() >= 3 => {
+            Ok((Reader::Keeper, Some(region)))
+        }
+        // Legal aid, mediation, health…: no ledger at all, whoever she is.
+        _ => Err(Error::Forbidden(
+            "the ledger is read by the units that keep it and supervisors".into(),
+        )),
     }
-    if keeps_ledger(unit.kind) && region.level() >= 3 {
-        return Ok((Reader::Keeper, Some(region)));
-    }
-    Err(Error::NotFound("ledger person"))
 }
 
 /// May `p` read this person? 404 when she is outside their place.

@@ -265,7 +265,7 @@ pub async fn link_case(
     body: LinkBody,
 ) -> Result<LinkView> {
     let now = state.now();
-    let w = state.work_at(now).await?;
+    let mut w = state.work_at(now).await?;
     let (c, access) = case_scope::load(&*w, p, case_id).await?;
     if !matches!(
         access,
@@ -284,6 +284,10 @@ pub async fn link_case(
             "person_id",
             "no such person on the ledger",
         ));
+    }
+    let taken = link::take_safe_contact(&*w, now, &c, body.person_id, Some(p.user_id)).await?;
+    if let Some(contact) = taken {
+        link::took_safe_contact(&mut w, p.user_id, &c, &contact).await?;
     }
     let set = link::link(&*w, now, &c, body.person_id, "manual", Some(p.user_id)).await?;
     audit::append(

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{
     entity::{person, phone},
     kinds::REVIEW,
-    record::PersonInput,
+    record::{first_review, PersonInput},
 };
 use crate::{db::bulk, deadlines, error::Result, vocab::LedgerSource};
 
@@ -75,20 +75,24 @@ pub async fn existing_by_id_numbers(
     Ok(existing(rows).collect())
 }
 
-/// Insert persons with their phones and first review; their ids in order.
+/// Insert persons with their phones and first review (`review_s` after
+/// her screening day, else after `now`); their ids in order.
 pub async fn create_many(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     source: LedgerSource,
     persons: Vec<PersonInput>,
-    review_due: DateTime<Utc>,
+    review_s: i64,
 ) -> Result<Vec<Uuid>> {
     let mut ids = Vec::with_capacity(persons.len());
+    let mut due = Vec::with_capacity(persons.len());
     let mut rows = Vec::with_capacity(persons.len());
     let mut phones = Vec::new();
     for p in persons {
         let id = crate::db::new_id();
+        let review_due = first_review(p.screened_at, now, review_s);
         ids.push(id);
+        due.push(("ledger_person", id, REVIEW, review_due));
         phones.extend(p.phones.iter().map(|n| phone::ActiveModel {
             phone: Set(n.clone()),
             person_id: Set(id),
@@ -129,10 +133,6 @@ pub async fn create_many(
     while phones.peek().is_some() {
         bulk::insert_rows(conn, phones.by_ref().take(5000).collect()).await?;
     }
-    let due: Vec<(&str, Uuid, &str, DateTime<Utc>)> = ids
-        .iter()
-        .map(|id| ("ledger_person", *id, REVIEW, review_due))
-        .collect();
     for chunk in due.chunks(1000) {
         deadlines::schedule_many(conn, now, chunk).await?;
     }

@@ -4,8 +4,10 @@
 //! (only the changes), a ringing call from a ledger phone with her flags
 //! and safe contact, a domestic-violence case linked by ID number that
 //! sets `rights_violated`, another township's station refused (404), the
-//! operator and the police refused full reads (403), and a review
-//! reminder fired on the test clock and mailed by the weekly job.
+//! operator, the police and units that keep no ledger refused (403, the
+//! list too), a review reminder fired on the test clock and mailed by the
+//! weekly job, the first review counted from the screening day, and one
+//! safe contact across a case and the person it is linked to.
 use std::time::Duration;
 
 use chrono::Duration as Span;
@@ -62,7 +64,19 @@ fn reasons(report: &Value) -> Vec<(u64, String, String)> {
 
 /// A person of the file with ID `id`, name `name`, phone `phone`.
 fn line(name: &str, id: &str, phone: &str, village: &str, flags: &str) -> String {
-    format!("{name},{id},,{phone},{village},2024-01,是,{flags},张主任,2026-10-15\n")
+    line_screened(name, id, phone, village, flags, "2026-10-15")
+}
+
+/// The same, screened on `screened` (the 排查日期 column).
+fn line_screened(
+    name: &str,
+    id: &str,
+    phone: &str,
+    village: &str,
+    flags: &str,
+    screened: &str,
+) -> String {
+    format!("{name},{id},,{phone},{village},2024-01,是,{flags},张主任,{screened}\n")
 }
 
 #[tokio::test]
@@ -462,4 +476,227 @@ async fn a_visit_sets_the_next_review_which_fires_and_is_mailed_weekly() {
         "{to:?}"
     );
     assert!(to.contains(&"ys-civil@demo.lianxin".to_string()), "{to:?}");
+}
+
+#[tokio::test]
+async fn units_that_keep_no_ledger_are_refused_403_on_the_list_and_on_a_person() {
+    let app = spawn_app().await;
+    let (pid, _) = one_person(&app, "否,否,否,否,否,否", "13812340010", 10).await;
+    let path = format!("/api/v1/ledger/persons/{pid}");
+    // Legal aid (a county department), a mediation committee of her own
+    // township, the police, the operator: forbidden, never an empty list.
+    for who in ["legalaid", "mediator", "police", "operator"] {
+        let t = app.login(who).await;
+        for p in ["/api/v1/ledger/persons", path.as_str()] {
+            assert_error(&app.get(&t, p).await, StatusCode::FORBIDDEN, "forbidden");
+        }
+        let (status, _) = app
+            .get(&t, "/api/v1/reports/ledger?region_code=450321000000")
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{who}: the report");
+    }
+    // A person that does not exist is refused the same way: 403 says
+    // nothing about who is on the ledger.
+    let legal = app.login("legalaid").await;
+    assert_error(
+        &app.get(
+            &legal,
+            &format!("/api/v1/ledger/persons/{}", uuid::Uuid::new_v4()),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    );
+    // Her own station still reads the list.
+    let station = app.login("station").await;
+    let (status, page) = app.get(&station, "/api/v1/ledger/persons").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"][0]["id"], pid.as_str());
+}
+
+/// The first person the list finds by `phone`.
+async fn by_phone(app: &TestApp, token: &str, phone: &str) -> Value {
+    let (_, page) = app
+        .get(token, &format!("/api/v1/ledger/persons?q={phone}"))
+        .await;
+    page["items"][0].clone()
+}
+
+#[tokio::test]
+async fn an_imported_persons_first_review_is_due_after_her_screening_day() {
+    let app = spawn_app().await;
+    let civil = app.login("civil").await;
+    let (early, late) = (
+        sample::id_number("450321", 20),
+        sample::id_number("450321", 21),
+    );
+    let file = format!(
+        "{}\n{}{}{}",
+        lianxin::ledger::parse::HEADER,
+        line_screened(
+            "韦春花",
+            &early,
+            "13812340020",
+            YULONG,
+            "否,否,否,否,否,否",
+            "2026-03-15"
+        ),
+        line_screened(
+            "覃月娥",
+            &late,
+            "13812340021",
+            YULONG,
+            "否,否,否,否,否,否",
+            "2026-10-15"
+        ),
+        // No screening day: from the import.
+        line_screened("莫金凤", "", "13812340022", YULONG, "否,否,否,否,否,否", ""),
+    );
+    let (status, r) = import(&app, &civil, file.as_bytes()).await;
+    assert_eq!(
+        (status, r["created"].as_u64()),
+        (StatusCode::OK, Some(3)),
+        "{r}"
+    );
+    let station = app.login("station").await;
+    let due_of = |phone: &'static str| by_phone(&app, &station, phone);
+    // 2026-03-15 in Beijing starts at 2026-03-14T16:00Z; 180 days on.
+    let p = due_of("13812340020").await;
+    assert_eq!(p["review_due_at"], "2026-09-10T16:00:00Z", "{p}");
+    assert_eq!(p["review_due"], true, "due already: {p}");
+    let p = due_of("13812340021").await;
+    assert_eq!(p["review_due_at"], "2027-04-12T16:00:00Z", "{p}");
+    assert_eq!(p["review_due"], false);
+    let p = due_of("13812340022").await;
+    let from_import =
+        (app.now() + Span::days(180)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    assert_eq!(p["review_due_at"], from_import.as_str(), "{p}");
+    // The deadline row agrees, and the township's due list has her.
+    let row = deadline::Entity::find()
+        .filter(deadline::Column::Kind.eq("ledger.review"))
+        .all(&app.state.db.conn)
+        .await
+        .unwrap();
+    let mut dues: Vec<String> = row
+        .iter()
+        .map(|d| d.due_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .collect();
+    dues.sort();
+    assert_eq!(dues[0], "2026-09-10T16:00:00Z", "{dues:?}");
+    let (_, page) = app
+        .get(&station, "/api/v1/ledger/persons?review_due=true")
+        .await;
+    let names: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["韦春花"], "{page}");
+}
+
+#[tokio::test]
+async fn a_linked_cases_safe_contact_is_the_persons_and_a_case_linked_later_takes_hers() {
+    let app = spawn_app().await;
+    let (pid, id) = one_person(&app, "否,否,否,否,否,否", "13812340030", 30).await;
+    let op = app.login("operator").await;
+    let (status, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "marriage_family", "region_code": YULONG,
+            "summary": "婚姻纠纷", "subject": {"name": "黄秀英", "id_number": id}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    assert_eq!(case["ledger_person_id"], pid.as_str());
+    let case_id = case["id"].as_str().unwrap();
+    // Setting the case's safe contact sets hers on the ledger too.
+    let safe = json!({"safe_to_call": false, "safe_hours": "09:00-11:00", "no_sms": true,
+        "code_word": "买菜", "notes": "丈夫在家"});
+    let (status, got) = app
+        .put_json(
+            &op,
+            &format!("/api/v1/cases/{case_id}/contact-safety"),
+            safe.clone(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{got}");
+    let station = app.login("station").await;
+    let person = format!("/api/v1/ledger/persons/{pid}");
+    let (_, p) = app.get(&station, &person).await;
+    assert_eq!(p["safe_contact"], safe, "{p}");
+    assert_eq!(p["version"], 2, "{p}");
+    // The screen pop says so.
+    let (_, pop) = app.get(&op, "/api/v1/callers/13812340030").await;
+    assert_eq!(
+        pop["ledger"]["safe_contact"]["safe_to_call"], false,
+        "{pop}"
+    );
+
+    // A case opened without her ID number, linked later, takes hers.
+    let (_, later) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "marriage_family", "region_code": YULONG,
+            "summary": "再次来电", "subject": {"phone": "13812340030"}}),
+        )
+        .await;
+    let later_id = later["id"].as_str().unwrap();
+    let contact = format!("/api/v1/cases/{later_id}/contact-safety");
+    let (_, none) = app.get(&op, &contact).await;
+    assert!(none["contact"].is_null(), "{none}");
+    let (status, link) = app
+        .post_json(
+            &op,
+            &format!("/api/v1/cases/{later_id}/person"),
+            json!({"person_id": pid}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    let (_, took) = app.get(&op, &contact).await;
+    assert_eq!(took["contact"], safe, "{took}");
+    assert_eq!(took["may_call_now"], false);
+    let (_, detail) = app.get(&op, &format!("/api/v1/cases/{later_id}")).await;
+    assert!(
+        detail.to_string().contains("case.contact_safety_set"),
+        "the timeline says so: {detail}"
+    );
+
+    // A case with a safe contact of its own keeps it when linked.
+    let (_, own) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "marriage_family", "region_code": YULONG,
+            "summary": "第三次来电", "subject": {"phone": "13812340030"}}),
+        )
+        .await;
+    let own_id = own["id"].as_str().unwrap();
+    let own_safe = json!({"safe_to_call": true, "safe_hours": null, "no_sms": false,
+        "code_word": null, "notes": null});
+    let path = format!("/api/v1/cases/{own_id}/contact-safety");
+    let (status, _) = app.put_json(&op, &path, own_safe.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = app
+        .post_json(
+            &op,
+            &format!("/api/v1/cases/{own_id}/person"),
+            json!({"person_id": pid}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, kept) = app.get(&op, &path).await;
+    assert_eq!(kept["contact"], own_safe, "{kept}");
+    let (_, p) = app.get(&station, &person).await;
+    assert_eq!(
+        p["safe_contact"], safe,
+        "linking alone changes nothing of hers: {p}"
+    );
+    // Set on that case now that it is linked: hers again (one safe contact).
+    let (status, _) = app.put_json(&op, &path, own_safe.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, p) = app.get(&station, &person).await;
+    assert_eq!(p["safe_contact"], own_safe, "{p}");
 }
