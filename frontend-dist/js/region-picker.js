@@ -29,7 +29,8 @@ export function regionPicker({ onChange, category, id = 'region' } = {}) {
     wraps.push(wrap);
     sel.addEventListener('change', () => pick(i, sel.value));
   }
-  const search = searchBox((code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()), id);
+  const search = searchBox((code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()),
+    { id: id === 'region' ? 'region-search' : `${id}-search` });
 
   function current() {
     for (let i = LEVELS - 1; i >= 0; i -= 1) if (selects[i].value) return selects[i].value;
@@ -128,15 +129,20 @@ export function regionPicker({ onChange, category, id = 'region' } = {}) {
   };
 }
 
-/** The type-ahead: a combobox over GET /regions?q=, hits with their path
- *  (also a list filter's place search: `onPick(code, hit)`); `id` prefixes
- *  its element ids. */
-export function searchBox(onPick, id = 'region') {
+/**
+ * The type-ahead: a combobox over GET /regions?q=, hits with their path.
+ * `id` names the input; its list is `<id>-results` except for the intake
+ * form's own (`region-search` → `region-results`). List filters' place
+ * searches use it too: `onPick(code, hit)`.
+ */
+export function searchBox(onPick, { id = 'region-search', labelText = t('region.search') } = {}) {
+  const listId = id === 'region-search' ? 'region-results' : `${id}-results`;
+  const hitId = id === 'region-search' ? 'region-hit' : `${id}-hit`;
   const input = h('input', {
-    type: 'search', id: `${id}-search`, autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list',
-    'aria-expanded': 'false', 'aria-controls': `${id}-results`, placeholder: t('region.search_ph'),
+    type: 'search', id, autocomplete: 'off', role: 'combobox', 'aria-autocomplete': 'list',
+    'aria-expanded': 'false', 'aria-controls': listId, placeholder: t('region.search_ph'),
   });
-  const list = h('ul', { id: `${id}-results`, role: 'listbox', class: 'region-results', hidden: true, 'aria-label': t('region.search') });
+  const list = h('ul', { id: listId, role: 'listbox', class: 'region-results', hidden: true, 'aria-label': labelText });
   const status = h('p', { class: 'hint region-search-status', 'aria-live': 'polite' });
   let hits = [];
   let active = -1;
@@ -167,7 +173,7 @@ export function searchBox(onPick, id = 'region') {
     if (mine !== q) return;
     hits = items;
     replace(list, items.map((r, i) => h('li', {
-      id: `${id}-hit-${i}`, role: 'option', class: 'region-hit', dataset: { code: r.code }, 'aria-selected': 'false',
+      id: `${hitId}-${i}`, role: 'option', class: 'region-hit', dataset: { code: r.code }, 'aria-selected': 'false',
       onmousedown: (e) => { e.preventDefault(); choose(i); },
     }, h('strong', null, r.name), ' ', h('span', { class: 'region-path' }, (r.path || []).slice(0, -1).join(' › ')),
     ' ', h('span', { class: 'muted small' }, t(`region.level.${r.level - 1}`)))));
@@ -185,6 +191,6 @@ export function searchBox(onPick, id = 'region') {
   });
   input.addEventListener('blur', () => setTimeout(close, 150));
   const el = h('div', { class: 'region-search field' },
-    h('label', { for: input.id }, t('region.search')), input, list, status);
+    h('label', { for: input.id }, labelText), input, list, status);
   return { el, input };
 }

@@ -16,6 +16,7 @@ mod m20261203_000003_mediation;
 mod m20261204_000001_ledger;
 mod m20261204_000002_hotline_loop;
 mod m20261204_000020_report_indexes;
+mod m20261205_000001_case_search;
 mod m20261205_000019_must_change_password;
 
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_ledger::Migration),
             Box::new(m20261204_000002_hotline_loop::Migration),
             Box::new(m20261204_000020_report_indexes::Migration),
+            Box::new(m20261205_000001_case_search::Migration),
             Box::new(m20261205_000019_must_change_password::Migration),
         ]
     }

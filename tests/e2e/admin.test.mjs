@@ -27,7 +27,7 @@ try {
   await admin.fill('#adm-unit-form input[name=name]', UNIT);
   await admin.selectOption('#adm-unit-form select[name=kind]', 'rights_station');
   await admin.fill('#adm-unit-region-search', '白沙');
-  await admin.click(`#adm-unit-region-results li[data-code="${TOWNSHIP}"]`);
+  await admin.click(`#adm-unit-region-search-results li[data-code="${TOWNSHIP}"]`);
   await admin.waitForFunction((code) => document.querySelector('#adm-unit-form input[name=region_code]').value === code, TOWNSHIP);
   await admin.fill('#adm-unit-form input[name=duty_phone]', '13912340000');
   await admin.click('#adm-unit-save');
@@ -75,7 +75,7 @@ try {
   // 5. A routing rule changed here moves the preview at once (and back).
   const note = '#adm-route-route';
   await admin.fill('#adm-route-search', '遇龙');
-  await admin.click(`#adm-route-results li[data-code="${VILLAGE}"]`);
+  await admin.click(`#adm-route-search-results li[data-code="${VILLAGE}"]`);
   await admin.waitForFunction((sel) => /白沙镇妇女维权站/.test(document.querySelector(sel).textContent), note);
   const row = '#adm-routing tr[data-category="domestic_violence"]';
   await admin.selectOption(`${row} select`, 'police');

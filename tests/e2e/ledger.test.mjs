@@ -190,6 +190,37 @@ test('on a phone (390×844) the ledger list and a person page have nothing off-s
   await page.context().close();
 });
 
+test('a supervisor reads the ledger without changing it; legal aid has no ledger; English comes with the page', async () => {
+  const sup = await rolePage(browser, 'supervisor', problems);
+  await login(sup, 'supervisor');
+  await sup.waitForURL(/#\/supervise/);
+  await sup.click('nav a[href="#/ledger"]');
+  await sup.waitForFunction(() => document.querySelectorAll('#lg-list tbody tr').length > 0);
+  assert.equal(await sup.$('#lg-import'), null, 'no import for a supervisor');
+  await sup.goto(personUrl);
+  await sup.waitForSelector('#lg-name');
+  assert.equal(await sup.$('#lg-visit'), null, 'no visit form');
+  assert.equal(await sup.$('#lg-care'), null, 'no safe-contact form');
+  assert.match(await sup.textContent('.lg-safe'), /不可来电/);
+  // English, chosen on the person page, reaches its strings.
+  await sup.click('#lang-switch');
+  await sup.waitForFunction(() => document.documentElement.lang === 'en');
+  await sup.waitForFunction(() => (document.querySelector('.lg-safe') || {}).textContent?.includes('Do not call'));
+  assert.match(await sup.textContent('#lg-next-review'), /Next review/);
+  await sup.click('#lang-switch');
+  await sup.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  await sup.context().close();
+
+  const legal = await rolePage(browser, 'legalaid', problems);
+  await login(legal, 'legalaid');
+  await legal.waitForURL(/#\/queue/);
+  assert.equal(await legal.$('nav a[href="#/ledger"]'), null, 'no ledger menu for legal aid');
+  await legal.goto(`${BASE}/#/ledger`);
+  await legal.waitForFunction(() => /不能/.test((document.getElementById('lg-count') || {}).textContent || ''));
+  assert.equal(await legal.$$eval('#lg-list tbody tr', (r) => r.length), 0);
+  await legal.context().close();
+});
+
 test('no CSP violations or page errors', () => {
   assert.deepEqual(problems, []);
 });

@@ -108,11 +108,15 @@ for i in $(seq 1 100); do
   sleep 0.2
 done
 
-log "running the console scenario"
-node "$E2E/console.test.mjs"
+# E2E_ONLY=finding.test.mjs runs that file alone (while working on it).
+if [ -z "${E2E_ONLY:-}" ]; then
+  log "running the console scenario"
+  node "$E2E/console.test.mjs"
+fi
 # Then each workflow's own file (harness.mjs), against the same server.
 for f in "$E2E"/*.test.mjs; do
   [ "$(basename "$f")" = console.test.mjs ] && continue
+  [ -n "${E2E_ONLY:-}" ] && [ "$(basename "$f")" != "$E2E_ONLY" ] && continue
   log "running $(basename "$f")"
   node "$f"
 done

@@ -116,6 +116,21 @@ pub fn list_condition(p: &Principal) -> Condition {
     }
 }
 
+/// The cases whose subject's phone number the principal may find by
+/// search: exactly those it reads unmasked (`Access::may_unmask`) — the
+/// hotline every case, a unit the cases assigned to it. `None` for the
+/// roles that see numbers masked (supervisors, admins): a search by number
+/// would let them probe a number they may not read.
+pub fn unmasked_condition(p: &Principal) -> Option<Condition> {
+    match p.role {
+        Role::Operator => Some(Condition::all()),
+        Role::Admin | Role::Supervisor => None,
+        _ => p
+            .unit_id()
+            .map(|u| Condition::all().add(case::Column::AssignedUnitId.eq(u))),
+    }
+}
+
 /// Which events a connection receives: exactly what its user could read
 /// through `GET /api/v1/cases/{id}`, narrowed by "a transfer moves future
 /// events to the new unit". One widening: a `referral.*` event names the
@@ -220,6 +235,36 @@ mod tests {
             None,
             "no unit, nothing"
         );
+    }
+
+    /// Phone search reaches exactly the cases a user reads unmasked.
+    #[test]
+    fn phone_search_follows_unmasking() {
+        let station = Uuid::from_u128(1);
+        let other = Uuid::from_u128(2);
+        let c = case_at("450321101201", Some(station));
+        let people = [
+            (who(Role::Operator, None), false),
+            (who(Role::Admin, None), false),
+            (who(Role::Supervisor, Some((other, "450321000000"))), false),
+            (
+                who(Role::StationWorker, Some((station, "450321101000"))),
+                true,
+            ),
+            (
+                who(Role::StationWorker, Some((other, "450321101000"))),
+                true,
+            ),
+        ];
+        for (p, handled) in &people {
+            let unmasks = access(p, &c, *handled).is_some_and(Access::may_unmask);
+            let searches = match unmasked_condition(p) {
+                None => false,
+                Some(_) if p.role == Role::Operator => true,
+                Some(_) => c.assigned_unit_id == p.unit_id(),
+            };
+            assert_eq!(unmasks, searches, "{:?} of unit {:?}", p.role, p.unit_id());
+        }
     }
 
     /// An event of case `c` as the log would carry it while the case is

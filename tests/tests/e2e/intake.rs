@@ -3,16 +3,16 @@
 use lianxin_tests::{assert_error, spawn_app, spawn_app_with, timeline_kinds, StatusCode, TestApp};
 use serde_json::{json, Value};
 
-const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
+pub(crate) const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
 const JIUXIAN: &str = "450321101202"; // 旧县村, 白沙镇
-const XIONGCUN: &str = "450323101201"; // 熊村, 大圩镇, 灵川县
+pub(crate) const XIONGCUN: &str = "450323101201"; // 熊村, 大圩镇, 灵川县
 const DAXIANG: &str = "450224100201"; // 大巷村, 长安镇, 融安县
 
-fn case_body(category: &str, region: &str) -> Value {
+pub(crate) fn case_body(category: &str, region: &str) -> Value {
     json!({"category": category, "region_code": region, "summary": "来电反映家庭矛盾", "subject": {}})
 }
 
-async fn open_case(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn open_case(app: &TestApp, body: Value) -> Value {
     let op = app.login("operator").await;
     let (status, case) = app.post_json(&op, "/api/v1/cases", body).await;
     assert_eq!(status, StatusCode::CREATED, "{case}");

@@ -6,6 +6,7 @@ mod admin;
 mod console;
 mod email;
 mod escalation;
+mod finding;
 mod foundation;
 mod hotline;
 mod intake;
