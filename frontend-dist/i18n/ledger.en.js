@@ -23,6 +23,9 @@ export default {
   'lg.safe.code_word': 'Code word: “{word}” (she says it when it is safe to talk)',
   'lg.safe.notes': 'Notes: {notes}',
   'lg.safe.ok': 'May be called, no restrictions',
+  'lg.case_linked': 'Linked to the person on the ledger',
+  'lg.matches': '{n} person(s) on the ledger have this number. Is it her?',
+  'lg.link_this': 'Link to this person',
   'lg.in_ledger_short': 'Ledger: {what}',
 
   'lg.title': 'Ledger of left-behind women',

@@ -24,6 +24,9 @@ export default {
   'lg.safe.code_word': '暗号：“{word}”（她说出暗号表示可以安全交谈）',
   'lg.safe.notes': '备注：{notes}',
   'lg.safe.ok': '可以来电，无特别限制',
+  'lg.case_linked': '已关联到台账人员',
+  'lg.matches': '台账中有 {n} 人登记了这个号码。是她本人吗？',
+  'lg.link_this': '关联到此人',
   'lg.in_ledger_short': '台账：{what}',
 
   'lg.title': '留守妇女信息台账',

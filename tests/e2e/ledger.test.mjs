@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { BASE, sleep, launch, rolePage, login, shot, unlabeled } from './harness.mjs';
 
 const VILLAGE = '450321101201'; // 遇龙村, 白沙镇 (the station's township)
+const CHAIN = ['450000000000', '450300000000', '450321000000', '450321101000', VILLAGE];
 const ELSEWHERE = '450321102201'; // 福利村, 福利镇
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const checkChar = (s17) => '10X98765432'[[...s17].reduce((a, c, i) => a + Number(c) * WEIGHTS[i], 0) % 11];
@@ -154,6 +155,21 @@ test("the operator's screen pop shows her flags and the safe-contact warning; an
   await op.waitForSelector('#waiting-calls .ledger-box-compact');
   assert.match(await op.textContent('#waiting-calls .ledger-box-compact'), /不可来电/);
   await shot(op, 'ledger-04-screen-pop');
+  // She files a case without an ID number: the ledger proposes her by
+  // phone, and one click links the case to her.
+  await op.selectOption('#intake-category', 'marriage_family');
+  const levels = op.locator('select.region-level');
+  for (let i = 0; i < CHAIN.length; i += 1) {
+    await op.waitForSelector(`select.region-level[data-level="${i}"] option[value="${CHAIN[i]}"]`, { state: 'attached' });
+    await levels.nth(i).selectOption(CHAIN[i]);
+  }
+  await op.fill('#intake-summary', '婚姻家庭纠纷，来电咨询');
+  await op.check('input[name=same_phone]');
+  await op.click('#intake-form button[type=submit]');
+  await op.waitForSelector('#intake-result .lg-matches');
+  assert.match(await op.textContent('#intake-result .lg-matches'), /不可来电/);
+  await op.click('#intake-result .lg-link');
+  await op.waitForSelector('#intake-result .lg-linked');
   // A number the server looked up and did not find.
   await op.click('#end-call');
   await op.fill('#caller-phone', '13700000001');
@@ -183,6 +199,8 @@ test('on a phone (390×844) the ledger list and a person page have nothing off-s
   await shot(page, 'ledger-05-phone-list');
   await page.goto(personUrl);
   await page.waitForSelector('#lg-visit');
+  // The case the operator linked is hers.
+  assert.match(await page.textContent('#lg-cases'), /婚姻家庭/);
   await sleep(200);
   r = await wide();
   assert.ok(r.scroll <= r.w && r.out.length === 0, `person page off-screen: ${JSON.stringify(r)}`);

@@ -104,17 +104,21 @@ function card(cb, reload) {
 }
 
 export function renderCallbacks(container, ctx) {
-  const list = h('ol', { class: 'cb-list', id: 'callback-queue' }, h('li', { class: 'muted' }, t('app.loading')));
+  // The list holds callbacks only; loading, empty and errors are said beside it.
+  const list = h('ol', { class: 'cb-list', id: 'callback-queue' });
+  const status = h('p', { class: 'muted', role: 'status' }, t('app.loading'));
   async function load() {
     try {
       const r = await get(`/callbacks${qs({ status: 'open', limit: 100 })}`);
       const items = (r && r.items) || [];
-      replace(list, items.length ? items.map((cb) => card(cb, load)) : h('li', { class: 'muted' }, t('cb.empty')));
-    } catch (err) { replace(list, h('li', { class: 'error' }, errorText(err))); }
+      replace(list, items.map((cb) => card(cb, load)));
+      status.className = 'muted';
+      status.textContent = items.length ? '' : t('cb.empty');
+    } catch (err) { status.className = 'error'; status.textContent = errorText(err); }
   }
   const soon = debounce(load, 500);
   const off = ctx.live.onEvent((e) => { if (String(e.event || '').startsWith('callback.')) soon(); });
-  container.append(h('h1', null, t('cb.title')), section(t('cb.title'), h('p', { class: 'hint' }, t('cb.help')), list));
+  container.append(h('h1', null, t('cb.title')), section(t('cb.title'), h('p', { class: 'hint' }, t('cb.help')), status, list));
   load();
   return () => off();
 }

@@ -2,13 +2,25 @@
 // pop and in each waiting call: left-behind or not, her flags, village,
 // last visit, contact person, and her safe contact first and loudest.
 // "Not on the ledger" is said only when the server looked and found none.
-import { h } from '../dom.js';
+import { h, replace } from '../dom.js';
 import { t, addStrings } from '../i18n.js';
-import { fmtTime, regionText } from '../util.js';
+import { errorText } from '../api.js';
+import { fmtTime, regionText, toast } from '../util.js';
 import zh from '../../i18n/ledger.zh-CN.js';
 
 const en = () => import('../../i18n/ledger.en.js');
-await addStrings(zh, en);
+
+/** The ledger's stylesheet, with its pages (the first visit goes without). */
+function loadStyle() {
+  if (document.querySelector('link[data-ledger-css]')) return Promise.resolve();
+  return new Promise((done) => {
+    const link = h('link', { rel: 'stylesheet', href: '/css/ledger.css', 'data-ledger-css': '' });
+    link.addEventListener('load', done);
+    link.addEventListener('error', done); // unstyled beats absent
+    document.head.append(link);
+  });
+}
+await Promise.all([addStrings(zh, en), loadStyle()]);
 
 export const FLAGS = ['low_income', 'registered_poor', 'disabled', 'seriously_ill', 'rights_violated', 'care_burden'];
 
@@ -66,4 +78,33 @@ export function ledgerBox(r, { compact = false } = {}) {
       h('dt', null, t('lg.last_visit')), h('dd', null, l.last_visit_at ? fmtTime(l.last_visit_at) : t('lg.never_visited')),
       l.contact_person ? [h('dt', null, t('lg.contact_person')), h('dd', null, l.contact_person.display_name)] : null),
     l.others ? h('p', { class: 'muted small' }, t('lg.others', { n: l.others })) : null);
+}
+
+/**
+ * A filed case and the ledger: the person intake linked it to (by ID
+ * number), else the persons whose phone is the subject's, each with a
+ * button that links the case to her (`link(personId)`).
+ */
+export function caseLedger(created, link) {
+  const linked = () => h('p', { class: 'lg-linked' }, t('lg.case_linked'));
+  if (created.ledger_person_id) return linked();
+  const matches = created.ledger_matches || [];
+  if (!matches.length) return null;
+  const box = h('div', { class: 'lg-matches' }, h('p', null, h('strong', null, t('lg.matches', { n: matches.length }))));
+  for (const m of matches) {
+    const btn = h('button', { type: 'button', class: 'btn btn-small lg-link' }, t('lg.link_this'));
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      try {
+        await link(m.person_id);
+        created.ledger_person_id = m.person_id; // kept with the call's draft
+        replace(box, linked());
+      } catch (err) {
+        btn.disabled = false;
+        toast(errorText(err), 'error');
+      }
+    });
+    box.append(h('div', { class: 'lg-match' }, ledgerBox({ phone: '-', ledger: m }), btn));
+  }
+  return box;
 }

@@ -13,7 +13,7 @@ import { intakeForm, REGION_KEY } from './intake-form.js';
 import { callQueuePanel, enqueueCall, takeCall } from './call-queue.js';
 import { dispositionForm } from './disposition.js';
 import { groupLinked } from './case-hotline.js';
-import { ledgerBox } from './ledger-box.js';
+import { ledgerBox, caseLedger } from './ledger-box.js';
 
 const DRAFT_KEYS = ['lianxin.draft.intake', 'lianxin.draft.caller', REGION_KEY];
 const ssGet = (k) => { try { return sessionStorage.getItem(k); } catch (_) { return null; } };
@@ -54,7 +54,8 @@ function confirmation(created) {
         ? [unitName(esc.police_unit_id), ' · ', t('deadline.ack'), ' ', countdown(esc.ack_due_at, { startIso: esc.created_at })]
         : t('calls.no_police')),
       d.accept_due_at ? [h('dt', null, t('calls.accept_by')), h('dd', null, fmtTime(d.accept_due_at))] : null,
-      d.resolve_due_at ? [h('dt', null, t('calls.resolve_by')), h('dd', null, fmtTime(d.resolve_due_at))] : null));
+      d.resolve_due_at ? [h('dt', null, t('calls.resolve_by')), h('dd', null, fmtTime(d.resolve_due_at))] : null),
+    caseLedger(created, (personId) => post(`/cases/${created.id}/person`, { person_id: personId })));
 }
 
 export function renderOperator(container, ctx) {
