@@ -7,6 +7,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait};
 use serde::{Deserialize, Serialize};
 
+mod counters;
 mod csv;
 mod figures;
 
@@ -69,6 +70,25 @@ struct Period {
     to: DateTime<Utc>,
     cond: Condition,
     region: Option<String>,
+    /// The whole days read from the counters, with the region prefixes
+    /// the reader is limited to, and the partial days at the edges
+    /// (conditions on the cases). None: every case from the cases.
+    counted: Option<(counters::Days, Vec<String>, Vec<Condition>)>,
+}
+
+/// The region prefixes a summary is limited to: none for an admin, her
+/// region's for a supervisor (as `scope::list_condition`); None when the
+/// reader sees nothing.
+fn scope_prefixes(p: &Principal) -> Option<Vec<String>> {
+    match p.role {
+        Role::Admin => Some(Vec::new()),
+        Role::Supervisor => p
+            .unit
+            .as_ref()
+            .and_then(|u| regions::RegionCode::parse(&u.region_code))
+            .map(|r| vec![r.prefix().to_string()]),
+        _ => None,
+    }
 }
 
 /// Report periods lie within these years…
@@ -105,22 +125,46 @@ fn period(state: &AppState, p: &Principal, q: &ReportQuery) -> Result<Period> {
     if to - from > Duration::days(MAX_DAYS) {
         return Err(Error::validation("from", "a report covers at most 5 years"));
     }
-    let mut cond = scope::list_condition(p)
-        .add(case::Column::CreatedAt.gte(from))
-        .add(case::Column::CreatedAt.lt(to));
+    let mut base = scope::list_condition(p);
+    let mut prefixes = scope_prefixes(p);
     let region = match q.region_code.as_deref().filter(|s| !s.is_empty()) {
         Some(r) => {
             let code = regions::parse_field("region_code", r)?;
-            cond = cond.add(case::Column::RegionCode.starts_with(code.prefix()));
+            base = base.add(case::Column::RegionCode.starts_with(code.prefix()));
+            if let Some(v) = prefixes.as_mut() {
+                v.push(code.prefix().to_string());
+            }
             Some(code.as_str().to_string())
         }
         None => None,
     };
+    let between = |a: DateTime<Utc>, b: DateTime<Utc>| {
+        base.clone()
+            .add(case::Column::CreatedAt.gte(a))
+            .add(case::Column::CreatedAt.lt(b))
+    };
+    // The counters are kept on SQLite only (migration
+    // m20261205_000020_daily_counts says why).
+    let sqlite = state.db.conn.get_database_backend() == sea_orm::DbBackend::Sqlite;
+    let counted = match (counters::whole_days(from, to).filter(|_| sqlite), prefixes) {
+        (Some(days), Some(prefixes)) => {
+            let mut edges = Vec::new();
+            if from < days.start_at {
+                edges.push(between(from, days.start_at));
+            }
+            if days.end_at < to {
+                edges.push(between(days.end_at, to));
+            }
+            Some((days, prefixes, edges))
+        }
+        _ => None,
+    };
     Ok(Period {
         from,
         to,
-        cond,
+        cond: between(from, to),
         region,
+        counted,
     })
 }
 
@@ -149,7 +193,26 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
     let per = period(state, p, &q)?;
     let conn = &state.db.conn;
     let now = state.now();
-    let counts = figures::case_counts(conn, &per.cond).await?;
+    let (counts, mut kinds) = match &per.counted {
+        Some((days, prefixes, edges)) => {
+            let mut counts = counters::case_counts(conn, days, prefixes).await?;
+            let mut kinds = BTreeMap::new();
+            counters::deadline_counts(conn, days, prefixes, &mut kinds).await?;
+            for edge in edges {
+                counts.extend(figures::case_counts(conn, edge).await?);
+                for (k, (m, x)) in figures::deadline_counts(conn, edge, now).await? {
+                    let e = kinds.entry(k).or_insert((0, 0));
+                    e.0 += m;
+                    e.1 += x;
+                }
+            }
+            (counts, kinds)
+        }
+        None => (
+            figures::case_counts(conn, &per.cond).await?,
+            figures::deadline_counts(conn, &per.cond, now).await?,
+        ),
+    };
     let units: BTreeMap<uuid::Uuid, String> = unit::Entity::find()
         .all(conn)
         .await?
@@ -170,7 +233,7 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
         }
     }
     let escalations = figures::escalation_times(conn, &per.cond).await?;
-    let kinds = figures::deadline_counts(conn, &per.cond, now).await?;
+    kinds.retain(|_, (m, x)| *m + *x > 0);
     let (met, missed) = kinds.values().fold((0, 0), |(a, b), (m, x)| (a + m, b + x));
     let (ack_all, ack_by) = times_to_acknowledge(&escalations);
     Ok(Summary {

@@ -16,6 +16,7 @@ mod mediation;
 mod ops;
 mod police;
 mod referrals;
+mod reports;
 mod safety;
 mod scheduler;
 mod security;
