@@ -92,7 +92,7 @@ export default {
   'hl.role.related': 'Related',
   'hl.duplicate': 'Duplicate',
   'hl.do_link': 'Link',
-  'event.callback.scheduled': 'Satisfaction callback scheduled',
+  'event.callback.scheduled': 'Callback scheduled',
   'event.callback.suppressed': 'No callback (unsafe to call, or no number)',
   'event.callback.completed': 'Callback completed',
   'event.case.contact_safety_set': 'Safe contact recorded',

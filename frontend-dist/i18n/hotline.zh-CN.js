@@ -93,7 +93,7 @@ export default {
   'hl.role.related': '相关',
   'hl.duplicate': '重复件',
   'hl.do_link': '关联',
-  'event.callback.scheduled': '安排满意度回访',
+  'event.callback.scheduled': '安排回访',
   'event.callback.suppressed': '不安排回访（联系不安全或无号码）',
   'event.callback.completed': '完成回访',
   'event.case.contact_safety_set': '登记安全联系方式',

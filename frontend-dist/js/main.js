@@ -61,7 +61,7 @@ function roleNav(me) {
     case 'operator': return [['#/intake', 'nav.intake'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'station_worker': case 'mediator': case 'department': return [['#/queue', 'nav.queue'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'police_liaison': return [['#/board', 'nav.board'], ['#/cases', 'nav.cases']];
-    case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
+    case 'supervisor': return [['#/supervise', 'nav.supervise'], ['#/callbacks', 'nav.callbacks'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     case 'admin': return [['#/admin', 'nav.admin'], ['#/cases', 'nav.cases'], ['#/referrals', 'nav.referrals']];
     default: return [['#/cases', 'nav.cases']];
   }

@@ -17,6 +17,7 @@ mod m20261204_000001_ledger;
 mod m20261204_000002_hotline_loop;
 mod m20261204_000020_report_indexes;
 mod m20261205_000001_case_search;
+mod m20261205_000002_follow_up_callbacks;
 mod m20261205_000019_must_change_password;
 mod m20261205_000020_daily_counts;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000002_hotline_loop::Migration),
             Box::new(m20261204_000020_report_indexes::Migration),
             Box::new(m20261205_000001_case_search::Migration),
+            Box::new(m20261205_000002_follow_up_callbacks::Migration),
             Box::new(m20261205_000019_must_change_password::Migration),
             Box::new(m20261205_000020_daily_counts::Migration),
         ]

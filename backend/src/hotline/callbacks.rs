@@ -1,7 +1,8 @@
 //! The hotline's callback queue (issue 18): missed calls first, then by
 //! due time; an attempt at a time (three unreachable close it); the result,
 //! where an `unsatisfied` answer about the handling reopens the case.
-//! The queue is the hotline's: operators and administrators.
+//! The queue is the hotline's: operators and administrators work it;
+//! supervisors read their region's callbacks (those of its cases).
 use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::Expr, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -9,24 +10,25 @@ use sea_orm::{
 };
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashMap;
 use uuid::Uuid;
 
 use super::{
-    entity::{callback, contact_safety},
-    view::{attempts_of, Attempt, CallbackView},
+    entity::callback,
+    view::{attempts_of, decorations, reader_region, Attempt, CallbackView},
 };
 use crate::{
     audit,
     auth::Principal,
-    cases::{contact_safety::SafeContact, rehandle},
+    cases::rehandle,
     db::entities::case,
     error::{Error, Result},
+    regions::RegionCode,
     state::AppState,
     vocab::{CallbackKind, CallbackStatus, DissatisfactionReason, Role, Satisfaction},
 };
 
 const HOTLINE: &[Role] = &[Role::Operator, Role::Admin];
+const READERS: &[Role] = &[Role::Operator, Role::Admin, Role::Supervisor];
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct CallbackQuery {
@@ -78,40 +80,14 @@ fn after(cursor: &str) -> Result<Condition> {
         ))
 }
 
-/// Case numbers and safe contacts of a page: two queries, whatever its size.
-async fn decorations(
-    conn: &impl ConnectionTrait,
-    rows: &[callback::Model],
-) -> Result<(HashMap<Uuid, String>, HashMap<Uuid, SafeContact>)> {
-    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.case_id).collect();
-    if ids.is_empty() {
-        return Ok((HashMap::new(), HashMap::new()));
-    }
-    let numbers = case::Entity::find()
-        .select_only()
-        .column(case::Column::Id)
-        .column(case::Column::Number)
-        .filter(case::Column::Id.is_in(ids.clone()))
-        .into_tuple::<(Uuid, String)>()
-        .all(conn)
-        .await?
-        .into_iter()
-        .collect();
-    let contacts = contact_safety::Entity::find()
-        .filter(contact_safety::Column::CaseId.is_in(ids))
-        .all(conn)
-        .await?
-        .into_iter()
-        .filter_map(|r| Some((r.case_id, serde_json::from_value(r.contact).ok()?)))
-        .collect();
-    Ok((numbers, contacts))
-}
-
 pub async fn list(state: &AppState, p: &Principal, q: CallbackQuery) -> Result<Page> {
-    p.require(HOTLINE)?;
+    p.require(READERS)?;
     let limit = crate::db::keyset::limit(q.limit);
     let status = q.status.unwrap_or(CallbackStatus::Open);
     let mut query = callback::Entity::find().filter(callback::Column::Status.eq(status.as_str()));
+    if let Some(region) = reader_region(p)? {
+        query = query.filter(callback::Column::RegionCode.starts_with(region.prefix()));
+    }
     if let Some(k) = q.kind {
         query = query.filter(callback::Column::Kind.eq(k.as_str()));
     }
@@ -166,6 +142,12 @@ async fn load(conn: &impl ConnectionTrait, id: Uuid) -> Result<callback::Model> 
         .ok_or(Error::NotFound("callback"))
 }
 
+/// One callback as its reader sees it, after a change.
+pub(super) async fn view_by_id(state: &AppState, id: Uuid) -> Result<CallbackView> {
+    let m = load(&state.db.conn, id).await?;
+    view_of(&state.db.conn, m, state.now(), false).await
+}
+
 /// One callback; `reveal` shows her number and code word, audited
 /// (`callback.reveal`).
 pub async fn detail(
@@ -174,8 +156,14 @@ pub async fn detail(
     id: Uuid,
     reveal: bool,
 ) -> Result<CallbackView> {
-    p.require(HOTLINE)?;
+    p.require(if reveal { HOTLINE } else { READERS })?;
     let m = load(&state.db.conn, id).await?;
+    if let Some(region) = reader_region(p)? {
+        let code = m.region_code.as_deref().and_then(RegionCode::parse);
+        if !code.is_some_and(|c| region.contains(&c)) {
+            return Err(Error::NotFound("callback"));
+        }
+    }
     let now = state.now();
     if reveal {
         let w = state.work_at(now).await?;
@@ -226,6 +214,13 @@ async fn save(
     Ok(())
 }
 
+/// Optional notes of at most 2,000 characters.
+pub(super) fn notes_of(notes: Option<&str>) -> Result<Option<String>> {
+    notes.map_or(Ok(None), |n| {
+        crate::cases::record::text("notes", n, 2000, false)
+    })
+}
+
 fn open_one(m: &callback::Model, version: Option<i32>) -> Result<()> {
     if version.is_some_and(|v| v != m.version) {
         return Err(Error::VersionConflict);
@@ -247,12 +242,9 @@ pub async fn attempt(
     body: AttemptBody,
 ) -> Result<CallbackView> {
     p.require(HOTLINE)?;
-    let notes = match &body.notes {
-        Some(n) => crate::cases::record::text("notes", n, 2000, false)?,
-        None => None,
-    };
+    let notes = notes_of(body.notes.as_deref())?;
     let now = state.now();
-    let w = state.work_at(now).await?;
+    let mut w = state.work_at(now).await?;
     let m = load(&*w, id).await?;
     open_one(&m, body.version)?;
     let mut attempts = attempts_of(&m);
@@ -275,6 +267,7 @@ pub async fn attempt(
         ));
         set.push((callback::Column::ClosedAt, Expr::value(now)));
         set.push((callback::Column::ClosedBy, Expr::value(p.user_id)));
+        w.cancel(m.id, super::schedule::KINDS).await?;
     }
     save(&*w, &m, set).await?;
     w.commit().await?;
@@ -322,10 +315,7 @@ pub async fn result(
     body: ResultBody,
 ) -> Result<CallbackView> {
     p.require(HOTLINE)?;
-    let notes = match &body.notes {
-        Some(n) => crate::cases::record::text("notes", n, 2000, false)?,
-        None => None,
-    };
+    let notes = notes_of(body.notes.as_deref())?;
     let now = state.now();
     let cal = state.calendar().await?;
     let mut w = state.work_at(now).await?;
@@ -354,6 +344,7 @@ pub async fn result(
         ],
     )
     .await?;
+    w.cancel(m.id, super::schedule::KINDS).await?;
     if let Some(case_id) = m.case_id {
         let c = case::Entity::find_by_id(case_id)
             .one(&*w)

@@ -32,6 +32,11 @@ pub mod callback {
         pub closed_at: Option<DateTimeUtc>,
         pub closed_by: Option<Uuid>,
         pub version: i32,
+        /// What a follow-up call is for (who scheduled it wrote it).
+        #[sea_orm(column_type = "Text")]
+        pub notes: Option<String>,
+        /// Who scheduled a follow-up; null for the system's callbacks.
+        pub scheduled_by: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,7 +14,6 @@ use crate::{
     auth::Principal,
     db::entities::call,
     error::{Error, Result},
-    regions::RegionCode,
     state::AppState,
     vocab::{CallbackStatus, DissatisfactionReason, Role, Satisfaction},
 };
@@ -153,12 +152,7 @@ pub async fn hotline(
     let mut cbs = callback::Entity::find()
         .filter(callback::Column::CreatedAt.gte(from))
         .filter(callback::Column::CreatedAt.lt(to));
-    if p.role == Role::Supervisor {
-        let region = p
-            .unit
-            .as_ref()
-            .and_then(|u| RegionCode::parse(&u.region_code))
-            .ok_or_else(|| Error::Forbidden("a supervisor without a region".into()))?;
+    if let Some(region) = super::view::reader_region(p)? {
         cbs = cbs.filter(callback::Column::RegionCode.starts_with(region.prefix()));
     }
     let cbs = cbs.all(&state.db.conn).await?;

@@ -18,6 +18,7 @@ use crate::{
     cases::{contact_safety::SafeContact, record::event},
     config::Settings,
     db::entities::{call, case},
+    deadlines::Deadline,
     error::Result,
     vocab::{CallbackKind, CallbackStatus},
     work::Work,
@@ -51,29 +52,32 @@ fn due(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn insert(
-    w: &Work,
+/// A callback about to be queued.
+struct New {
     kind: CallbackKind,
     case_id: Option<Uuid>,
     call_id: Option<Uuid>,
     phone: String,
     region_code: Option<String>,
     due_at: DateTime<Utc>,
-) -> Result<Uuid> {
+    notes: Option<String>,
+    scheduled_by: Option<Uuid>,
+}
+
+async fn insert(w: &Work, n: New) -> Result<Uuid> {
     let m = callback::ActiveModel {
         id: Set(crate::db::new_id()),
-        kind: Set(kind),
-        queue_rank: Set(if kind == CallbackKind::MissedCall {
+        kind: Set(n.kind),
+        queue_rank: Set(if n.kind == CallbackKind::MissedCall {
             0
         } else {
             1
         }),
-        case_id: Set(case_id),
-        call_id: Set(call_id),
-        phone: Set(Some(phone)),
-        region_code: Set(region_code),
-        due_at: Set(due_at),
+        case_id: Set(n.case_id),
+        call_id: Set(n.call_id),
+        phone: Set(Some(n.phone)),
+        region_code: Set(n.region_code),
+        due_at: Set(n.due_at),
         status: Set(CallbackStatus::Open),
         attempts: Set(json!([])),
         satisfaction: Set(None),
@@ -83,6 +87,8 @@ async fn insert(
         closed_at: Set(None),
         closed_by: Set(None),
         version: Set(1),
+        notes: Set(n.notes),
+        scheduled_by: Set(n.scheduled_by),
     }
     .insert(&**w)
     .await?;
@@ -118,23 +124,24 @@ pub async fn missed_call(
         w.now,
         settings.callbacks.missed_within_s,
     );
-    let id = insert(
-        w,
-        CallbackKind::MissedCall,
-        None,
-        Some(c.id),
+    let new = New {
+        kind: CallbackKind::MissedCall,
+        case_id: None,
+        call_id: Some(c.id),
         phone,
-        None,
-        at,
-    )
-    .await?;
+        region_code: None,
+        due_at: at,
+        notes: None,
+        scheduled_by: None,
+    };
+    let id = insert(w, new).await?;
     metrics::counter!("lianxin_callbacks_created_total", "kind" => "missed_call").increment(1);
     Ok(Some(id))
 }
 
 /// The number to call about a case: her number on the case, else the
 /// number of the call it was opened from.
-async fn number_for(conn: &impl ConnectionTrait, c: &case::Model) -> Result<Option<String>> {
+pub async fn number_for(conn: &impl ConnectionTrait, c: &case::Model) -> Result<Option<String>> {
     if let Some(p) = &c.subject_phone {
         return Ok(Some(p.clone()));
     }
@@ -184,17 +191,17 @@ pub async fn satisfaction(
         now,
         settings.callbacks.satisfaction_after_s,
     );
-    let region = Some(c.region_code.clone());
-    let id = insert(
-        w,
-        CallbackKind::Satisfaction,
-        Some(c.id),
-        None,
+    let new = New {
+        kind: CallbackKind::Satisfaction,
+        case_id: Some(c.id),
+        call_id: None,
         phone,
-        region,
-        at,
-    )
-    .await?;
+        region_code: Some(c.region_code.clone()),
+        due_at: at,
+        notes: None,
+        scheduled_by: None,
+    };
+    let id = insert(w, new).await?;
     w.event(event(
         c,
         "callback.scheduled",
@@ -203,6 +210,72 @@ pub async fn satisfaction(
         json!({"callback_id": id, "kind": CallbackKind::Satisfaction, "due_at": at}),
     ));
     Ok(())
+}
+
+/// A follow-up call to her, scheduled from the case page by the hotline or
+/// a supervisor: queued with its deadline row (`callback.follow_up`) and
+/// `callback.scheduled` on the timeline. The caller checked that calls are
+/// safe and found her number.
+pub async fn follow_up(
+    w: &mut Work,
+    c: &case::Model,
+    phone: String,
+    due_at: DateTime<Utc>,
+    notes: Option<String>,
+    by: (Uuid, &str),
+) -> Result<Uuid> {
+    let new = New {
+        kind: CallbackKind::FollowUp,
+        case_id: Some(c.id),
+        call_id: None,
+        phone,
+        region_code: Some(c.region_code.clone()),
+        due_at,
+        notes,
+        scheduled_by: Some(by.0),
+    };
+    let id = insert(w, new).await?;
+    w.schedule(SUBJECT, id, FOLLOW_UP, due_at).await?;
+    w.event(event(
+        c,
+        "callback.scheduled",
+        Some(by.0),
+        w.now,
+        json!({"callback_id": id, "kind": CallbackKind::FollowUp, "due_at": due_at, "by_name": by.1}),
+    ));
+    metrics::counter!("lianxin_callbacks_created_total", "kind" => "follow_up").increment(1);
+    Ok(id)
+}
+
+/// The deadline rows' subject kind and the follow-up's deadline kind.
+pub const SUBJECT: &str = "callback";
+pub const FOLLOW_UP: &str = "callback.follow_up";
+/// Every kind `fire` owns.
+pub const KINDS: &[&str] = &[FOLLOW_UP];
+
+/// A follow-up's time came and it is still open: `callback.overdue` on
+/// the case's timeline (the queue shows it overdue). Closed since: no-op.
+pub async fn fire(w: &mut Work, d: &Deadline) -> Result<bool> {
+    let Some(m) = callback::Entity::find_by_id(d.subject_id).one(&**w).await? else {
+        return Ok(false);
+    };
+    if m.status != CallbackStatus::Open {
+        return Ok(false);
+    }
+    let Some(case_id) = m.case_id else {
+        return Ok(false);
+    };
+    let Some(c) = case::Entity::find_by_id(case_id).one(&**w).await? else {
+        return Ok(false);
+    };
+    w.event(event(
+        &c,
+        "callback.overdue",
+        None,
+        w.now,
+        json!({"callback_id": m.id, "kind": m.kind, "due_at": m.due_at}),
+    ));
+    Ok(true)
 }
 
 /// Open callbacks of a case are cancelled (a reopen, a new resolve, a

@@ -4,9 +4,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::entity::callback;
+use std::collections::HashMap;
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use super::entity::{callback, contact_safety};
 use crate::{
+    auth::Principal,
     cases::{contact_safety::SafeContact, model::PhoneNumber},
+    db::entities::case,
+    error::{Error, Result},
+    regions::RegionCode,
+    vocab::Role,
     vocab::{CallbackKind, CallbackStatus, DissatisfactionReason, Satisfaction},
 };
 
@@ -71,6 +80,8 @@ pub struct CallbackView {
     pub created_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub version: i32,
+    /// What a follow-up call is for.
+    pub notes: Option<String>,
 }
 
 pub fn attempts_of(m: &callback::Model) -> Vec<Attempt> {
@@ -115,6 +126,49 @@ impl CallbackView {
             created_at: m.created_at,
             closed_at: m.closed_at,
             version: m.version,
+            notes: m.notes.clone(),
         }
     }
+}
+
+/// Whose callbacks a reader sees: a supervisor those of her region's cases
+/// (`Some`), the hotline and administrators all (`None`).
+pub fn reader_region(p: &Principal) -> Result<Option<RegionCode>> {
+    if p.role != Role::Supervisor {
+        return Ok(None);
+    }
+    p.unit
+        .as_ref()
+        .and_then(|u| RegionCode::parse(&u.region_code))
+        .map(Some)
+        .ok_or_else(|| Error::Forbidden("a supervisor without a region".into()))
+}
+
+/// Case numbers and safe contacts of a page: two queries, whatever its size.
+pub async fn decorations(
+    conn: &impl ConnectionTrait,
+    rows: &[callback::Model],
+) -> Result<(HashMap<Uuid, String>, HashMap<Uuid, SafeContact>)> {
+    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.case_id).collect();
+    if ids.is_empty() {
+        return Ok((HashMap::new(), HashMap::new()));
+    }
+    let numbers = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .column(case::Column::Number)
+        .filter(case::Column::Id.is_in(ids.clone()))
+        .into_tuple::<(Uuid, String)>()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let contacts = contact_safety::Entity::find()
+        .filter(contact_safety::Column::CaseId.is_in(ids))
+        .all(conn)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.case_id, serde_json::from_value(r.contact).ok()?)))
+        .collect();
+    Ok((numbers, contacts))
 }

@@ -22,6 +22,7 @@ use crate::{
         callbacks::{self, AttemptBody, CallbackQuery, ResultBody},
         contact::{self, ContactSafetyView},
         extensions::{self, DecisionBody, ExtensionBody, ExtensionView},
+        follow_up::{self as follow_ups, FollowUpBody},
         links::{self as linking, LinkBody, LinkView},
         report::{self as figures, HotlineReport, HotlineReportQuery},
         view::CallbackView,
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/callbacks/{callback_id}", get(detail))
         .route("/callbacks/{callback_id}/attempts", post(attempt))
         .route("/callbacks/{callback_id}/result", post(result))
+        .route("/cases/{case_id}/callbacks", post(follow_up))
         .route(
             "/cases/{case_id}/contact-safety",
             get(contact_get).put(contact_put),
@@ -61,6 +63,7 @@ pub fn router() -> Router<AppState> {
     detail,
     attempt,
     result,
+    follow_up,
     contact_get,
     contact_put,
     extension_request,
@@ -143,6 +146,21 @@ pub async fn result(
     ApiJson(body): ApiJson<ResultBody>,
 ) -> ApiResult<Json<CallbackView>> {
     Ok(Json(callbacks::result(&s, &p, id, body).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/cases/{case_id}/callbacks", tag = "hotline", request_body = FollowUpBody,
+    responses((status = 201, body = CallbackView), (status = 403), (status = 404),
+        (status = 409, description = "unsafe_to_call, outside_safe_hours, no_number"), (status = 422)))]
+pub async fn follow_up(
+    State(s): State<AppState>,
+    p: Principal,
+    IdPath(id): IdPath,
+    ApiJson(body): ApiJson<FollowUpBody>,
+) -> ApiResult<(axum::http::StatusCode, Json<CallbackView>)> {
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(follow_ups::schedule(&s, &p, id, body).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/cases/{case_id}/contact-safety", tag = "hotline",

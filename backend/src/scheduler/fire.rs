@@ -11,7 +11,7 @@ use crate::{
     deadlines::Deadline,
     error::Result,
     escalation::{self, ACK_DEADLINE, ACTION_DEADLINE},
-    ledger, measures,
+    hotline, ledger, measures,
     mediation::clocks as mediation_clocks,
     referrals::clocks as referral_clocks,
     work::Work,
@@ -34,6 +34,8 @@ enum Owner {
     Measure,
     /// A ledger person's review (`ledger::clocks`).
     LedgerReview,
+    /// A follow-up callback's time (`hotline::schedule`).
+    Callback,
 }
 
 fn owner(kind: &str) -> Option<Owner> {
@@ -45,6 +47,7 @@ fn owner(kind: &str) -> Option<Owner> {
         kind if mediation_clocks::KINDS.contains(&kind) => Some(Owner::Mediation),
         kind if measures::clocks::KINDS.contains(&kind) => Some(Owner::Measure),
         kind if ledger::clocks::KINDS.contains(&kind) => Some(Owner::LedgerReview),
+        kind if hotline::schedule::KINDS.contains(&kind) => Some(Owner::Callback),
         _ => None,
     }
 }
@@ -68,6 +71,7 @@ pub async fn fire(
         Some(Owner::Mediation) => mediation_clocks::fire(w, settings, deadline).await,
         Some(Owner::Measure) => measures::clocks::fire(w, settings, directory, deadline).await,
         Some(Owner::LedgerReview) => ledger::clocks::fire(w, deadline).await,
+        Some(Owner::Callback) => hotline::schedule::fire(w, deadline).await,
         None => {
             tracing::warn!(kind = %deadline.kind, deadline = %deadline.id, "a deadline of an unknown kind fired; nothing done");
             Ok(false)
@@ -97,6 +101,9 @@ mod tests {
         }
         for kind in ledger::clocks::KINDS {
             assert_eq!(owner(kind), Some(Owner::LedgerReview), "{kind}");
+        }
+        for kind in hotline::schedule::KINDS {
+            assert_eq!(owner(kind), Some(Owner::Callback), "{kind}");
         }
         assert_eq!(owner("referral.nonsense"), None);
     }

@@ -1,7 +1,9 @@
 // The hotline's callback queue (issue 18): missed calls first, then by due
 // time. Before an attempt the operator sees her safe contact: unsafe, or
-// outside her safe hours, asks for an explicit confirmation.
+// outside her safe hours, asks for an explicit confirmation. Supervisors
+// read their region's callbacks without the forms.
 import { h, replace, field, options, checkbox } from '../dom.js';
+import './hotline-strings.js';
 import { t } from '../i18n.js';
 import { get, post, errorText, qs } from '../api.js';
 import { fmtTime, toast, clearErrors, showError, formError, section, debounce } from '../util.js';
@@ -79,7 +81,7 @@ function resultForm(cb, done) {
   return form;
 }
 
-function card(cb, reload) {
+function card(cb, reload, readOnly) {
   const phone = h('span', { class: 'cb-phone' }, cb.phone || '—');
   const reveal = h('button', { type: 'button', class: 'btn btn-small' }, t('cb.reveal'));
   reveal.addEventListener('click', async () => {
@@ -98,12 +100,14 @@ function card(cb, reload) {
       h('span', null, `${t('cb.due')} ${fmtTime(cb.due_at)}`),
       cb.overdue ? [' ', h('span', { class: 'badge badge-overdue' }, t('cb.overdue'))] : null, ' ',
       h('span', { class: 'muted' }, t('cb.attempts', { n: cb.attempts.length }))),
-    h('div', { class: 'cb-contact' }, `${t('cb.phone')}：`, phone, ' ', reveal,
+    h('div', { class: 'cb-contact' }, `${t('cb.phone')}：`, phone, ' ', readOnly ? null : reveal,
       c && c.no_sms ? [' ', h('span', { class: 'badge' }, t('cb.no_sms'))] : null),
-    h('div', { class: 'cb-forms' }, attemptForm(cb, reload), resultForm(cb, reload)));
+    cb.notes ? h('p', { class: 'cb-notes' }, `${t('cb.notes_for')}：${cb.notes}`) : null,
+    readOnly ? warning(cb) : h('div', { class: 'cb-forms' }, attemptForm(cb, reload), resultForm(cb, reload)));
 }
 
 export function renderCallbacks(container, ctx) {
+  const readOnly = ctx.me.role === 'supervisor';
   // The list holds callbacks only; loading, empty and errors are said beside it.
   const list = h('ol', { class: 'cb-list', id: 'callback-queue' });
   const status = h('p', { class: 'muted', role: 'status' }, t('app.loading'));
@@ -111,14 +115,14 @@ export function renderCallbacks(container, ctx) {
     try {
       const r = await get(`/callbacks${qs({ status: 'open', limit: 100 })}`);
       const items = (r && r.items) || [];
-      replace(list, items.map((cb) => card(cb, load)));
+      replace(list, items.map((cb) => card(cb, load, readOnly)));
       status.className = 'muted';
       status.textContent = items.length ? '' : t('cb.empty');
     } catch (err) { status.className = 'error'; status.textContent = errorText(err); }
   }
   const soon = debounce(load, 500);
   const off = ctx.live.onEvent((e) => { if (String(e.event || '').startsWith('callback.')) soon(); });
-  container.append(h('h1', null, t('cb.title')), section(t('cb.title'), h('p', { class: 'hint' }, t('cb.help')), status, list));
+  container.append(h('h1', null, t('cb.title')), section(t('cb.title'), h('p', { class: 'hint' }, t(readOnly ? 'cb.readonly' : 'cb.help')), status, list));
   load();
   return () => off();
 }

@@ -1,7 +1,9 @@
-// The case page's hotline panel (issue 18): her safe contact, extension
-// requests (the handling unit asks; the hotline or a supervisor decides)
-// and linked cases (a duplicate closed into its original).
+// The case page's hotline panel (issue 18): her safe contact, a follow-up
+// call (the hotline or a supervisor schedules it; refused when calls are
+// unsafe), extension requests (the handling unit asks; the hotline or a
+// supervisor decides) and linked cases (a duplicate closed into its original).
 import { h, replace, field, options, checkbox } from '../dom.js';
+import './hotline-strings.js';
 import { t } from '../i18n.js';
 import { get, post, api, errorText } from '../api.js';
 import { UNIT_ROLES, fmtTime, toast, clearErrors, showError, formError, section } from '../util.js';
@@ -64,6 +66,35 @@ function extensionForm(caseId, reload) {
   return form;
 }
 
+/** A follow-up call to her: warns from her safe contact; the server refuses when unsafe. */
+function followUpForm(caseId, reload) {
+  const at = h('input', { type: 'datetime-local', name: 'due_at' });
+  const notes = h('input', { type: 'text', name: 'notes', maxlength: 2000 });
+  const warn = h('div', { class: 'cb-warning', role: 'alert', hidden: true });
+  const form = h('form', { class: 'case-form', id: 'form-follow-up', novalidate: true },
+    h('fieldset', null, h('legend', null, t('hl.follow_up')), warn,
+      field(t('hl.follow_up_at'), at, { name: 'due_at', required: true }),
+      field(t('hl.follow_up_notes'), notes, { name: 'notes' }), formError(),
+      h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, t('hl.schedule')))));
+  const show = (c) => {
+    const text = !c ? '' : (!c.safe_to_call ? t('hl.warn_unsafe') : (c.safe_hours ? t('hl.warn_hours', { hours: c.safe_hours }) : ''));
+    warn.textContent = text;
+    warn.hidden = !text;
+  };
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    if (!at.value) { showError(form, { field: 'due_at' }, t('err.required')); return; }
+    try {
+      await post(`/cases/${caseId}/callbacks`, { due_at: new Date(at.value).toISOString(), notes: notes.value.trim() || undefined });
+      form.reset();
+      toast(t('hl.scheduled'), 'success');
+      reload();
+    } catch (err) { showError(form, err, errorText(err)); }
+  });
+  return { form, show };
+}
+
 function linkForm(caseId, reload) {
   const other = h('input', { type: 'text', name: 'other_case_id', maxlength: 64 });
   const kind = options(h('select', { name: 'kind' }), ['related', 'duplicate'].map((k) => [k, t(`hl.link.${k}`)]));
@@ -105,16 +136,22 @@ export function hotlinePanel(ctx, caseId) {
     try { await post(`/extensions/${id}/${what}`, {}); reload(); } catch (err) { toast(errorText(err), 'error'); }
   }
   const contact = mayContact ? contactForm(caseId, reload) : null;
-  if (contact) get(`/cases/${caseId}/contact-safety`).then((r) => contact.fill(r.contact)).catch(() => {});
+  const followUp = role === 'operator' || role === 'supervisor' ? followUpForm(caseId, reload) : null;
+  const loadContact = (fill) => get(`/cases/${caseId}/contact-safety`).then((r) => {
+    if (fill && contact) contact.fill(r.contact);
+    if (followUp) followUp.show(r.contact);
+  }).catch(() => {});
+  if (contact || followUp) loadContact(true);
   const el = section(t('hl.panel'),
     contact ? contact.form : null,
+    followUp ? followUp.form : null,
     h('h3', null, t('hl.extensions')), extList,
     UNIT_ROLES.includes(role) ? extensionForm(caseId, reload) : null,
     h('h3', null, t('hl.links')), linkList,
     DECIDERS.includes(role) ? linkForm(caseId, reload) : null);
   el.id = 'case-hotline';
   reload();
-  return { el, reload };
+  return { el, reload: () => { reload(); if (followUp) loadContact(false); } };
 }
 
 /**

@@ -7,6 +7,7 @@ import { debounce, section, unitName, loadUnits, fmtSeconds } from '../util.js';
 import { caseTable } from './caselist.js';
 import { renderBoard } from './board.js';
 import { mediationFigures } from './mediation-report.js';
+import { hotlineFigures } from './hotline-report.js';
 
 /** Turn `{k: n}` or `[{key|category|status|unit_id, count}]` into [[key, n]]. */
 export function pairs(v, keyNames = ['key', 'category', 'status', 'unit_id', 'unit', 'name']) {
@@ -115,6 +116,7 @@ export function renderSupervisor(container, ctx) {
         h('div', { class: 'charts' }, barChart(t('sup.by_category'), cat), barChart(t('sup.by_status'), st),
           un.length ? barChart(t('sup.by_unit'), un) : null));
       figures.append(await mediationFigures(q, barChart).catch(() => ''));
+      figures.append(await hotlineFigures(q, barChart).catch(() => ''));
     } catch (err) {
       replace(figures, h('p', { class: 'error' }, errorText(err)));
     }

@@ -554,3 +554,172 @@ async fn referral_clocks_count_working_days_and_skip_the_holiday() {
         "nothing missed over the holiday: {detail}"
     );
 }
+
+#[tokio::test]
+async fn a_follow_up_call_is_scheduled_from_the_case_page_unless_unsafe() {
+    let app = app().await;
+    let case = open_case(&app, "13812345672").await;
+    let case_id = case["id"].as_str().unwrap();
+    let path = format!("/api/v1/cases/{case_id}/callbacks");
+    let op = app.login("operator").await;
+    let station = app.login("station").await;
+    // Monday 30 Nov 2026, 10:00 Beijing.
+    let body = json!({"due_at": "2026-11-30T02:00:00Z", "notes": "询问保护令申请进展"});
+    let got = app.post_json(&station, &path, body.clone()).await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let got = app
+        .post_json(&op, &path, json!({"due_at": "2026-11-28T02:00:00Z"}))
+        .await;
+    assert_error(&got, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(got.1["error"]["field"], "due_at");
+
+    let (status, cb) = app.post_json(&op, &path, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{cb}");
+    assert_eq!(cb["kind"], "follow_up");
+    assert_eq!(cb["status"], "open");
+    assert_eq!(cb["phone"], "138****5672");
+    assert_eq!(cb["notes"], "询问保护令申请进展");
+    let queue = callbacks(&app, "?kind=follow_up").await;
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(queue[0]["id"], cb["id"]);
+    assert_eq!(queue[0]["case_id"], case_id);
+    let (_, detail) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
+    let scheduled = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "callback.scheduled")
+        .cloned()
+        .expect("callback.scheduled");
+    assert_eq!(scheduled["data"]["kind"], "follow_up");
+
+    // Its deadline row: past its time and still open, the timeline says so.
+    app.clock.advance(Span::hours(18));
+    let op = app.login_fresh("operator").await;
+    let mut overdue = false;
+    for _ in 0..100 {
+        let (_, d) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
+        if timeline_kinds(&d).contains(&"callback.overdue") {
+            overdue = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(overdue, "callback.overdue on the timeline");
+
+    // Her safe hours are evenings: a call at 10:00 is refused, 19:00 is not.
+    let station = app.login_fresh("station").await;
+    let safety = format!("/api/v1/cases/{case_id}/contact-safety");
+    let (status, v) = app
+        .put_json(
+            &station,
+            &safety,
+            json!({"safe_to_call": true, "safe_hours": "18:00-20:00"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let got = app
+        .post_json(&op, &path, json!({"due_at": "2026-12-01T02:00:00Z"}))
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "outside_safe_hours");
+    let (status, v) = app
+        .post_json(&op, &path, json!({"due_at": "2026-12-01T11:00:00Z"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+
+    // Calls become unsafe: the open ones are cancelled, a new one refused.
+    let (status, v) = app
+        .put_json(&station, &safety, json!({"safe_to_call": false}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let got = app
+        .post_json(&op, &path, json!({"due_at": "2026-12-01T11:00:00Z"}))
+        .await;
+    assert_error(&got, StatusCode::CONFLICT, "unsafe_to_call");
+    assert!(callbacks(&app, "?kind=follow_up").await.is_empty());
+}
+
+#[tokio::test]
+async fn supervisors_read_their_regions_callbacks_and_figures_only() {
+    let app = app().await;
+    // A missed call (no place), a case in 阳朔县 and one in 灵川县.
+    cti(
+        &app,
+        json!({"event": "hangup", "call_ref": "s1", "from": "13912340000", "cause": "noAnswer"}),
+    )
+    .await;
+    let ours = open_case(&app, "13812340001").await;
+    let op = app.login("operator").await;
+    let (status, theirs) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({
+                "category": "domestic_violence", "region_code": "450323101201",
+                "summary": "丈夫威胁", "subject": {"name": "李梅", "phone": "13812340002"},
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{theirs}");
+    let due = json!({"due_at": "2026-11-30T02:00:00Z"});
+    let mut ids = Vec::new();
+    for case in [&ours, &theirs] {
+        let path = format!("/api/v1/cases/{}/callbacks", case["id"].as_str().unwrap());
+        let (status, cb) = app.post_json(&op, &path, due.clone()).await;
+        assert_eq!(status, StatusCode::CREATED, "{cb}");
+        ids.push(cb["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(callbacks(&app, "").await.len(), 3, "the hotline sees all");
+
+    // The 阳朔县 supervisor: her county's callback only, read-only.
+    let sup = app.login("supervisor").await;
+    let (status, page) = app.get(&sup, "/api/v1/callbacks").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["id"], ids[0].as_str());
+    assert_eq!(items[0]["phone"], "138****0001");
+    let (status, _) = app
+        .get(&sup, &format!("/api/v1/callbacks/{}", ids[0]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let got = app
+        .get(&sup, &format!("/api/v1/callbacks/{}", ids[1]))
+        .await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+    let got = app
+        .get(&sup, &format!("/api/v1/callbacks/{}?reveal=true", ids[0]))
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let got = app
+        .post_json(
+            &sup,
+            &format!("/api/v1/callbacks/{}/attempts", ids[0]),
+            json!({"reached": false}),
+        )
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    let got = app
+        .post_json(
+            &sup,
+            &format!("/api/v1/callbacks/{}/result", ids[0]),
+            json!({"notes": "x"}),
+        )
+        .await;
+    assert_error(&got, StatusCode::FORBIDDEN, "forbidden");
+    // She may schedule a follow-up in her region, not elsewhere (404).
+    let path = format!("/api/v1/cases/{}/callbacks", ours["id"].as_str().unwrap());
+    let (status, v) = app.post_json(&sup, &path, due.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let path = format!("/api/v1/cases/{}/callbacks", theirs["id"].as_str().unwrap());
+    let got = app.post_json(&sup, &path, due).await;
+    assert_error(&got, StatusCode::NOT_FOUND, "not_found");
+
+    // Her figures: her region's callbacks.
+    let (status, report) = app
+        .get(&sup, "/api/v1/reports/hotline?to=2026-11-30T00:00:00Z")
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["callbacks"]["follow_up"]["open"], 2, "{report}");
+    assert!(report["callbacks"].get("missed_call").is_none(), "{report}");
+}
