@@ -188,22 +188,39 @@ mod tests {
         );
     }
 
+    /// `(from, then, what)` triples: each `then` must equal what `from` came to.
+    fn check(
+        cases: &[(DateTime<Utc>, DateTime<Utc>, &str)],
+        step: impl Fn(DateTime<Utc>) -> DateTime<Utc>,
+    ) {
+        for (from, want, what) in cases {
+            assert_eq!(step(*from), *want, "{what}");
+        }
+    }
+
     #[test]
     fn working_days_skip_weekends_and_holidays() {
         let c = cal_2026();
-        assert_eq!(
-            c.add_working_days(bj(2026, 12, 4, 10, 0), 1),
-            bj(2026, 12, 7, 10, 0)
-        );
-        // 30 Sep (Wed) + 1: the holiday runs to 7 Oct, 8 Oct is a Thursday.
-        assert_eq!(
-            c.add_working_days(bj(2026, 9, 30, 15, 0), 1),
-            bj(2026, 10, 8, 15, 0)
-        );
-        // 9 Oct (Fri) + 1 is the Saturday worked, 10 Oct.
-        assert_eq!(
-            c.add_working_days(bj(2026, 10, 9, 9, 0), 1),
-            bj(2026, 10, 10, 9, 0)
+        check(
+            &[
+                (
+                    bj(2026, 12, 4, 10, 0),
+                    bj(2026, 12, 7, 10, 0),
+                    "Friday + 1 is Monday",
+                ),
+                // The holiday runs to 7 Oct, 8 Oct is a Thursday.
+                (
+                    bj(2026, 9, 30, 15, 0),
+                    bj(2026, 10, 8, 15, 0),
+                    "30 Sep (Wed) + 1",
+                ),
+                (
+                    bj(2026, 10, 9, 9, 0),
+                    bj(2026, 10, 10, 9, 0),
+                    "9 Oct (Fri) + 1 is the Saturday worked",
+                ),
+            ],
+            |from| c.add_working_days(from, 1),
         );
         assert_eq!(
             c.add_window(bj(2026, 12, 4, 10, 0), 3600, true),
@@ -220,24 +237,30 @@ mod tests {
     #[test]
     fn office_time_waits_for_the_office() {
         let c = cal_2026();
-        assert_eq!(
-            c.add_office_time(bj(2026, 12, 3, 10, 0), 7200),
-            bj(2026, 12, 3, 12, 0)
+        check(
+            &[
+                (
+                    bj(2026, 12, 3, 10, 0),
+                    bj(2026, 12, 3, 12, 0),
+                    "within the day",
+                ),
+                (
+                    bj(2026, 12, 4, 16, 30),
+                    bj(2026, 12, 7, 9, 30),
+                    "16:30 Friday: one hour Friday, one Monday",
+                ),
+                (
+                    bj(2026, 12, 3, 2, 0),
+                    bj(2026, 12, 3, 10, 30),
+                    "02:00 at night: two hours after opening",
+                ),
+            ],
+            |from| c.add_office_time(from, 7200),
         );
-        // 16:30 Friday + 2 h: one hour Friday, one on Monday.
-        assert_eq!(
-            c.add_office_time(bj(2026, 12, 4, 16, 30), 7200),
-            bj(2026, 12, 7, 9, 30)
-        );
-        // 02:00 at night: two hours after opening.
-        assert_eq!(
-            c.add_office_time(bj(2026, 12, 3, 2, 0), 7200),
-            bj(2026, 12, 3, 10, 30)
-        );
-        // During the National Day holiday: after it.
         assert_eq!(
             c.add_office_time(bj(2026, 10, 3, 11, 0), 3600),
-            bj(2026, 10, 8, 9, 30)
+            bj(2026, 10, 8, 9, 30),
+            "during the National Day holiday: after it"
         );
     }
 

@@ -111,7 +111,7 @@ pub fn accept_due(
     from: DateTime<Utc>,
 ) -> DateTime<Utc> {
     let secs = accept_window(&settings.deadlines, p).num_seconds();
-    cal.add_window(from, secs, settings.calendar.counts_working_days(ACCEPT))
+    settings.calendar.due(cal, ACCEPT, from, secs)
 }
 
 /// The resolve due time, as `accept_due`.
@@ -122,7 +122,7 @@ pub fn resolve_due(
     from: DateTime<Utc>,
 ) -> DateTime<Utc> {
     let secs = resolve_window(&settings.deadlines, c).num_seconds();
-    cal.add_window(from, secs, settings.calendar.counts_working_days(RESOLVE))
+    settings.calendar.due(cal, RESOLVE, from, secs)
 }
 
 /// One of the three clocks that repeat and climb.

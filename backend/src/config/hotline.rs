@@ -1,6 +1,9 @@
 //! `[calendar]` and `[callbacks]`: which clocks count working days, the
 //! office hours, and the hotline's callbacks (issue 18).
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
+
+use crate::calendar::Calendar;
 
 /// The clocks that may count working days. Safety escalations, protection
 /// orders and the other police clocks are not among them: they run 24×7.
@@ -37,6 +40,13 @@ impl Default for CalendarSettings {
 impl CalendarSettings {
     pub fn counts_working_days(&self, kind: &str) -> bool {
         self.working_days.iter().any(|k| k == kind)
+    }
+
+    /// When a clock of `kind` started at `from` with a window of `secs` is
+    /// due: whole days count working days when the kind is listed (and the
+    /// window is a day or more), else it runs 24×7.
+    pub fn due(&self, cal: &Calendar, kind: &str, from: DateTime<Utc>, secs: i64) -> DateTime<Utc> {
+        cal.add_window(from, secs, self.counts_working_days(kind))
     }
 
     pub fn check(&self) -> Result<(), String> {

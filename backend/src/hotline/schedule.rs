@@ -2,7 +2,7 @@
 //! them: a missed call (the exchange's hangup) and a resolved case's
 //! satisfaction callback (回访) — never when her safe contact says calls
 //! are unsafe (`callback.suppressed` on the timeline instead).
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
     ActiveModelTrait,
@@ -42,13 +42,10 @@ fn due(
     from: DateTime<Utc>,
     secs: i64,
 ) -> DateTime<Utc> {
-    if !settings.calendar.counts_working_days(kind) {
-        return from + Duration::seconds(secs);
-    }
-    if kind == "callback.missed_call" {
+    if kind == "callback.missed_call" && settings.calendar.counts_working_days(kind) {
         cal.add_office_time(from, secs)
     } else {
-        cal.add_window(from, secs, true)
+        settings.calendar.due(cal, kind, from, secs)
     }
 }
 

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{
     entity::referral,
-    kinds::{due_at, ACCEPT, SUBJECT, URGING},
+    kinds::{ACCEPT, SUBJECT, URGING},
     mail::{self, Notice},
     recipients::{receiver_side, supervisor_levels},
     record::{event, save},
@@ -126,7 +126,7 @@ pub async fn send(
         status: Set(ReferralStatus::Sent),
         created_by: Set(out.actor),
         created_at: Set(now),
-        accept_due_at: Set(due_at(settings, cal, ACCEPT, now, policy.accept_s)),
+        accept_due_at: Set(settings.calendar.due(cal, ACCEPT, now, policy.accept_s)),
         accepted_at: Set(None),
         accepted_by: Set(None),
         reply_due_at: Set(None),
@@ -243,8 +243,7 @@ pub async fn urge(
         automatic,
         addressed_to: addressed.map(|l| l.0.clone()),
         at: now,
-        reply_due_at: due_at(
-            settings,
+        reply_due_at: settings.calendar.due(
             cal,
             URGING,
             now,

@@ -14,7 +14,7 @@ use super::{
     bodies::consent_of,
     engine::{self, Outgoing},
     entity::referral,
-    kinds::{due_at, ACCEPT_KINDS, KINDS, REPLY, SUBJECT},
+    kinds::{ACCEPT_KINDS, KINDS, REPLY, SUBJECT},
     mail::{self, Notice},
     record::{event, next, save, Act},
     scope::{self, Side},
@@ -109,7 +109,7 @@ pub async fn accept(
     let (r, c, to) = begin(&*w, p, id, Act::Accept, body.version, &[Side::Receiver]).await?;
     let settings = &state.settings;
     let window = settings.deadlines.referrals.reply_window_s(&r.kind);
-    let reply_due = due_at(settings, &cal, REPLY, now, window);
+    let reply_due = settings.calendar.due(&cal, REPLY, now, window);
     let updated = save(
         &*w,
         &r,

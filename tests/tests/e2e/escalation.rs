@@ -12,7 +12,7 @@ use lianxin_tests::{
 };
 use serde_json::{json, Value};
 
-const YULONG: &str = "450321101201";
+use crate::common::{self, wait_timeline, YULONG};
 
 async fn app_with_smtp(smtp: &SmtpServer) -> TestApp {
     let url = smtp.url();
@@ -24,43 +24,19 @@ async fn app_with_smtp(smtp: &SmtpServer) -> TestApp {
 }
 
 async fn high_risk_case(app: &TestApp) -> Value {
-    let op = app.login("operator").await;
-    let (status, case) = app
-        .post_json(
-            &op,
-            "/api/v1/cases",
-            json!({
-                "category": "domestic_violence", "region_code": YULONG,
-                "summary": "丈夫持刀威胁", "subject": {"name": "不应出现在邮件里的姓名"},
-                "danger_screen": {"in_progress": false, "answers": [true, false, false, false, false, false, false, false, false, false, false], "screener_concern": false}
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{case}");
-    case
-}
-
-/// Wait (real time) until the case timeline satisfies `pred`.
-async fn wait_timeline(
-    app: &TestApp,
-    case_id: &str,
-    what: &str,
-    pred: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let op = app.login("operator").await;
-    for _ in 0..100 {
-        let (_, detail) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
-        let tl = detail["timeline"].as_array().cloned().unwrap_or_default();
-        if pred(&tl) {
-            return tl;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
+    common::open_case(
+        app,
+        json!({
+            "category": "domestic_violence", "region_code": YULONG,
+            "summary": "丈夫持刀威胁", "subject": {"name": "不应出现在邮件里的姓名"},
+            "danger_screen": {"in_progress": false, "answers": [true, false, false, false, false, false, false, false, false, false, false], "screener_concern": false}
+        }),
+    )
+    .await
 }
 
 fn count(tl: &[Value], event: &str) -> usize {
-    tl.iter().filter(|e| e["event"] == event).count()
+    common::count(tl, event, |_| true)
 }
 
 fn recipients_of(mails: &[lianxin_tests::smtp::Received], level: u32) -> Vec<String> {

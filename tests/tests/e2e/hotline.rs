@@ -13,7 +13,8 @@ use lianxin_tests::{
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 
-const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
+use crate::common::{self, accept, wait_timeline, YULONG};
+
 const SECRET: &str = "exchange-secret";
 
 async fn app() -> TestApp {
@@ -32,33 +33,21 @@ async fn cti(app: &TestApp, body: Value) -> Value {
 }
 
 async fn open_case(app: &TestApp, phone: &str) -> Value {
-    let op = app.login("operator").await;
-    let (status, case) = app
-        .post_json(
-            &op,
-            "/api/v1/cases",
-            json!({
-                "category": "domestic_violence", "region_code": YULONG,
-                "summary": "丈夫长期殴打，想离婚",
-                "subject": {"name": "王芳", "phone": phone},
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{case}");
-    case
+    common::open_case(
+        app,
+        json!({
+            "category": "domestic_violence", "region_code": YULONG,
+            "summary": "丈夫长期殴打，想离婚",
+            "subject": {"name": "王芳", "phone": phone},
+        }),
+    )
+    .await
 }
 
 /// The station accepts the case and records it resolved.
 async fn resolve(app: &TestApp, case_id: &str) -> Value {
+    accept(app, "station", case_id).await;
     let station = app.login("station").await;
-    let (status, v) = app
-        .post_json(
-            &station,
-            &format!("/api/v1/cases/{case_id}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{v}");
     let (status, v) = app
         .post_json(
             &station,
@@ -341,15 +330,8 @@ async fn an_extension_moves_the_deadline_and_a_late_one_is_refused() {
     let case_id = case["id"].as_str().unwrap();
     // 15 working days from Sunday 29 Nov: Friday 18 Dec, 17:00 Beijing.
     assert_eq!(case["deadlines"]["resolve_due_at"], "2026-12-18T09:00:00Z");
+    accept(&app, "station", case_id).await;
     let station = app.login("station").await;
-    let (status, _) = app
-        .post_json(
-            &station,
-            &format!("/api/v1/cases/{case_id}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
     let path = format!("/api/v1/cases/{case_id}/extension");
     let ask = json!({"until": "2026-12-31T09:00:00Z", "reason": "等待法律援助中心出具意见"});
     let op = app.login("operator").await;
@@ -596,16 +578,10 @@ async fn a_follow_up_call_is_scheduled_from_the_case_page_unless_unsafe() {
     // Its deadline row: past its time and still open, the timeline says so.
     app.clock.advance(Span::hours(18));
     let op = app.login_fresh("operator").await;
-    let mut overdue = false;
-    for _ in 0..100 {
-        let (_, d) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
-        if timeline_kinds(&d).contains(&"callback.overdue") {
-            overdue = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(overdue, "callback.overdue on the timeline");
+    wait_timeline(&app, case_id, "callback.overdue", |tl| {
+        common::count(tl, "callback.overdue", |d| d["kind"] == "follow_up") == 1
+    })
+    .await;
 
     // Her safe hours are evenings: a call at 10:00 is refused, 19:00 is not.
     let station = app.login_fresh("station").await;
@@ -650,17 +626,14 @@ async fn supervisors_read_their_regions_callbacks_and_figures_only() {
     .await;
     let ours = open_case(&app, "13812340001").await;
     let op = app.login("operator").await;
-    let (status, theirs) = app
-        .post_json(
-            &op,
-            "/api/v1/cases",
-            json!({
-                "category": "domestic_violence", "region_code": "450323101201",
-                "summary": "丈夫威胁", "subject": {"name": "李梅", "phone": "13812340002"},
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{theirs}");
+    let theirs = common::open_case(
+        &app,
+        json!({
+            "category": "domestic_violence", "region_code": "450323101201",
+            "summary": "丈夫威胁", "subject": {"name": "李梅", "phone": "13812340002"},
+        }),
+    )
+    .await;
     let due = json!({"due_at": "2026-11-30T02:00:00Z"});
     let mut ids = Vec::new();
     for case in [&ours, &theirs] {

@@ -19,32 +19,7 @@ use sea_orm::EntityTrait;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
-const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
-
-/// Wait (real time) until the case timeline satisfies `pred`.
-async fn wait_timeline(
-    app: &TestApp,
-    case_id: &str,
-    what: &str,
-    pred: impl Fn(&[Value]) -> bool,
-) -> Vec<Value> {
-    let op = app.login("operator").await;
-    for _ in 0..200 {
-        let (_, detail) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
-        let tl = detail["timeline"].as_array().cloned().unwrap_or_default();
-        if pred(&tl) {
-            return tl;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
-
-fn count(tl: &[Value], event: &str, pred: impl Fn(&Value) -> bool) -> usize {
-    tl.iter()
-        .filter(|e| e["event"] == event && pred(&e["data"]))
-        .count()
-}
+use crate::common::{self, accept, count, wait_timeline, YULONG};
 
 async fn mails_about(app: &TestApp, number: &str) -> Vec<mail::Model> {
     mail::Entity::find()
@@ -117,21 +92,16 @@ async fn setup(app: &TestApp) {
 }
 
 async fn open_case(app: &TestApp) -> Value {
-    let op = app.login("operator").await;
-    let (status, case) = app
-        .post_json(
-            &op,
-            "/api/v1/cases",
-            json!({
-                "category": "domestic_violence", "region_code": YULONG,
-                "summary": "丈夫长期殴打，需要法律援助和低保",
-                "description": "详细经过：只给办理单位看",
-                "subject": {"name": "王芳", "phone": "13812345678"},
-            }),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{case}");
-    case
+    common::open_case(
+        app,
+        json!({
+            "category": "domestic_violence", "region_code": YULONG,
+            "summary": "丈夫长期殴打，需要法律援助和低保",
+            "description": "详细经过：只给办理单位看",
+            "subject": {"name": "王芳", "phone": "13812345678"},
+        }),
+    )
+    .await
 }
 
 /// The errors of the issue, none of which writes anything.
@@ -180,15 +150,8 @@ async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answer
         case["assigned_unit_id"],
         json!(app.unit_id("白沙镇妇女维权站").await)
     );
+    accept(&app, "station", &case_id).await;
     let station = app.login("station").await;
-    let (status, _) = app
-        .post_json(
-            &station,
-            &format!("/api/v1/cases/{case_id}/accept"),
-            json!({}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
 
     // Co-handling: the legal-aid referral opened with the case.
     let (_, list) = app
