@@ -324,7 +324,7 @@ pub async fn load(db: &Db, now: DateTime<Utc>) -> Result<DemoLogins> {
             NewUser {
                 username: username.to_string(),
                 display_name: Some(display.to_string()),
-                password: DEMO_PASSWORD.to_string(),
+                password: Some(DEMO_PASSWORD.to_string()),
                 role: *role,
                 unit_id,
                 email: Some(format!("{username}@demo.lianxin")),

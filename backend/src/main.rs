@@ -165,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
             let new = NewUser {
                 username,
                 display_name,
-                password: String::new(),
+                password: None,
                 role: Role::parse(&role).with_context(|| {
                     format!("unknown role {role}; use one of {}", Role::allowed())
                 })?,
@@ -215,7 +215,7 @@ async fn add_user(
 ) -> anyhow::Result<()> {
     let mut password = String::new();
     std::io::stdin().read_to_string(&mut password)?;
-    new.password = password.trim_end_matches(['\r', '\n']).to_string();
+    new.password = Some(password.trim_end_matches(['\r', '\n']).to_string());
     let db = Db::connect(settings).await?;
     db.migrate().await?;
     let user = admin::create_user(&db, now, None, new).await?;

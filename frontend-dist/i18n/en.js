@@ -21,6 +21,8 @@ export default {
   'nav.supervise': 'Oversight',
   'nav.reports': 'Reports',
   'nav.admin': 'Administration',
+  'nav.help': 'Help',
+  'nav.help_open': 'Open this page',
 
   'net.offline': 'Connection lost. Reconnecting (attempt {n}, next try in {s} s). Nothing you typed will be lost.',
   'net.connecting': 'Connecting to the live feed…',

@@ -21,6 +21,8 @@ export default {
   'nav.supervise': '督办',
   'nav.reports': '统计报表',
   'nav.admin': '系统管理',
+  'nav.help': '帮助',
+  'nav.help_open': '打开这个页面',
 
   'net.offline': '网络连接已断开，正在重新连接（第 {n} 次尝试，{s} 秒后重试）。已填写的内容不会丢失。',
   'net.connecting': '正在连接实时消息…',

@@ -22,6 +22,8 @@ const VIEWS = {
   referral: () => import('./views/referrals.js').then((m) => m.renderReferral),
   callbacks: () => import('./views/callbacks.js').then((m) => m.renderCallbacks),
   ledger: () => import('./views/ledger.js').then((m) => m.renderLedger),
+  password: () => import('./views/password.js').then((m) => m.renderPassword),
+  help: () => import('./views/help.js').then((m) => m.renderHelp),
 };
 
 const ctx = { me: null, live };
@@ -35,9 +37,11 @@ export function navigate(hash) {
   else location.hash = hash;
 }
 ctx.navigate = navigate;
+ctx.signedIn = () => signedIn();
 
 function homeFor(me) {
   if (!me) return '#/login';
+  if (me.must_change_password) return '#/password';
   if (me.role === 'operator') return '#/intake';
   if (UNIT_ROLES.includes(me.role)) return '#/queue';
   if (me.role === 'police_liaison') return '#/board';
@@ -47,7 +51,7 @@ function homeFor(me) {
 }
 
 function navItems(me) {
-  if (!me) return [];
+  if (!me || me.must_change_password) return [];
   // The ledger of left-behind women: for its keepers and supervisors only.
   return readsLedger(me) ? [...roleNav(me), ['#/ledger', 'nav.ledger']] : roleNav(me);
 }
@@ -77,11 +81,13 @@ function renderTopbar() {
   const user = me ? h('span', { class: 'who' },
     h('span', { class: 'who-name' }, me.display_name || me.username),
     h('span', { class: 'who-role' }, t(`role.${me.role}`))) : null;
+  const help = me && !me.must_change_password ? h('a', { href: '#/help', class: 'btn btn-ghost help-link', id: 'help-link',
+    'aria-current': path.startsWith('#/help') ? 'page' : null }, t('nav.help')) : null;
   const logout = me ? h('button', { type: 'button', class: 'btn btn-ghost', id: 'logout', onclick: doLogout }, t('app.logout')) : null;
   replace(bar,
     h('div', { class: 'brand' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }, '连'),
       h('span', { class: 'brand-text' }, h('strong', null, t('app.brand')), h('span', { class: 'brand-sub' }, t('app.sub')))),
-    nav, h('div', { class: 'topbar-right' }, user, langBtn, logout));
+    nav, h('div', { class: 'topbar-right' }, user, help, langBtn, logout));
   applyTitle();
   document.getElementById('skip-link').textContent = t('app.skip');
 }
@@ -105,6 +111,8 @@ function signedOut({ keepDrafts = false } = {}) {
 
 export async function signedIn() {
   ctx.me = await get('/me');
+  // A temporary password: nothing but choosing one's own until then.
+  if (ctx.me.must_change_password) { renderTopbar(); navigate('#/password'); return; }
   live.start();
   askNotifications();
   startAlerts(ctx.me, live);
@@ -178,6 +186,7 @@ async function route() {
   const r = parseRoute();
   if (!ctx.me && r.name !== 'login') { navigate('#/login'); return; }
   if (ctx.me && (r.name === '' || r.name === 'login')) { navigate(homeFor(ctx.me)); return; }
+  if (ctx.me && ctx.me.must_change_password && r.name !== 'password') { navigate('#/password'); return; }
   if (typeof cleanup === 'function') { try { cleanup(); } catch (e) { console.error(e); } }
   cleanup = null;
   const container = main();
@@ -231,7 +240,7 @@ async function boot() {
     ctx.me = null;
   }
   renderTopbar();
-  if (ctx.me) { live.start(); startAlerts(ctx.me, live); loadUnits().catch(() => {}); }
+  if (ctx.me && !ctx.me.must_change_password) { live.start(); startAlerts(ctx.me, live); loadUnits().catch(() => {}); }
   route();
 }
 

@@ -12,10 +12,11 @@ import { regionKids, regionChain, regionNames, debounce } from './util.js';
 
 const LEVELS = 5;
 
-export function regionPicker({ onChange, category } = {}) {
+// `id` prefixes the element ids, for a second picker on one page.
+export function regionPicker({ onChange, category, id = 'region' } = {}) {
   const hidden = h('input', { type: 'hidden', name: 'region_code' });
   const chosen = h('p', { class: 'region-chosen', 'aria-live': 'polite' }, t('op.place_none'));
-  const routeNote = h('p', { class: 'region-route', id: 'region-route', 'aria-live': 'polite', hidden: true });
+  const routeNote = h('p', { class: 'region-route', id: `${id}-route`, 'aria-live': 'polite', hidden: true });
   const errId = nextId('region-err');
   const selects = [];
   const wraps = [];
@@ -28,7 +29,8 @@ export function regionPicker({ onChange, category } = {}) {
     wraps.push(wrap);
     sel.addEventListener('change', () => pick(i, sel.value));
   }
-  const search = searchBox((code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()));
+  const search = searchBox((code) => setValue(code).then(() => selects[Math.max(0, regionChain(code).length - 1)].focus()),
+    { id: id === 'region' ? 'region-search' : `${id}-search` });
 
   function current() {
     for (let i = LEVELS - 1; i >= 0; i -= 1) if (selects[i].value) return selects[i].value;

@@ -19,6 +19,7 @@ mod m20261204_000020_report_indexes;
 mod m20261205_000001_case_search;
 mod m20261205_000002_follow_up_callbacks;
 mod m20261205_000002_place_note;
+mod m20261205_000019_must_change_password;
 mod m20261205_000020_daily_counts;
 
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_case_search::Migration),
             Box::new(m20261205_000002_place_note::Migration),
             Box::new(m20261205_000002_follow_up_callbacks::Migration),
+            Box::new(m20261205_000019_must_change_password::Migration),
             Box::new(m20261205_000020_daily_counts::Migration),
         ]
     }

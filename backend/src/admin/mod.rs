@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
+mod accounts;
 mod units;
 mod users;
 
+pub use accounts::*;
 pub use units::*;
 pub use users::*;
 

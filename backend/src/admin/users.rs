@@ -7,7 +7,9 @@ use super::*;
 pub struct NewUser {
     pub username: String,
     pub display_name: Option<String>,
-    pub password: String,
+    /// Absent: a temporary password is made, answered once as
+    /// `temporary_password`, and must be changed at the first sign-in.
+    pub password: Option<String>,
     pub role: Role,
     pub unit_id: Option<Uuid>,
     pub email: Option<String>,
@@ -81,7 +83,15 @@ pub async fn create_user(
         None => username.clone(),
     };
     let email = check_email("email", new.email.as_deref())?;
-    let hash = password::hash(&username, new.password).await?;
+    let temporary = match new.password {
+        Some(_) => None,
+        None => Some(super::accounts::temporary_password(&username)),
+    };
+    let chosen = new
+        .password
+        .or_else(|| temporary.clone())
+        .unwrap_or_default();
+    let hash = password::hash(&username, chosen).await?;
     let txn = db.begin_write().await?;
     check_unit_for_role(&*txn, new.role, new.unit_id).await?;
     let model = user::ActiveModel {
@@ -93,6 +103,7 @@ pub async fn create_user(
         email: Set(email),
         password_hash: Set(hash),
         active: Set(new.active.unwrap_or(true)),
+        must_change_password: Set(temporary.is_some()),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -108,7 +119,7 @@ pub async fn create_user(
             e.into()
         }
     })?;
-    let view = UserView::from_model(&model)?;
+    let mut view = UserView::from_model(&model)?;
     audit::append(
         &*txn,
         now,
@@ -119,6 +130,7 @@ pub async fn create_user(
     )
     .await?;
     txn.commit().await?;
+    view.temporary_password = temporary;
     Ok(view)
 }
 

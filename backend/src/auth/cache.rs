@@ -200,6 +200,7 @@ mod tests {
             email: None,
             unit: None,
             session_expires_at: chrono::DateTime::UNIX_EPOCH,
+            must_change_password: false,
         }
     }
 

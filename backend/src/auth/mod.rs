@@ -36,6 +36,9 @@ pub struct Principal {
     pub unit: Option<UnitRef>,
     /// When the session used for this request expires.
     pub session_expires_at: DateTime<Utc>,
+    /// Signed in with a temporary password: only `/me`, `/me/password`
+    /// and logout answer until the user has chosen their own.
+    pub must_change_password: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -72,6 +75,13 @@ pub struct UserView {
     pub unit_id: Option<Uuid>,
     pub email: Option<String>,
     pub active: bool,
+    /// A temporary password was set: the user must choose their own at
+    /// the next sign-in.
+    pub must_change_password: bool,
+    /// Only in the answer that set it (a user created without a password,
+    /// a reset): shown once to the admin, stored only as its hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<String>,
 }
 
 impl UserView {
@@ -84,6 +94,8 @@ impl UserView {
             unit_id: m.unit_id,
             email: m.email.clone(),
             active: m.active,
+            must_change_password: m.must_change_password,
+            temporary_password: None,
         })
     }
 }
@@ -137,7 +149,7 @@ async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Princip
     };
     let sql = format!(
         "SELECT s.expires_at, s.revoked_at, u.id AS user_id, u.username, u.display_name, \
-         u.role, u.email, u.active, n.id AS unit_id, n.kind AS unit_kind, \
+         u.role, u.email, u.active, u.must_change_password, n.id AS unit_id, n.kind AS unit_kind, \
          n.region_code AS unit_region, n.active AS unit_active \
          FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN units n ON n.id = u.unit_id WHERE s.token_hash = {placeholder}"
@@ -190,6 +202,7 @@ async fn lookup(db: &Db, now: DateTime<Utc>, token_hash: &str) -> Result<Princip
         email: row.try_get("", "email")?,
         unit,
         session_expires_at: expires_at,
+        must_change_password: row.try_get("", "must_change_password")?,
     })
 }
 
@@ -274,6 +287,10 @@ pub async fn change_own_password(
         .col_expr(
             user::Column::UpdatedAt,
             sea_orm::sea_query::Expr::value(now),
+        )
+        .col_expr(
+            user::Column::MustChangePassword,
+            sea_orm::sea_query::Expr::value(false),
         )
         .filter(user::Column::Id.eq(p.user_id))
         .exec(&*txn)

@@ -188,6 +188,7 @@ mod tests {
                 region_code: region.into(),
             }),
             session_expires_at: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+            must_change_password: false,
         }
     }
 

@@ -107,6 +107,9 @@ pub struct MeResponse {
     pub email: Option<String>,
     pub unit_kind: Option<crate::vocab::UnitKind>,
     pub unit_region_code: Option<String>,
+    /// Signed in with a temporary password: choose one's own
+    /// (`POST /me/password`) before anything else answers.
+    pub must_change_password: bool,
 }
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "session", responses((status = 200, body = MeResponse), (status = 401)))]
@@ -120,6 +123,7 @@ pub async fn me(p: Principal) -> Json<MeResponse> {
         email: p.email.clone(),
         unit_kind: p.unit.as_ref().map(|u| u.kind),
         unit_region_code: p.unit.as_ref().map(|u| u.region_code.clone()),
+        must_change_password: p.must_change_password,
     })
 }
 

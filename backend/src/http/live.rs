@@ -110,6 +110,7 @@ async fn authenticate(
         }
     }
     let p = auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?;
+    session::password_gate(&p, "/live")?;
     Ok((p, token))
 }
 

@@ -2,6 +2,7 @@
 //! shapes. Each resource module owns its `router()`; this module stacks
 //! them with the cross-cutting layers (request ids, metrics, body limit,
 //! security headers) and the JSON 404/405 fallbacks.
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod calls;
@@ -110,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(ops::api_router())
         .merge(operations::router())
+        .merge(accounts::router())
         .fallback(api_not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

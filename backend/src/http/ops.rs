@@ -104,6 +104,7 @@ pub fn document() -> &'static serde_json::Value {
         doc.merge(super::mediation::MediationApi::openapi());
         doc.merge(super::ledger::LedgerApi::openapi());
         doc.merge(super::hotline::HotlineApi::openapi());
+        doc.merge(super::accounts::AccountsApi::openapi());
         let mut doc = serde_json::to_value(doc).unwrap_or_default();
         super::openapi::complete(&mut doc);
         doc

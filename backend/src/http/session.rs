@@ -46,8 +46,30 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (token, _) = token_from(&parts.headers)
             .ok_or_else(|| ApiError::from(crate::error::Error::Unauthorized))?;
-        Ok(auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?)
+        let p = auth::authenticate(&state.db, &state.sessions, state.now(), &token).await?;
+        password_gate(&p, parts.uri.path())?;
+        Ok(p)
     }
+}
+
+/// 403 `password_change_required` for a session signed in with a
+/// temporary password, on every path but those it may use.
+pub fn password_gate(p: &Principal, path: &str) -> Result<(), ApiError> {
+    if p.must_change_password && !may_use_before_changing(path) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::FORBIDDEN,
+            "password_change_required",
+            "choose your own password first (POST /api/v1/me/password)",
+        ));
+    }
+    Ok(())
+}
+
+/// What a session signed in with a temporary password may call: who am I,
+/// change my password, sign out.
+fn may_use_before_changing(path: &str) -> bool {
+    let path = path.strip_prefix("/api/v1").unwrap_or(path);
+    matches!(path, "/me" | "/me/password" | "/auth/logout")
 }
 
 pub fn set_cookie(token: &str, max_age_s: i64, secure: bool) -> String {

@@ -1,24 +1,36 @@
-// Administrator overview: units and users (read-only here).
+// Administration (issue 19 item 12): units, users, routing rules, the
+// deadline clocks, the mail outbox and the scheduled jobs. Each part is a
+// module of views/admin/; its strings (i18n/admin.*.js) load with the page.
 import { h, replace } from '../dom.js';
-import { t, label } from '../i18n.js';
-import { get, errorText } from '../api.js';
-import { section, regionText, unitName, loadUnits } from '../util.js';
+import { t, addStrings } from '../i18n.js';
+import zh from '../../i18n/admin.zh-CN.js';
+import { errorText } from '../api.js';
+import { pageStyle } from '../page-style.js';
 
-export function renderAdmin(container) {
-  const unitsBox = h('div', null, t('app.loading'));
-  const usersBox = h('div', null, t('app.loading'));
-  container.append(h('h1', null, t('admin.title')), section(t('admin.units'), unitsBox), section(t('admin.users'), usersBox));
-  loadUnits().then((units) => {
-    replace(unitsBox, h('div', { class: 'table-wrap' }, h('table', null,
-      h('thead', null, h('tr', null, ['admin.name', 'admin.kind', 'admin.region', 'admin.email'].map((k) => h('th', { scope: 'col' }, t(k))))),
-      h('tbody', null, units.map((u) => h('tr', null, h('td', null, u.name), h('td', null, label('unit_kind', u.kind)),
-        h('td', null, regionText(u.region_code)), h('td', null, u.email || '—')))))));
-  }).catch((e) => replace(unitsBox, h('p', { class: 'error' }, errorText(e))));
-  get('/users?limit=200').then((r) => {
-    const users = (r && r.items) || [];
-    replace(usersBox, h('div', { class: 'table-wrap' }, h('table', null,
-      h('thead', null, h('tr', null, ['admin.username', 'admin.display_name', 'admin.role', 'case.unit', 'admin.active'].map((k) => h('th', { scope: 'col' }, t(k))))),
-      h('tbody', null, users.map((u) => h('tr', null, h('td', null, u.username), h('td', null, u.display_name || '—'),
-        h('td', null, label('role', u.role)), h('td', null, unitName(u.unit_id)), h('td', null, t(u.active === false ? 'op.no' : 'op.yes'))))))));
-  }).catch((e) => replace(usersBox, h('p', { class: 'error' }, errorText(e))));
+const en = () => import('../../i18n/admin.en.js');
+
+const PARTS = [
+  ['units', () => import('./admin/units.js').then((m) => m.unitsPanel)],
+  ['users', () => import('./admin/users.js').then((m) => m.usersPanel)],
+  ['routing', () => import('./admin/routing.js').then((m) => m.routingPanel)],
+  ['deadlines', () => import('./admin/settings.js').then((m) => m.deadlinesPanel)],
+  ['outbox', () => import('./admin/settings.js').then((m) => m.outboxPanel)],
+  ['jobs', () => import('./admin/settings.js').then((m) => m.jobsPanel)],
+];
+
+export function renderAdmin(container, ctx) {
+  const body = h('div', { class: 'admin-parts' }, h('p', { class: 'loading' }, t('app.loading')));
+  container.append(h('h1', null, t('admin.title')), body);
+  Promise.all([addStrings(zh, en), pageStyle('pages'), ...PARTS.map(([, load]) => load())]).then(([, , ...panels]) => {
+    const toc = h('nav', { class: 'admin-toc', 'aria-label': t('adm.toc') }, h('ul', null,
+      PARTS.map(([name]) => h('li', null, h('a', { href: `#adm-${name}`, onclick: (e) => jump(e, name) }, t(`adm.part.${name}`))))));
+    replace(body, toc, PARTS.map(([name], i) => h('div', { id: `adm-${name}`, class: 'admin-part' }, panels[i](ctx))));
+  }).catch((e) => replace(body, h('p', { class: 'error', role: 'alert' }, errorText(e))));
+}
+
+// The page's anchors must not change the route (the hash is the router's).
+function jump(e, name) {
+  e.preventDefault();
+  const el = document.getElementById(`adm-${name}`);
+  if (el) { el.scrollIntoView({ block: 'start' }); const head = el.querySelector('h2'); if (head) { head.tabIndex = -1; head.focus({ preventScroll: true }); } }
 }

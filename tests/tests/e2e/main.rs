@@ -2,6 +2,7 @@
 //! eight; each module is a part of the product). Each test starts the real
 //! server on port 0 against a fresh SQLite file, or a fresh PostgreSQL
 //! database when `LIANXIN_TEST_DATABASE_URL` is set (`lianxin_tests`).
+mod admin;
 mod common;
 mod console;
 mod email;

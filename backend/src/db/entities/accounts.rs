@@ -58,6 +58,8 @@ pub mod user {
         pub email: Option<String>,
         pub password_hash: String,
         pub active: bool,
+        /// Set by a temporary password: choose one's own before anything else.
+        pub must_change_password: bool,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }
