@@ -70,10 +70,7 @@ async fn eligible(
     if let Some(id) = only {
         q = q.filter(user::Column::Id.eq(id));
     }
-    let users = q
-        .order_by_asc(user::Column::DisplayName)
-        .all(conn)
-        .await?;
+    let users = q.order_by_asc(user::Column::DisplayName).all(conn).await?;
     let mut out: Vec<(usize, ContactCandidate)> = users
         .into_iter()
         .filter_map(|u| {
@@ -110,8 +107,8 @@ pub async fn check(conn: &impl ConnectionTrait, village: &RegionCode, user_id: U
 /// ledger, within their region (404 outside it).
 pub async fn list(state: &AppState, p: &Principal, q: ContactQuery) -> Result<ContactList> {
     let (_, mine) = scope::reader(p)?;
-    let village = check_village(&q.village_code)
-        .map_err(|r| Error::validation("village_code", r.2))?;
+    let village =
+        check_village(&q.village_code).map_err(|r| Error::validation("village_code", r.2))?;
     let conn = &state.db.conn;
     regions::require_known(conn, "village_code", village.as_str()).await?;
     if mine.as_ref().is_some_and(|m| !m.contains(&village)) {

@@ -11,8 +11,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    entity::{person, visit},
     contacts,
+    entity::{person, visit},
     import::{self, ImportBy, ImportReport},
     kinds::REVIEW,
     link,

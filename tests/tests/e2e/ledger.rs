@@ -764,7 +764,10 @@ async fn a_case_linked_at_intake_takes_her_safe_contact_and_its_timeline_says_so
         )
         .await;
     let (_, d) = app
-        .get(&op, &format!("/api/v1/cases/{}", other["id"].as_str().unwrap()))
+        .get(
+            &op,
+            &format!("/api/v1/cases/{}", other["id"].as_str().unwrap()),
+        )
         .await;
     assert!(
         !timeline_kinds(&d).contains(&"case.contact_safety_set"),
@@ -794,7 +797,10 @@ async fn her_contact_person_is_chosen_from_the_keepers_of_her_village() {
     // county civil affairs; no legal aid, mediators, supervisors.
     let pos = |n: &str| names.iter().position(|x| x.contains(n));
     let (village, station_at, civil) = (pos("蒋秀"), pos("李芳"), pos("周红"));
-    assert!(village.is_some() && station_at.is_some() && civil.is_some(), "{names:?}");
+    assert!(
+        village.is_some() && station_at.is_some() && civil.is_some(),
+        "{names:?}"
+    );
     assert!(village < station_at && station_at < civil, "{names:?}");
     for not in ["黄静", "陈明", "刘敏", "王丽"] {
         assert!(pos(not).is_none(), "{not} is no keeper: {names:?}");
@@ -818,14 +824,26 @@ async fn her_contact_person_is_chosen_from_the_keepers_of_her_village() {
     let path = format!("/api/v1/ledger/persons/{pid}");
     let legal = app.user_id("legalaid").await;
     let refused = app
-        .patch_json(&station, &path, json!({"contact_person_user_id": legal, "version": 1}))
+        .patch_json(
+            &station,
+            &path,
+            json!({"contact_person_user_id": legal, "version": 1}),
+        )
         .await;
-    assert_error(&refused, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_error(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
     assert_eq!(refused.1["error"]["field"], "contact_person_user_id");
     let bad_phone = app
         .patch_json(&station, &path, json!({"phones": ["12345"], "version": 1}))
         .await;
-    assert_error(&bad_phone, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_error(
+        &bad_phone,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
     assert_eq!(bad_phone.1["error"]["field"], "phones");
     let director = app.user_id("village").await;
     let (status, p) = app
@@ -850,7 +868,10 @@ async fn her_contact_person_is_chosen_from_the_keepers_of_her_village() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{p}");
-    assert_eq!(p["contact_person"]["display_name"], "遇龙村村委会 妇女主任 蒋秀");
+    assert_eq!(
+        p["contact_person"]["display_name"],
+        "遇龙村村委会 妇女主任 蒋秀"
+    );
     assert_eq!(p["name"], "黄秀英（改）");
     let (_, full) = app.get(&station, &format!("{path}?reveal=true")).await;
     let phones = full["phones"].as_array().unwrap();
