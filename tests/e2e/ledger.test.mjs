@@ -4,10 +4,14 @@
 // date shown) and her safe contact; the operator's screen pop for her
 // number shows her flags and the safe-contact warning (ringing and in the
 // waiting list), and says "not on the ledger" only for a number the
-// server looked up and did not find; the pages fit a phone.
+// server looked up and did not find; her details are edited (a bad phone
+// refused on its field, phones, village and contact person kept after a
+// reload, a conflicting change said and reloaded); 台账统计 counts what an
+// import added; a case opened with her ID number shows her safe contact
+// taken from the ledger on its timeline; the pages fit a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, sleep, launch, rolePage, login, shot, unlabeled, apiLogin } from './harness.mjs';
+import { BASE, sleep, launch, rolePage, login, shot, unlabeled, apiLogin, apiPost } from './harness.mjs';
 
 const VILLAGE = '450321101201'; // 遇龙村, 白沙镇 (the station's township)
 const CHAIN = ['450000000000', '450300000000', '450321000000', '450321101000', VILLAGE];
@@ -263,6 +267,27 @@ test('台账统计 (from the top bar) counts by village the persons an import ad
   await station.waitForFunction(() => document.querySelectorAll('#lg-rp-table tbody tr').length === 1);
 });
 
+test("a case opened with her ID number takes her safe contact, and its timeline says so in Chinese", async () => {
+  const token = await apiLogin('operator');
+  const c = await apiPost(token, '/cases', {
+    category: 'marriage_family', region_code: VILLAGE, summary: '再次来电，婚姻家庭纠纷',
+    subject: { name: HER.name, id_number: HER.id },
+  });
+  assert.ok(c.ledger_person_id, 'linked at intake by her ID number');
+  const op = await rolePage(browser, 'operator timeline', problems);
+  await login(op, 'operator');
+  await op.waitForURL(/#\/intake/);
+  await op.goto(`${BASE}/#/case/${c.id}`);
+  const item = '#timeline li[data-event="case.contact_safety_set"]';
+  await op.waitForSelector(item);
+  const text = await op.textContent(item);
+  for (const want of ['登记安全联系方式', '取自留守妇女信息台账', '不可来电', '安全时段：09:00-11:30', '不发短信']) {
+    assert.ok(text.includes(want), `timeline says ${want}: ${text}`);
+  }
+  assert.ok(!text.includes('买菜'), 'never the code word');
+  await op.context().close();
+});
+
 test('on a phone (390×844) the ledger list and a person page have nothing off-screen', async () => {
   const page = await rolePage(browser, 'station phone', problems, { width: 390, height: 844 });
   await login(page, 'station');
@@ -302,7 +327,14 @@ test('a supervisor reads the ledger without changing it; legal aid has no ledger
   await sup.waitForSelector('#lg-name');
   assert.equal(await sup.$('#lg-visit'), null, 'no visit form');
   assert.equal(await sup.$('#lg-care'), null, 'no safe-contact form');
+  assert.equal(await sup.$('#lg-edit'), null, 'no edit form');
   assert.match(await sup.textContent('.lg-safe'), /不可来电/);
+  // 台账统计 for the county, by township.
+  await sup.click('nav a[href="#/ledger/report"]');
+  await sup.waitForFunction(() => document.querySelector('#lg-rp-table .lg-rp-area[data-code="450321101000"]'));
+  assert.ok(Number(await sup.textContent('#lg-rp-table tfoot td[data-col=persons]')) > 0);
+  await sup.goto(personUrl);
+  await sup.waitForSelector('#lg-name');
   // English, chosen on the person page, reaches its strings.
   await sup.click('#lang-switch');
   await sup.waitForFunction(() => document.documentElement.lang === 'en');
