@@ -64,8 +64,11 @@ pub async fn open(
     p: Principal,
     ApiJson(body): ApiJson<NewCase>,
 ) -> ApiResult<(StatusCode, Json<OpenedCase>)> {
+    let (subject, from_call) = (body.subject.clone(), body.call_id.is_some());
     let case = opening::open(&s, &p, body).await?;
-    let ledger = crate::ledger::service::case_ledger(&s, case.id).await?;
+    let ledger =
+        crate::ledger::link::case_ledger(&s.db.conn, s.now(), case.id, (&subject, from_call))
+            .await?;
     Ok((StatusCode::CREATED, Json(OpenedCase { case, ledger })))
 }
 

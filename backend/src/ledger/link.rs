@@ -85,21 +85,71 @@ pub async fn summary_for_phone(
     )?))
 }
 
-/// Proposals for a case: the persons whose phone is the subject's.
+/// Proposals for a case: the persons with the subject's (normalised) phone.
 pub async fn proposals(
     conn: &impl ConnectionTrait,
-    c: &case::Model,
+    phone: &str,
     now: DateTime<Utc>,
 ) -> Result<Vec<LedgerSummary>> {
-    let Some(phone) = &c.subject_phone else {
-        return Ok(Vec::new());
-    };
     let mut out = Vec::new();
     for m in persons_with_phone(conn, phone, 5).await? {
         let contact = contact_of(conn, &m).await?;
         out.push(LedgerSummary::build(&m, contact, 0, now)?);
     }
     Ok(out)
+}
+
+/// Intake's answer about the ledger: the linked person, phone proposals.
+/// From what the case was opened with where it can: a case just opened is
+/// linked only by intake's own match on its ID number, so without one there
+/// is no link to look up; its phone is the subject's as given, or the linked
+/// call's (read back). Every POST /cases pays for these reads: a subject
+/// with a phone and no ID number costs one.
+pub async fn case_ledger(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    case_id: Uuid,
+    (subject, from_call): (&crate::cases::open::SubjectInput, bool),
+) -> Result<super::view::CaseLedger> {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let linked = match given(&subject.id_number) {
+        Some(_) => linked_person(conn, case_id).await?,
+        None => None,
+    };
+    let phone = match given(&subject.phone) {
+        Some(raw) => crate::cases::model::PhoneNumber::parse(&raw)
+            .ok()
+            .map(|p| p.as_str().to_string()),
+        None if from_call => case_phone(conn, case_id).await?,
+        None => None,
+    };
+    let matches = match phone {
+        Some(phone) => proposals(conn, &phone, now).await?,
+        None => Vec::new(),
+    };
+    Ok(super::view::CaseLedger {
+        ledger_person_id: linked,
+        ledger_matches: matches
+            .into_iter()
+            .filter(|m| Some(m.person_id) != linked)
+            .collect(),
+    })
+}
+
+/// The subject's phone as stored on the case.
+async fn case_phone(conn: &impl ConnectionTrait, case_id: Uuid) -> Result<Option<String>> {
+    let found = case::Entity::find_by_id(case_id)
+        .select_only()
+        .column(case::Column::SubjectPhone)
+        .into_tuple::<Option<String>>()
+        .one(conn)
+        .await?;
+    Ok(found.flatten())
 }
 
 /// The person a case is linked to.

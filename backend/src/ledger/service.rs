@@ -346,24 +346,3 @@ pub async fn import_file(
     };
     import::import(&state.db, state.now(), &by, bytes).await
 }
-
-/// Intake's answer about the ledger: the linked person, phone proposals.
-pub async fn case_ledger(state: &AppState, case_id: Uuid) -> Result<super::view::CaseLedger> {
-    let conn = &state.db.conn;
-    let Some(c) = crate::db::entities::case::Entity::find_by_id(case_id)
-        .one(conn)
-        .await?
-    else {
-        return Err(Error::NotFound("case"));
-    };
-    let linked = link::linked_person(conn, case_id).await?;
-    let matches = link::proposals(conn, &c, state.now())
-        .await?
-        .into_iter()
-        .filter(|m| Some(m.person_id) != linked)
-        .collect();
-    Ok(super::view::CaseLedger {
-        ledger_person_id: linked,
-        ledger_matches: matches,
-    })
-}
