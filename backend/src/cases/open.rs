@@ -25,7 +25,7 @@ use crate::{
     vocab::{CaseStatus, Category, Priority, RiskLevel, Role, Urgency},
 };
 
-#[derive(Debug, Clone, Deserialize, Default, utoipa::ToSchema)]
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectInput {
     pub name: Option<String>,

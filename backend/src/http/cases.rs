@@ -15,6 +15,7 @@ use crate::{
     auth::Principal,
     cases::{
         closing::{self, CloseBody, ConfirmationBody, OutcomeBody},
+        model::PhoneNumber,
         open::{self as opening, NewCase},
         query::{self, ListQuery},
         risk::{self, RiskBody},
@@ -22,6 +23,7 @@ use crate::{
         view::{CaseDetail, CaseView},
     },
     escalation::{self, EscalationView, NewEscalation},
+    ledger::link::{case_ledger, OpenedWith},
     state::AppState,
 };
 
@@ -64,11 +66,16 @@ pub async fn open(
     p: Principal,
     ApiJson(body): ApiJson<NewCase>,
 ) -> ApiResult<(StatusCode, Json<OpenedCase>)> {
-    let (subject, from_call) = (body.subject.clone(), body.call_id.is_some());
+    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let opened = OpenedWith {
+        id_number: given(&body.subject.id_number).is_some(),
+        phone: given(&body.subject.phone)
+            .and_then(|raw| PhoneNumber::parse(raw).ok())
+            .map(|p| p.as_str().to_string()),
+        call: body.call_id.is_some(),
+    };
     let case = opening::open(&s, &p, body).await?;
-    let ledger =
-        crate::ledger::link::case_ledger(&s.db.conn, s.now(), case.id, (&subject, from_call))
-            .await?;
+    let ledger = case_ledger(&s.db.conn, s.now(), case.id, &opened).await?;
     Ok((StatusCode::CREATED, Json(OpenedCase { case, ledger })))
 }
 

@@ -109,23 +109,16 @@ pub async fn case_ledger(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     case_id: Uuid,
-    (subject, from_call): (&crate::cases::open::SubjectInput, bool),
+    opened: &OpenedWith,
 ) -> Result<super::view::CaseLedger> {
-    let given = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
+    let linked = if opened.id_number {
+        linked_person(conn, case_id).await?
+    } else {
+        None
     };
-    let linked = match given(&subject.id_number) {
-        Some(_) => linked_person(conn, case_id).await?,
-        None => None,
-    };
-    let phone = match given(&subject.phone) {
-        Some(raw) => crate::cases::model::PhoneNumber::parse(&raw)
-            .ok()
-            .map(|p| p.as_str().to_string()),
-        None if from_call => case_phone(conn, case_id).await?,
+    let phone = match &opened.phone {
+        Some(p) => Some(p.clone()),
+        None if opened.call => case_phone(conn, case_id).await?,
         None => None,
     };
     let matches = match phone {
@@ -139,6 +132,16 @@ pub async fn case_ledger(
             .filter(|m| Some(m.person_id) != linked)
             .collect(),
     })
+}
+
+/// What a case was opened with, as far as the ledger's answer needs it.
+pub struct OpenedWith {
+    /// The subject's ID number was given.
+    pub id_number: bool,
+    /// The subject's phone as given, normalised.
+    pub phone: Option<String>,
+    /// A call was linked (its number is the subject's when none was given).
+    pub call: bool,
 }
 
 /// The subject's phone as stored on the case.
