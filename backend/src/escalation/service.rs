@@ -12,7 +12,8 @@ use uuid::Uuid;
 
 use super::{
     chain::may_work,
-    engine::{event, open},
+    engine::event,
+    opening::open,
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
     view::{view, views, EscalationView},
 };

@@ -11,7 +11,8 @@ use uuid::Uuid;
 
 use super::{
     chain::recipients_for_level,
-    engine::{event, open, open_one, policy_for},
+    engine::{event, open_one, policy_for},
+    opening::open,
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
     mail,
 };
