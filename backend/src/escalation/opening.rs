@@ -135,7 +135,11 @@ fn new_model(
 /// The escalation rows, the police units as handlers of their cases
 /// (where not one already), and the acknowledgement and first-action
 /// deadlines: one statement each.
-async fn write_rows(w: &mut Work, items: &[ToOpen<'_>], models: &[escalation::Model]) -> Result<()> {
+async fn write_rows(
+    w: &mut Work,
+    items: &[ToOpen<'_>],
+    models: &[escalation::Model],
+) -> Result<()> {
     let rows: Vec<escalation::ActiveModel> = models.iter().cloned().map(Into::into).collect();
     bulk::insert_rows(&**w, rows).await?;
     let handlers: Vec<case_handler::ActiveModel> = items

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::{
     chain::may_work,
     engine::event,
-    opening::open,
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
+    opening::open,
     view::{view, views, EscalationView},
 };
 use crate::{

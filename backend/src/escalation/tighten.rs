@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::{
     chain::recipients_for_level,
     engine::{event, open_one, policy_for},
-    opening::open,
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
     mail,
+    opening::open,
 };
 use crate::{
     cases::directory::Directory,

@@ -120,6 +120,8 @@ struct Args {
     /// A server binary to run instead of target/release/lianxin (A/B runs).
     server: Option<PathBuf>,
     mix: Mix,
+    /// `key = value` lines added to the server's `[database]` section.
+    db_set: Vec<String>,
     build: bool,
     keep: bool,
 }
@@ -128,7 +130,7 @@ const USAGE: &str =
     "usage: bench_intake [--db sqlite|postgres] [--concurrency 32] [--cases 10000] \
 [--warmup 300] [--calls 1000000] [--phones 200000] [--persons 0] [--lookups 3000] [--raw-secs 5] \
 [--pg-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable] [--dir PATH] [--client-threads 1] \
-[--server PATH] [--mix simple|realistic] [--no-build] [--keep]";
+[--server PATH] [--mix simple|realistic] [--db-set key=value]... [--no-build] [--keep]";
 
 /// What the clients send (see the module comment).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -157,6 +159,7 @@ impl Args {
             client_threads: 1,
             server: None,
             mix: Mix::Simple,
+            db_set: Vec::new(),
             build: true,
             keep: false,
         };
@@ -192,6 +195,13 @@ impl Args {
                         "realistic" => Mix::Realistic,
                         other => bail!("unknown --mix {other}\n{USAGE}"),
                     }
+                }
+                "--db-set" => {
+                    let kv = value()?;
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("--db-set needs key=value\n{USAGE}"))?;
+                    a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
                 }
                 "--no-build" => a.build = false,
                 "--keep" => a.keep = true,
@@ -465,6 +475,13 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
         stat = root.join("frontend-dist").display().to_string(),
         url = fx.db_url,
     );
+    let config = format!(
+        "{config}{}",
+        args.db_set
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
     std::fs::write(&fx.config, config)?;
     println!("directory {}", fx.dir.display());
     println!("database  {}", fx.db_url);
@@ -712,15 +729,31 @@ fn screen(in_progress: bool, yes: &[usize]) -> Value {
 fn realistic(rng: &mut Rng, body: &mut Value) {
     let slot = rng.below(100);
     let (category, summary, screen) = match slot {
-        0..=59 => (pick(rng, DISPUTES), "bench: dispute with relatives over the family land", None),
-        60..=64 => ("domestic_violence", "bench: he is beating her now", Some(screen(true, &[]))),
+        0..=59 => (
+            pick(rng, DISPUTES),
+            "bench: dispute with relatives over the family land",
+            None,
+        ),
+        60..=64 => (
+            "domestic_violence",
+            "bench: he is beating her now",
+            Some(screen(true, &[])),
+        ),
         65..=79 => (
             "domestic_violence",
             "bench: he threatened to kill her",
             Some(screen(false, &[2, 5])),
         ),
-        80..=89 => ("domestic_violence", "bench: he shouts and breaks things", Some(screen(false, &[5]))),
-        _ => (pick(rng, OTHERS), "bench: asks where to get legal help", None),
+        80..=89 => (
+            "domestic_violence",
+            "bench: he shouts and breaks things",
+            Some(screen(false, &[5])),
+        ),
+        _ => (
+            pick(rng, OTHERS),
+            "bench: asks where to get legal help",
+            None,
+        ),
     };
     body["category"] = json!(category);
     body["summary"] = json!(summary);
@@ -807,8 +840,7 @@ async fn open_cases(
     total: usize,
     rng: &mut Rng,
 ) -> Result<(f64, Latencies, usize)> {
-    let bodies: Arc<Vec<Vec<u8>>> =
-        Arc::new((0..total).map(|_| case_body(args, rng)).collect());
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..total).map(|_| case_body(args, rng)).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let url = format!("{base}/api/v1/cases");
     let auth = format!("Bearer {token}");
