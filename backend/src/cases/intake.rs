@@ -221,7 +221,7 @@ async fn link_and_announce(
                 actor: Some(intake.actor),
             });
         }
-        with_case(w, state, c).await?;
+        with_case(w, state, intake, c).await?;
     }
     let (settings, directory) = (&state.settings, &state.directory);
     escalation::open_many(w, settings, directory, &escalate).await?;
@@ -230,7 +230,7 @@ async fn link_and_announce(
 
 /// What else opens with a case in its transaction: the referrals its
 /// category's co-handling rule names, and its link to a ledger person.
-async fn with_case(w: &mut Work, state: &AppState, c: &case::Model) -> Result<()> {
+async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Model) -> Result<()> {
     let cal = state.calendar().await?;
     crate::referrals::engine::co_handle(w, &state.settings, &state.directory, &cal, c).await?;
     crate::ledger::link::on_intake(w, c, intake.actor).await?;
