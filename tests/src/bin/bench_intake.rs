@@ -18,7 +18,9 @@
 //! deadlines, its mail to the police unit's address and liaisons, and a
 //! text where the unit has a duty phone — and 10 % legal aid, assistance,
 //! counselling and health. The report gives the escalations, mail and
-//! texts the load queued, counted in the database.
+//! texts the load queued, counted in the database, and the server's peak
+//! PSS and RSS (`/proc/PID/smaps_rollup`). `--db-set key=value` adds a
+//! line to the server's `[database]` settings (e.g. `sqlite_mmap_mib=64`).
 //!
 //! What it does, in order:
 //! 1. `cargo build --release -p lianxin` (skip with `--no-build`), then a
