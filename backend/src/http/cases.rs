@@ -66,7 +66,6 @@ pub async fn open(
     p: Principal,
     ApiJson(body): ApiJson<NewCase>,
 ) -> ApiResult<(StatusCode, Json<OpenedCase>)> {
-    let given = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let opened = OpenedWith {
         id_number: given(&body.subject.id_number).is_some(),
         phone: given(&body.subject.phone)
@@ -77,6 +76,11 @@ pub async fn open(
     let case = opening::open(&s, &p, body).await?;
     let ledger = case_ledger(&s.db.conn, s.now(), case.id, &opened).await?;
     Ok((StatusCode::CREATED, Json(OpenedCase { case, ledger })))
+}
+
+/// An optional text that is there (not blank).
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[utoipa::path(get, path = "/api/v1/cases", tag = "cases", params(ListQuery), responses((status = 200, body = CasePage), (status = 422)))]
