@@ -35,7 +35,8 @@
 //! A summary narrowed to a village counts from the cases: the index
 //! `cases_region` (region_code) becomes `cases_region_report` (region_code,
 //! created_at, then the counted columns), so that count reads only the
-//! village's period from the index.
+//! village's period from the index. `escalations_created` lets the
+//! summary read only the escalations opened since the period began.
 use sea_orm_migration::{prelude::*, sea_orm::DatabaseBackend};
 
 pub struct Migration;
@@ -63,7 +64,8 @@ CREATE TABLE report_count_deltas (
     n BIGINT NOT NULL
 );
 DROP INDEX cases_region;
-CREATE INDEX cases_region_report ON cases (region_code, created_at, category, status, assigned_unit_id, overdue)
+CREATE INDEX cases_region_report ON cases (region_code, created_at, category, status, assigned_unit_id, overdue);
+CREATE INDEX escalations_created ON escalations (created_at)
 "#;
 
 const COLS: &str = "day, region_code, dim, value, n";
@@ -316,7 +318,7 @@ impl MigrationTrait for Migration {
         }
         crate::run_script(
             manager,
-            "DROP TABLE report_count_deltas; DROP TABLE report_counts; DROP INDEX cases_region_report; \
+            "DROP TABLE report_count_deltas; DROP TABLE report_counts; DROP INDEX escalations_created; DROP INDEX cases_region_report; \
              CREATE INDEX cases_region ON cases (region_code)",
         )
         .await?;

@@ -225,7 +225,7 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let escalations = figures::escalation_times(conn, &per.cond).await?;
+    let escalations = figures::escalation_times(conn, &per.cond, per.from).await?;
     let Tally {
         by_category,
         by_status,
