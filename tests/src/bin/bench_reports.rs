@@ -195,7 +195,8 @@ async fn seed(db: &DatabaseConnection, postgres: bool, n: u64) -> Result<()> {
                 format!("SELECT i FROM generate_series({from}, {}) AS s(i)", to - 1),
                 "gen_random_uuid()".to_string(),
                 format!("now() - make_interval(secs => i * {span})"),
-                "(2025 - i / 1000000)::text || '-' || lpad((i % 1000000)::text, 6, '0')".to_string(),
+                "(2025 - i / 1000000)::text || '-' || lpad((i % 1000000)::text, 6, '0')"
+                    .to_string(),
             )
         } else {
             (
@@ -410,7 +411,10 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
             "GET /cases?category=&status= (first page)",
             "category=land_rights&status=resolved".into(),
         ),
-        ("GET /cases?q=YYYY-NNNN (number prefix)", format!("q={number}")),
+        (
+            "GET /cases?q=YYYY-NNNN (number prefix)",
+            format!("q={number}"),
+        ),
         (
             "GET /cases?region_code=village",
             "region_code=450321101201".into(),

@@ -292,7 +292,7 @@ async fn counters_stay_exact_under_concurrent_writers() {
     let app = spawn_app().await;
     let op = app.login("operator").await;
     let body = |i: usize| {
-        let village = if i % 2 == 0 { YULONG } else { JIUXIAN };
+        let village = if i.is_multiple_of(2) { YULONG } else { JIUXIAN };
         json!({"category": "domestic_violence", "region_code": village, "summary": "并发统计", "subject": {}})
     };
     let opened = futures_util::future::join_all(
