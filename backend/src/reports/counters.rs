@@ -112,12 +112,12 @@ const FOLD: &str =
     ON CONFLICT (day, region_code, dim, value) DO UPDATE SET n = report_counts.n + excluded.n";
 
 /// PostgreSQL: adds the committed deltas into the counters, unless
-/// another transaction is doing it (then nothing). Only this statement
-/// updates counter rows, and only under the lock, so it cannot deadlock
-/// with writers (they only insert deltas) or with another folder.
-pub async fn fold(conn: &DatabaseConnection) -> Result<()> {
+/// another transaction is doing it (then nothing; false). Only this
+/// statement updates counter rows, and only under the lock, so it cannot
+/// deadlock with writers (they only insert deltas) or with another folder.
+pub async fn fold(conn: &DatabaseConnection) -> Result<bool> {
     if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
-        return Ok(());
+        return Ok(false);
     }
     let backend = conn.get_database_backend();
     let txn = conn.begin().await?;
@@ -134,13 +134,16 @@ pub async fn fold(conn: &DatabaseConnection) -> Result<()> {
         txn.execute_unprepared(FOLD).await?;
     }
     txn.commit().await?;
-    Ok(())
+    Ok(got)
 }
 
 const FOLD_EVERY: Duration = Duration::from_secs(2);
 
 /// PostgreSQL: folds the deltas every two seconds (every process runs
-/// this; the advisory lock lets one at a time do it).
+/// this; the advisory lock lets one at a time do it), then vacuums the
+/// delta table: readers scan it whole, and the dead rows of the deltas
+/// folded would otherwise stay until autovacuum came (measured: 500,000
+/// folded deltas made every summary 250 ms slower).
 pub async fn run_folder(db: Db, mut shutdown: Shutdown) {
     if !db.is_postgres() {
         return;
@@ -150,8 +153,18 @@ pub async fn run_folder(db: Db, mut shutdown: Shutdown) {
             _ = tokio::time::sleep(FOLD_EVERY) => {}
             _ = shutdown.wait() => return,
         }
-        if let Err(e) = fold(&db.conn).await {
-            tracing::warn!(error = %e, "folding report counter deltas");
+        match fold(&db.conn).await {
+            Ok(true) => {
+                if let Err(e) = db
+                    .conn
+                    .execute_unprepared("VACUUM report_count_deltas")
+                    .await
+                {
+                    tracing::warn!(error = %e, "vacuuming report counter deltas");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "folding report counter deltas"),
         }
     }
 }
