@@ -102,7 +102,10 @@ async fn fetch(
         let handled = Query::select()
             .expr(Expr::val(1))
             .from(case_handler::Entity)
-            .and_where(Expr::col((case_handler::Entity, case_handler::Column::CaseId)).equals((case::Entity, case::Column::Id)))
+            .and_where(
+                Expr::col((case_handler::Entity, case_handler::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            )
             .and_where(case_handler::Column::UnitId.eq(unit_id))
             .to_owned();
         q = q.expr_as(Expr::exists(handled), "handled");
@@ -111,7 +114,10 @@ async fn fetch(
         let any = Query::select()
             .expr(Expr::val(1))
             .from(escalation::Entity)
-            .and_where(Expr::col((escalation::Entity, escalation::Column::CaseId)).equals((case::Entity, case::Column::Id)))
+            .and_where(
+                Expr::col((escalation::Entity, escalation::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            )
             .to_owned();
         q = q.expr_as(Expr::exists(any), "escalated");
     }

@@ -177,28 +177,37 @@ fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions
     opts.max_connections(max)
         .min_connections(min)
         .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
-            // WAL + synchronous=FULL: a committed case is on disk before
-            // the client hears about it, even across a power cut.
-            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                .create_if_missing(true)
-                // Checkpoints run beside the writers, not inside the
-                // commit that happens to cross the WAL's size limit
-                // (`wal::run_checkpointer`), which also keeps it bounded.
-                .pragma("wal_autocheckpoint", "0")
-                .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
-                // Reads through a 256 MiB memory map and a 16 MiB
-                // page cache per connection (default 2 MiB, read by
-                // syscall): intake 1,148–1,264 cases/s instead of
-                // 1,092–1,187, screen pop p99 1.8–2.0 ms instead of 2.5
-                // (README, Performance).
-                .pragma("mmap_size", "268435456")
-                .pragma("cache_size", "-16384")
-        });
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // sqlx pings a pooled connection before every use by default. A
+        // SQLite file cannot hang up, and on SQLite each ping is a round
+        // trip to the connection's worker thread: as many thread
+        // handoffs as the query itself (a case read, 2 queries, paid 4).
+        // PostgreSQL keeps the ping: it is how the pool drops connections
+        // a restarted server closed (`health.rs`).
+        opts.test_before_acquire(false);
+    }
+    opts.map_sqlx_sqlite_opts(|o| {
+        // WAL + synchronous=FULL: a committed case is on disk before
+        // the client hears about it, even across a power cut.
+        o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .create_if_missing(true)
+            // Checkpoints run beside the writers, not inside the
+            // commit that happens to cross the WAL's size limit
+            // (`wal::run_checkpointer`), which also keeps it bounded.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
+            // Reads through a 256 MiB memory map and a 16 MiB
+            // page cache per connection (default 2 MiB, read by
+            // syscall): intake 1,148–1,264 cases/s instead of
+            // 1,092–1,187, screen pop p99 1.8–2.0 ms instead of 2.5
+            // (README, Performance).
+            .pragma("mmap_size", "268435456")
+            .pragma("cache_size", "-16384")
+    });
     opts
 }
 

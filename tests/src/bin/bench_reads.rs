@@ -208,7 +208,9 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
         .stderr(std::fs::File::create(dir.join("server.log"))?)
         .spawn()
         .with_context(|| format!("running {}", args.server.display()))?;
-    let pid = child.id().ok_or_else(|| anyhow!("the server exited at once"))?;
+    let pid = child
+        .id()
+        .ok_or_else(|| anyhow!("the server exited at once"))?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
     let ready = Instant::now();
@@ -275,7 +277,12 @@ async fn login(http: &reqwest::Client, base: &str, user: &str) -> Result<String>
 }
 
 /// `n` cases opened by 16 clients; their ids.
-async fn open_cases(http: &reqwest::Client, base: &str, token: &str, n: usize) -> Result<Vec<String>> {
+async fn open_cases(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    n: usize,
+) -> Result<Vec<String>> {
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..16 {
@@ -331,7 +338,11 @@ async fn visible(http: &reqwest::Client, base: &str, token: &str) -> Result<Vec<
         let items = page["items"]
             .as_array()
             .ok_or_else(|| anyhow!("case list: {page}"))?;
-        ids.extend(items.iter().filter_map(|c| c["id"].as_str().map(String::from)));
+        ids.extend(
+            items
+                .iter()
+                .filter_map(|c| c["id"].as_str().map(String::from)),
+        );
         match page["next_cursor"].as_str() {
             Some(c) => cursor = c.to_string(),
             None => return Ok(ids),
