@@ -17,6 +17,7 @@ export default {
   'nav.queue': 'Unit queue',
   'nav.cases': 'Cases',
   'nav.ledger': 'Ledger',
+  'nav.ledger_report': 'Ledger figures',
   'nav.board': 'Escalation board',
   'nav.supervise': 'Oversight',
   'nav.reports': 'Reports',

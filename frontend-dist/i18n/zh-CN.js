@@ -17,6 +17,7 @@ export default {
   'nav.queue': '本单位队列',
   'nav.cases': '案件',
   'nav.ledger': '信息台账',
+  'nav.ledger_report': '台账统计',
   'nav.board': '安全预警看板',
   'nav.supervise': '督办',
   'nav.reports': '统计报表',

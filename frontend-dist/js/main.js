@@ -53,7 +53,7 @@ function homeFor(me) {
 function navItems(me) {
   if (!me || me.must_change_password) return [];
   // The ledger of left-behind women: for its keepers and supervisors only.
-  return readsLedger(me) ? [...roleNav(me), ['#/ledger', 'nav.ledger']] : roleNav(me);
+  return readsLedger(me) ? [...roleNav(me), ['#/ledger', 'nav.ledger'], ['#/ledger/report', 'nav.ledger_report']] : roleNav(me);
 }
 
 function roleNav(me) {
@@ -71,8 +71,11 @@ function renderTopbar() {
   const bar = document.getElementById('topbar');
   const me = ctx.me;
   const path = (location.hash || '').split('?')[0];
-  const nav = me ? h('nav', { 'aria-label': t('app.nav') }, h('ul', null, navItems(me).map(([href, key]) =>
-    h('li', null, h('a', { href, 'aria-current': path.startsWith(href) ? 'page' : null }, t(key)))))) : null;
+  const items = navItems(me);
+  // The longest item the path is under is the current page (#/ledger/report, not #/ledger).
+  const current = items.map(([href]) => href).filter((href) => path.startsWith(href)).sort((a, b) => b.length - a.length)[0];
+  const nav = me ? h('nav', { 'aria-label': t('app.nav') }, h('ul', null, items.map(([href, key]) =>
+    h('li', null, h('a', { href, 'aria-current': href === current ? 'page' : null }, t(key)))))) : null;
   const langBtn = h('button', {
     type: 'button', class: 'btn btn-ghost lang-switch', lang: getLang() === 'en' ? 'zh-CN' : 'en',
     'aria-label': t('app.lang_switch_label'), id: 'lang-switch',

@@ -4,14 +4,19 @@
 // date shown) and her safe contact; the operator's screen pop for her
 // number shows her flags and the safe-contact warning (ringing and in the
 // waiting list), and says "not on the ledger" only for a number the
-// server looked up and did not find; the pages fit a phone.
+// server looked up and did not find; her details are edited (a bad phone
+// refused on its field, phones, village and contact person kept after a
+// reload, a conflicting change said and reloaded); 台账统计 counts what an
+// import added; a case opened with her ID number shows her safe contact
+// taken from the ledger on its timeline; the pages fit a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, sleep, launch, rolePage, login, shot, unlabeled } from './harness.mjs';
+import { BASE, sleep, launch, rolePage, login, shot, unlabeled, apiLogin, apiPost } from './harness.mjs';
 
 const VILLAGE = '450321101201'; // 遇龙村, 白沙镇 (the station's township)
 const CHAIN = ['450000000000', '450300000000', '450321000000', '450321101000', VILLAGE];
 const ELSEWHERE = '450321102201'; // 福利村, 福利镇
+const JIUXIAN = '450321101202'; // 旧县村, 白沙镇
 const WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
 const checkChar = (s17) => '10X98765432'[[...s17].reduce((a, c, i) => a + Number(c) * WEIGHTS[i], 0) % 11];
 const rnd = (n) => Math.floor(Math.random() * n);
@@ -28,6 +33,7 @@ const people = [
   { name: `${TAG}三`, id: idNumber(103), phone: phone(), disabled: '否' },
 ];
 const HER = people[1];
+const SECOND = phone();
 const HEADER = '姓名,身份证号,出生日期,联系电话,村（居）代码,丈夫外出时间,在村居住,低保,建档立卡,残疾,重病,权益受侵害,照料负担,排查人,排查日期';
 const CSV = [
   HEADER,
@@ -180,6 +186,108 @@ test("the operator's screen pop shows her flags and the safe-contact warning; an
   await op.context().close();
 });
 
+test('her details are edited: a bad phone is refused on its field; phones, village and contact person stay after a reload', async () => {
+  await station.reload(); // her numbers masked again
+  await station.waitForSelector('#lg-edit');
+  // The masked phones are not hers to retype: reveal first (audited).
+  await station.click('#lg-edit-reveal');
+  await station.waitForSelector('#lg-edit input[name=phone]');
+  await station.fill('#lg-edit input[name=phone]', '12345');
+  await station.click('#lg-edit button[type=submit]');
+  const phoneErr = '#lg-edit [data-field=phones] .field-error';
+  await station.waitForSelector(phoneErr, { state: 'visible' });
+  assert.match(await station.textContent(phoneErr), /电话号码不正确/);
+  await station.fill('#lg-edit input[name=phone]', HER.phone);
+  await station.click('#lg-phone-add');
+  await station.fill('#lg-edit .lg-phone-row:nth-child(2) input', `+86 ${SECOND.slice(0, 3)}-${SECOND.slice(3, 7)}-${SECOND.slice(7)}`);
+  await station.fill('#lg-village-search', '旧县');
+  await station.click(`#lg-village-search-results .region-hit[data-code="${JIUXIAN}"]`);
+  await station.waitForFunction(() => document.getElementById('lg-edit-village').textContent.includes('旧县村'));
+  // The keepers of 旧县村: the township's station and county civil affairs.
+  await station.waitForFunction(() => [...document.querySelectorAll('#lg-contact option')].some((o) => o.textContent.includes('周红')));
+  const civil = await station.$$eval('#lg-contact option', (os) => os.find((o) => o.textContent.includes('周红')).value);
+  await station.selectOption('#lg-contact', civil);
+  assert.deepEqual(await unlabeled(station), []);
+  await station.click('#lg-edit button[type=submit]');
+  await station.waitForFunction(() => (document.getElementById('lg-note') || {}).textContent === '已保存');
+  await station.reload();
+  await station.waitForSelector('#lg-name');
+  assert.match(await station.textContent('#lg-contact-person'), /周红/);
+  assert.match(await station.textContent('#lg-details'), /旧县村/);
+  await station.click('#lg-reveal');
+  await station.waitForSelector('#lg-revealed');
+  const phones = await station.textContent('#lg-phones');
+  assert.ok(phones.includes(HER.phone) && phones.includes(SECOND), `both numbers, normalised: ${phones}`);
+  await shot(station, 'ledger-07-person-edited');
+  // Someone else changes her meanwhile: the page says so and reloads.
+  const token = await apiLogin('civil');
+  const id = personUrl.split('/').pop();
+  const cur = await (await fetch(`${BASE}/api/v1/ledger/persons/${id}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  const r = await fetch(`${BASE}/api/v1/ledger/persons/${id}`, {
+    method: 'PATCH', headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ name: `${HER.name}甲`, version: cur.version }),
+  });
+  assert.equal(r.status, 200);
+  await station.fill('#lg-edit input[name=name]', `${HER.name}乙`);
+  await station.click('#lg-edit button[type=submit]');
+  await station.waitForFunction(() => /他人刚刚修改/.test((document.getElementById('lg-note') || {}).textContent));
+  assert.equal(await station.textContent('#lg-name'), `${HER.name}甲`);
+});
+
+test('台账统计 (from the top bar) counts by village the persons an import added', async () => {
+  await station.click('nav a[href="#/ledger/report"]');
+  await station.waitForSelector('#lg-rp-table');
+  assert.equal(await station.getAttribute('nav a[href="#/ledger/report"]', 'aria-current'), 'page');
+  const heads = await station.$$eval('#lg-rp-table thead th', (ths) => ths.map((x) => x.textContent));
+  assert.deepEqual(heads, ['地区', '在册人数', '留守妇女', '低保', '建档立卡', '残疾', '重病', '权益受侵害', '照料负担', '待回访']);
+  const cellOf = (code, col) => station.textContent(`#lg-rp-table tr[data-code="${code}"] td[data-col="${col}"]`).then(Number);
+  const before = { persons: await cellOf(VILLAGE, 'persons'), disabled: await cellOf(VILLAGE, 'flag.disabled'),
+    left: await cellOf(VILLAGE, 'left_behind'), total: await cellOf('450321101000', 'persons') };
+  await station.waitForFunction((code) => document.querySelector(`#lg-rp-table tr[data-code="${code}"] th`).textContent.includes('遇龙村'), VILLAGE);
+  // Two more women of 遇龙村 screened, one disabled, both left behind.
+  const token = await apiLogin('station');
+  const more = [HEADER,
+    `${TAG}六,${idNumber(106)},,${phone()},${VILLAGE},2020-03,是,否,否,是,否,否,否,遇龙村委会,2026-09-15`,
+    `${TAG}七,${idNumber(107)},,${phone()},${VILLAGE},2020-03,是,否,否,否,否,否,否,遇龙村委会,2026-09-15`].join('\n');
+  const r = await fetch(`${BASE}/api/v1/ledger/imports`, {
+    method: 'POST', headers: { 'Content-Type': 'text/csv', Authorization: `Bearer ${token}` }, body: more,
+  });
+  assert.equal(r.status, 200);
+  assert.equal((await r.json()).created, 2);
+  await station.click('#lg-rp-filters button[type=submit]');
+  await station.waitForFunction((n) => Number(document.querySelector('#lg-rp-table tr[data-code="450321101201"] td[data-col=persons]')?.textContent) === n,
+    before.persons + 2);
+  assert.equal(await cellOf(VILLAGE, 'flag.disabled'), before.disabled + 1);
+  assert.equal(await cellOf(VILLAGE, 'left_behind'), before.left + 2);
+  assert.equal(await cellOf('450321101000', 'persons'), before.total + 2, 'the total row');
+  assert.match(await station.textContent('#lg-rp-visits'), /期间内走访 \d+ 次/);
+  await shot(station, 'ledger-08-report');
+  // A village's name opens it.
+  await station.click(`#lg-rp-table .lg-rp-area[data-code="${VILLAGE}"]`);
+  await station.waitForFunction(() => document.querySelectorAll('#lg-rp-table tbody tr').length === 1);
+});
+
+test("a case opened with her ID number takes her safe contact, and its timeline says so in Chinese", async () => {
+  const token = await apiLogin('operator');
+  const c = await apiPost(token, '/cases', {
+    category: 'marriage_family', region_code: VILLAGE, summary: '再次来电，婚姻家庭纠纷',
+    subject: { name: HER.name, id_number: HER.id },
+  });
+  assert.ok(c.ledger_person_id, 'linked at intake by her ID number');
+  const op = await rolePage(browser, 'operator timeline', problems);
+  await login(op, 'operator');
+  await op.waitForURL(/#\/intake/);
+  await op.goto(`${BASE}/#/case/${c.id}`);
+  const item = '#timeline li[data-event="case.contact_safety_set"]';
+  await op.waitForSelector(item);
+  const text = await op.textContent(item);
+  for (const want of ['登记安全联系方式', '取自留守妇女信息台账', '不可来电', '安全时段：09:00-11:30', '不发短信']) {
+    assert.ok(text.includes(want), `timeline says ${want}: ${text}`);
+  }
+  assert.ok(!text.includes('买菜'), 'never the code word');
+  await op.context().close();
+});
+
 test('on a phone (390×844) the ledger list and a person page have nothing off-screen', async () => {
   const page = await rolePage(browser, 'station phone', problems, { width: 390, height: 844 });
   await login(page, 'station');
@@ -219,7 +327,14 @@ test('a supervisor reads the ledger without changing it; legal aid has no ledger
   await sup.waitForSelector('#lg-name');
   assert.equal(await sup.$('#lg-visit'), null, 'no visit form');
   assert.equal(await sup.$('#lg-care'), null, 'no safe-contact form');
+  assert.equal(await sup.$('#lg-edit'), null, 'no edit form');
   assert.match(await sup.textContent('.lg-safe'), /不可来电/);
+  // 台账统计 for the county, by township.
+  await sup.click('nav a[href="#/ledger/report"]');
+  await sup.waitForFunction(() => document.querySelector('#lg-rp-table .lg-rp-area[data-code="450321101000"]'));
+  assert.ok(Number(await sup.textContent('#lg-rp-table tfoot td[data-col=persons]')) > 0);
+  await sup.goto(personUrl);
+  await sup.waitForSelector('#lg-name');
   // English, chosen on the person page, reaches its strings.
   await sup.click('#lang-switch');
   await sup.waitForFunction(() => document.documentElement.lang === 'en');

@@ -227,6 +227,6 @@ async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Mo
     }
     let cal = state.calendar().await?;
     crate::referrals::engine::co_handle(w, &state.settings, &state.directory, &cal, c).await?;
-    crate::ledger::link::on_intake(&**w, w.now, c).await?;
+    crate::ledger::link::on_intake(w, c, intake.actor).await?;
     Ok(())
 }

@@ -16,6 +16,7 @@ use super::{
 use crate::{
     auth::Principal,
     ledger::{
+        contacts::{self, ContactList, ContactQuery},
         import::ImportReport,
         query::{self, DetailQuery, ListQuery, PersonPage},
         report::{self, LedgerReport, ReportQuery},
@@ -37,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/ledger/persons", get(list))
         .route("/ledger/persons/{person_id}", get(detail).patch(update))
         .route("/ledger/persons/{person_id}/visits", post(visit))
+        .route("/ledger/contact-persons", get(contact_persons))
         .route("/cases/{case_id}/person", post(link_case))
         .route("/reports/ledger", get(figures))
 }
@@ -44,7 +46,7 @@ pub fn router() -> Router<AppState> {
 /// The routes of this module, for the served OpenAPI document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(import, list, detail, update, visit, link_case, figures),
+    paths(import, list, detail, update, visit, contact_persons, link_case, figures),
     // Used only as a query parameter, which utoipa does not collect.
     components(schemas(crate::vocab::LedgerFlag))
 )]
@@ -123,6 +125,16 @@ pub async fn visit(
         StatusCode::CREATED,
         Json(service::visit(&s, &p, id, body).await?),
     ))
+}
+
+#[utoipa::path(get, path = "/api/v1/ledger/contact-persons", tag = "ledger", params(ContactQuery),
+    responses((status = 200, body = ContactList), (status = 403), (status = 404), (status = 422)))]
+pub async fn contact_persons(
+    State(s): State<AppState>,
+    p: Principal,
+    ApiQuery(q): ApiQuery<ContactQuery>,
+) -> ApiResult<Json<ContactList>> {
+    Ok(Json(contacts::list(&s, &p, q).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/cases/{case_id}/person", tag = "ledger", request_body = LinkBody,

@@ -50,7 +50,7 @@ pub async fn persons_with_phone(
         .await?)
 }
 
-async fn contact_of(
+pub async fn contact_of(
     conn: &impl ConnectionTrait,
     m: &person::Model,
 ) -> Result<Option<ContactPerson>> {
@@ -166,12 +166,11 @@ pub async fn link(
     Ok(set.rows_affected > 0)
 }
 
-/// Intake: a subject whose ID number is on the ledger is linked to her.
-pub async fn on_intake(
-    conn: &impl ConnectionTrait,
-    now: DateTime<Utc>,
-    c: &case::Model,
-) -> Result<()> {
+/// Intake: a subject whose ID number is on the ledger is linked to her,
+/// in the intake's transaction; a case that takes her safe contact says
+/// so on its timeline, as a link by hand does (`actor`: the intake's).
+pub async fn on_intake(w: &mut crate::work::Work, c: &case::Model, actor: Uuid) -> Result<()> {
+    let now = w.now;
     let Some(id_number) = &c.subject_id_number else {
         return Ok(());
     };
@@ -180,11 +179,15 @@ pub async fn on_intake(
         .column(person::Column::Id)
         .filter(person::Column::IdNumber.eq(id_number.as_str()))
         .into_tuple::<Uuid>()
-        .one(conn)
+        .one(&**w)
         .await?;
-    if let Some(person_id) = found {
-        link(conn, now, c, person_id, "id_number", None).await?;
+    let Some(person_id) = found else {
+        return Ok(());
+    };
+    if let Some(contact) = take_safe_contact(&**w, now, c, person_id, Some(actor)).await? {
+        took_safe_contact(w, actor, c, &contact).await?;
     }
+    link(&**w, now, c, person_id, "id_number", None).await?;
     Ok(())
 }
 

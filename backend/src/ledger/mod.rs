@@ -9,9 +9,10 @@
 //! - `store`: persons written in bulk and changed by an import; `link`:
 //!   the screen pop's lookup and case links; `scope`: who reads whom;
 //!   `view`: the API shapes; `kinds`/`clocks`: the review deadline (core).
-//! - `import`, `query`, `service`, `report`, `digest`, `sample`: the use
-//!   cases.
+//! - `import`, `query`, `service`, `report`, `digest`, `sample`,
+//!   `contacts` (who may be her contact person): the use cases.
 pub mod clocks;
+pub mod contacts;
 pub mod digest;
 pub mod entity;
 pub mod import;

@@ -206,6 +206,7 @@ pub async fn detail(
             created_at: c.created_at,
         })
         .collect();
+    let contact_person = super::link::contact_of(conn, &m).await?;
     let txn = state.db.begin_write().await?;
     audit::append(
         &*txn,
@@ -225,5 +226,6 @@ pub async fn detail(
         person: PersonView::build(&m, phones, reveal, now)?,
         visits,
         cases,
+        contact_person,
     })
 }

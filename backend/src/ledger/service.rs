@@ -11,6 +11,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
+    contacts,
     entity::{person, visit},
     import::{self, ImportBy, ImportReport},
     kinds::REVIEW,
@@ -24,7 +25,6 @@ use crate::{
     audit,
     auth::Principal,
     cases::{contact_safety::SafeContact, model::IdNumber, record::text, scope as case_scope},
-    db::entities::user,
     error::{Error, Result},
     regions::{self, RegionCode},
     state::AppState,
@@ -109,6 +109,7 @@ pub async fn patch(
         let idn = new_id_number(&*w, &cur, raw).await?;
         q = q.col_expr(C::IdNumber, Expr::value(idn.as_str()));
     }
+    let mut village = RegionCode::parse(&cur.village_code);
     if let Some(v) = &body.village_code {
         let code = check_village(v).map_err(refused)?;
         regions::require_known(&*w, "village_code", code.as_str()).await?;
@@ -121,11 +122,13 @@ pub async fn patch(
         )
         .map_err(|_| Error::validation("village_code", "outside your region"))?;
         q = q.col_expr(C::VillageCode, Expr::value(code.as_str()));
+        village = Some(code);
     }
     if let Some(u) = body.contact_person_user_id {
-        if user::Entity::find_by_id(u).one(&*w).await?.is_none() {
-            return Err(Error::validation("contact_person_user_id", "no such user"));
-        }
+        let v = village
+            .as_ref()
+            .ok_or_else(|| Error::Internal("a person's village code is not a code".into()))?;
+        contacts::check(&*w, v, u).await?;
     }
     let q = simple_fields(q, &body)?;
     let done = q

@@ -74,6 +74,8 @@ pub struct PersonDetail {
     pub person: PersonView,
     pub visits: Vec<VisitView>,
     pub cases: Vec<LinkedCase>,
+    /// Her contact person's name, when she has one.
+    pub contact_person: Option<ContactPerson>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

@@ -7,6 +7,7 @@ import { t, label, locale } from '../i18n.js';
 import { get, api, post, errorText } from '../api.js';
 import { fmtTime, regionText, section, statusBadge, toast, readsLedger, clearErrors, showError } from '../util.js';
 import { FLAGS, flagBadges, safeBlock } from './ledger-box.js';
+import { editForm } from './ledger-edit.js';
 
 /** May this user change the ledger (import, visits, safe contact)? */
 export const writesLedger = (me) => readsLedger(me) && me.role !== 'supervisor';
@@ -37,7 +38,8 @@ function details(p, onReveal) {
     row('lg.screened', p.screened_by || p.screened_at ? t('lg.screened_line', { by: p.screened_by || '—', at: p.screened_at || '—' }) : null),
     row('lg.review_due_at', h('span', { id: 'lg-review-at' }, fmtDate(p.review_due_at),
       p.review_due ? [' ', h('span', { class: 'badge prio-high' }, t('lg.review_due_badge'))] : null)),
-    row('lg.last_visit', p.last_visit_at ? fmtTime(p.last_visit_at) : t('lg.never_visited')));
+    row('lg.last_visit', p.last_visit_at ? fmtTime(p.last_visit_at) : t('lg.never_visited')),
+    row('lg.contact_person', h('span', { id: 'lg-contact-person' }, p.contact_person ? p.contact_person.display_name : '—')));
 }
 
 /** Flags and safe contact, saved together with the version read. */
@@ -171,6 +173,7 @@ export function renderPerson(container, ctx, id) {
       h('div', { class: 'lg-grid' },
         h('div', null,
           section(t('lg.person'), details(p, () => { reveal = true; load(); })),
+          writes ? section(t('lg.edit'), editForm(p, save, () => { reveal = true; load(); })) : null,
           section(t('lg.care'), safeBlock(p.safe_contact), writes ? careForm(p, save) : null)),
         h('div', null,
           section(t('lg.visits'), h('p', { id: 'lg-next-review' }, t('lg.next_review', { date: fmtDate(p.review_due_at) })),

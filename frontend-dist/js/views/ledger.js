@@ -10,6 +10,7 @@ import { fmtTime, regionText, section, toast } from '../util.js';
 import { searchBox } from '../region-picker.js';
 import { FLAGS, flagBadges } from './ledger-box.js';
 import { renderPerson, fmtDate, writesLedger } from './ledger-person.js';
+import { renderReport } from './ledger-report.js';
 
 function personRow(p) {
   return h('tr', { class: p.review_due ? 'is-due' : null, dataset: { id: p.id } },
@@ -136,10 +137,12 @@ function importPanel(onDone) {
 }
 
 export function renderLedger(container, ctx, arg) {
+  if (arg === 'report') return renderReport(container, ctx);
   if (arg) return renderPerson(container, ctx, arg);
   const list = listPanel();
   container.append(
-    h('div', { class: 'page-head' }, h('h1', null, t('lg.title'))),
+    h('div', { class: 'page-head' }, h('h1', null, t('lg.title')),
+      h('a', { href: '#/ledger/report', class: 'btn', id: 'lg-report-link' }, t('lg.rp.title'))),
     writesLedger(ctx.me) ? importPanel(() => list.reload()) : null,
     list.el);
   return null;

@@ -13,6 +13,16 @@ export function routeText(d) {
   return t('route.rule', { kind });
 }
 
+/** A safe contact recorded on the case (never its code word or notes). */
+function safeBits(d) {
+  const out = [];
+  if (d.from === 'ledger') out.push(t('tl.safe.from_ledger'));
+  if (d.safe_to_call === false) out.push(t('tl.safe.no_call'));
+  if (d.safe_hours) out.push(t('tl.safe.hours', { hours: d.safe_hours }));
+  if (d.no_sms) out.push(t('tl.safe.no_sms'));
+  return out;
+}
+
 function eventDetail(ev) {
   const d = ev.data || {};
   const bits = [];
@@ -37,6 +47,7 @@ function eventDetail(ev) {
     else if (k === 'reason' && ev.event === 'mediation.terminated') bits.push(t(`med.reason.${d[k]}`));
     else bits.push(k === 'reason' ? reasonText(d[k]) : d[k]);
   }
+  if (ev.event === 'case.contact_safety_set') bits.push(...safeBits(d));
   if (d.agreement_date) bits.push(`${t('case.agreement_date')}: ${d.agreement_date}`);
   return bits;
 }

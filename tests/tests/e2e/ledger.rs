@@ -18,7 +18,8 @@ use lianxin::{
     scheduler::jobs::{run_occurrence, Job},
 };
 use lianxin_tests::{
-    assert_error, spawn_app, spawn_app_with, Method, StatusCode, TestApp, TestOptions,
+    assert_error, spawn_app, spawn_app_with, timeline_kinds, Method, StatusCode, TestApp,
+    TestOptions,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
@@ -699,4 +700,183 @@ async fn a_linked_cases_safe_contact_is_the_persons_and_a_case_linked_later_take
     assert_eq!(status, StatusCode::OK);
     let (_, p) = app.get(&station, &person).await;
     assert_eq!(p["safe_contact"], own_safe, "{p}");
+}
+
+#[tokio::test]
+async fn a_case_linked_at_intake_takes_her_safe_contact_and_its_timeline_says_so() {
+    let app = spawn_app().await;
+    let (pid, id) = one_person(&app, "否,否,否,否,否,否", "13812340040", 40).await;
+    let station = app.login("station").await;
+    let safe = json!({"safe_to_call": false, "safe_hours": "09:00-11:00", "no_sms": true,
+        "code_word": "买菜", "notes": "丈夫在家"});
+    let (status, p) = app
+        .patch_json(
+            &station,
+            &format!("/api/v1/ledger/persons/{pid}"),
+            json!({"safe_contact": safe, "version": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    // Opened with her ID number: linked at intake, her safe contact taken.
+    let op = app.login("operator").await;
+    let (status, case) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "marriage_family", "region_code": YULONG,
+            "summary": "婚姻纠纷", "subject": {"name": "黄秀英", "id_number": id}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{case}");
+    assert_eq!(case["ledger_person_id"], pid.as_str(), "{case}");
+    let case_id = case["id"].as_str().unwrap();
+    let (_, took) = app
+        .get(&op, &format!("/api/v1/cases/{case_id}/contact-safety"))
+        .await;
+    assert_eq!(took["contact"], safe, "{took}");
+    assert_eq!(took["may_call_now"], false, "{took}");
+    let (status, detail) = app.get(&op, &format!("/api/v1/cases/{case_id}")).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    let kinds = timeline_kinds(&detail);
+    assert!(kinds.contains(&"case.contact_safety_set"), "{kinds:?}");
+    let event = detail["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "case.contact_safety_set")
+        .unwrap();
+    assert_eq!(event["data"]["from"], "ledger", "{event}");
+    assert_eq!(event["data"]["safe_to_call"], false, "{event}");
+    assert_eq!(event["data"]["no_sms"], true, "{event}");
+    assert_eq!(event["actor_id"], detail["created_by"], "{event}");
+    assert!(
+        !event.to_string().contains("买菜") && !event.to_string().contains("丈夫在家"),
+        "never the code word or notes: {event}"
+    );
+
+    // A case whose subject is not on the ledger: no such event.
+    let (_, other) = app
+        .post_json(
+            &op,
+            "/api/v1/cases",
+            json!({"category": "marriage_family", "region_code": YULONG,
+            "summary": "婚姻纠纷", "subject": {"name": "陈某", "id_number": sample::id_number("450321", 41)}}),
+        )
+        .await;
+    let (_, d) = app
+        .get(
+            &op,
+            &format!("/api/v1/cases/{}", other["id"].as_str().unwrap()),
+        )
+        .await;
+    assert!(
+        !timeline_kinds(&d).contains(&"case.contact_safety_set"),
+        "{d}"
+    );
+}
+
+#[tokio::test]
+async fn her_contact_person_is_chosen_from_the_keepers_of_her_village() {
+    let app = spawn_app().await;
+    let (pid, _) = one_person(&app, "否,否,否,否,否,否", "13812340050", 50).await;
+    let station = app.login("station").await;
+    let (status, list) = app
+        .get(
+            &station,
+            &format!("/api/v1/ledger/contact-persons?village_code={YULONG}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["display_name"].as_str().unwrap())
+        .collect();
+    // Her village's committee first, then her township's station, then
+    // county civil affairs; no legal aid, mediators, supervisors.
+    let pos = |n: &str| names.iter().position(|x| x.contains(n));
+    let (village, station_at, civil) = (pos("蒋秀"), pos("李芳"), pos("周红"));
+    assert!(
+        village.is_some() && station_at.is_some() && civil.is_some(),
+        "{names:?}"
+    );
+    assert!(village < station_at && station_at < civil, "{names:?}");
+    for not in ["黄静", "陈明", "刘敏", "王丽"] {
+        assert!(pos(not).is_none(), "{not} is no keeper: {names:?}");
+    }
+    // Outside the station's township: 404; a bad code: 422 on the field.
+    let far = app
+        .get(
+            &station,
+            &format!("/api/v1/ledger/contact-persons?village_code={FULI}"),
+        )
+        .await;
+    assert_error(&far, StatusCode::NOT_FOUND, "not_found");
+    let bad = app
+        .get(&station, "/api/v1/ledger/contact-persons?village_code=4503")
+        .await;
+    assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(bad.1["error"]["field"], "village_code");
+
+    // A PATCH naming legal aid is refused on the field; naming the
+    // village's women's director sets her, with phones normalised.
+    let path = format!("/api/v1/ledger/persons/{pid}");
+    let legal = app.user_id("legalaid").await;
+    let refused = app
+        .patch_json(
+            &station,
+            &path,
+            json!({"contact_person_user_id": legal, "version": 1}),
+        )
+        .await;
+    assert_error(
+        &refused,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(refused.1["error"]["field"], "contact_person_user_id");
+    let bad_phone = app
+        .patch_json(&station, &path, json!({"phones": ["12345"], "version": 1}))
+        .await;
+    assert_error(
+        &bad_phone,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(bad_phone.1["error"]["field"], "phones");
+    let director = app.user_id("village").await;
+    let (status, p) = app
+        .patch_json(
+            &station,
+            &path,
+            json!({"contact_person_user_id": director, "name": "黄秀英（改）",
+                "phones": ["+86 138-1234-0051", "139 0000 0052"], "village_code": JIUXIAN, "version": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{p}");
+    assert_eq!(
+        p["error"]["field"], "contact_person_user_id",
+        "遇龙村's director keeps no ledger of 旧县村: {p}"
+    );
+    let (status, p) = app
+        .patch_json(
+            &station,
+            &path,
+            json!({"contact_person_user_id": director, "name": "黄秀英（改）",
+                "phones": ["+86 138-1234-0051", "139 0000 0052"], "version": 1}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{p}");
+    assert_eq!(
+        p["contact_person"]["display_name"],
+        "遇龙村村委会 妇女主任 蒋秀"
+    );
+    assert_eq!(p["name"], "黄秀英（改）");
+    let (_, full) = app.get(&station, &format!("{path}?reveal=true")).await;
+    let phones = full["phones"].as_array().unwrap();
+    assert!(
+        phones.iter().any(|x| x == "13812340051") && phones.len() == 2,
+        "{full}"
+    );
 }
