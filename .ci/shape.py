@@ -27,7 +27,7 @@ LAYERS = [
                "cases/reporter.rs", "backup/", "calendar/store.rs", "hotline/entity.rs", "ledger/entity.rs"]),
     ("work", ["work.rs"]),
     ("core", ["cases/routing.rs", "cases/clocks.rs", "cases/record.rs", "cases/scope.rs", "cases/view.rs",
-              "cases/directory.rs", "cases/intake_queue.rs", "escalation/engine.rs",
+              "cases/directory.rs", "cases/intake_queue.rs", "escalation/engine.rs", "escalation/opening.rs",
               "escalation/chain.rs", "escalation/view.rs", "escalation/tighten.rs",
               "escalation/mail.rs", "escalation/kinds.rs", "auth/", "realtime/",
               "referrals/engine.rs", "referrals/clocks.rs", "referrals/scope.rs",

@@ -4,8 +4,10 @@
 //! and hands the result here. Requests that arrive while a batch is being
 //! written queue up; the next request to take the intake lock writes every
 //! queued case in one transaction: one counter bump for the case numbers,
-//! one multi-row insert each for cases, handlers and deadlines, one feed
-//! stamp for all their events, one durable commit. Under load that pays the
+//! one multi-row insert each for cases, handlers and deadlines (and, for
+//! the cases whose danger opens one, for their escalations, with their
+//! mail and texts: `escalation::open_many`), one feed stamp for all their
+//! events, one durable commit. Under load that pays the
 //! fsync (and, on SQLite, the writer lock and the hand-offs to sqlx's worker
 //! thread) once per batch instead of once per case; a lone request is a
 //! batch of one and waits for nobody.
@@ -171,15 +173,17 @@ async fn number(w: &Work, intakes: &[&Intake]) -> Result<Vec<String>> {
 }
 
 /// Per case: link its call (409 `call_already_linked` if another case took
-/// it first), its `case.opened` and `case.assigned` events, and — the
-/// escalation seam — its escalation, so a dangerous case never exists
-/// without it.
+/// it first), its `case.opened` and `case.assigned` events, its reporter,
+/// referrals and ledger link; then — the escalation seam — the batch's
+/// escalations, all in one go, so a dangerous case never exists without
+/// its escalation.
 async fn link_and_announce(
     w: &mut Work,
     state: &AppState,
     intakes: &[&Intake],
     cases: &[case::Model],
 ) -> Result<()> {
+    let mut escalate = Vec::new();
     for (intake, c) in intakes.iter().zip(cases) {
         if let Some(call_id) = intake.call_id {
             let linked = call::Entity::update_many()
@@ -209,22 +213,24 @@ async fn link_and_announce(
         if let Some(r) = &intake.reporter {
             super::reporter::insert(&**w, c.id, r, intake.now).await?;
         }
-        // The escalation seam (a dangerous case never exists without it)
-        // and the co-operating bodies' referrals.
+        if let Some((urgency, reason)) = &intake.escalate {
+            escalate.push(escalation::ToOpen {
+                case: c,
+                urgency: *urgency,
+                reason,
+                actor: Some(intake.actor),
+            });
+        }
         with_case(w, state, intake, c).await?;
     }
+    let (settings, directory) = (&state.settings, &state.directory);
+    escalation::open_many(w, settings, directory, &escalate).await?;
     Ok(())
 }
 
-/// What opens with a case in its transaction: its escalation, when the
-/// screen or the category calls for one, and the referrals its category's
-/// co-handling rule names.
+/// What else opens with a case in its transaction: the referrals its
+/// category's co-handling rule names, and its link to a ledger person.
 async fn with_case(w: &mut Work, state: &AppState, intake: &Intake, c: &case::Model) -> Result<()> {
-    if let Some((urgency, reason)) = &intake.escalate {
-        let actor = Some(intake.actor);
-        let (settings, directory) = (&state.settings, &state.directory);
-        escalation::open(w, settings, directory, c, *urgency, reason, actor).await?;
-    }
     let cal = state.calendar().await?;
     crate::referrals::engine::co_handle(w, &state.settings, &state.directory, &cal, c).await?;
     crate::ledger::link::on_intake(w, c, intake.actor).await?;

@@ -84,6 +84,14 @@ pub struct DatabaseSettings {
     pub min_connections: u32,
     /// Seconds to wait for a pooled connection.
     pub acquire_timeout_s: u64,
+    /// SQLite: MiB of the database file read through a memory map. The
+    /// map is the kernel's page cache, shared by every connection (PSS
+    /// counts it once; RSS once per connection).
+    pub sqlite_mmap_mib: u64,
+    /// SQLite: the page cache of each pooled (reading) connection, MiB.
+    pub sqlite_cache_mib: u64,
+    /// SQLite: the page cache of the one writing connection, MiB.
+    pub sqlite_writer_cache_mib: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -200,6 +208,9 @@ impl Default for DatabaseSettings {
             max_connections: 16,
             min_connections: 1,
             acquire_timeout_s: 10,
+            sqlite_mmap_mib: 256,
+            sqlite_cache_mib: 16,
+            sqlite_writer_cache_mib: 16,
         }
     }
 }

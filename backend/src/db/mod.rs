@@ -103,18 +103,23 @@ impl Db {
                 )));
             }
         }
-        let conn = Database::connect(options(
-            settings,
-            &url,
-            settings.database.max_connections,
-            settings.database.min_connections,
-        ))
-        .await?;
+        let d = &settings.database;
+        let pool = Pool {
+            max: d.max_connections,
+            min: d.min_connections,
+            cache_mib: d.sqlite_cache_mib,
+        };
+        let conn = Database::connect(options(settings, &url, pool)).await?;
         let (write_lock, writer) = match conn.get_database_backend() {
-            DatabaseBackend::Sqlite => (
-                Some(Arc::new(Mutex::new(()))),
-                Some(Database::connect(options(settings, &url, 1, 1)).await?),
-            ),
+            DatabaseBackend::Sqlite => {
+                let one = Pool {
+                    max: 1,
+                    min: 1,
+                    cache_mib: d.sqlite_writer_cache_mib,
+                };
+                let writer = Database::connect(options(settings, &url, one)).await?;
+                (Some(Arc::new(Mutex::new(()))), Some(writer))
+            }
             _ => (None, None),
         };
         let sqlite_file = wal::database_file(&conn).await?;
@@ -170,12 +175,22 @@ impl Db {
     }
 }
 
-/// Pool options for `url`: `max`/`min` connections, and on SQLite the
-/// pragmas every connection needs.
-fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions {
+/// A pool's size and, on SQLite, each connection's page cache.
+struct Pool {
+    max: u32,
+    min: u32,
+    cache_mib: u64,
+}
+
+/// Pool options for `url`, and on SQLite the pragmas every connection
+/// needs.
+fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOptions {
     let mut opts = ConnectOptions::new(url.to_string());
-    opts.max_connections(max)
-        .min_connections(min)
+    let mmap = (settings.database.sqlite_mmap_mib * 1024 * 1024).to_string();
+    // A negative cache_size is in KiB.
+    let cache = format!("-{}", pool.cache_mib * 1024);
+    opts.max_connections(pool.max)
+        .min_connections(pool.min)
         .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
@@ -187,7 +202,7 @@ fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions
         // a restarted server closed (`health.rs`).
         opts.test_before_acquire(false);
     }
-    opts.map_sqlx_sqlite_opts(|o| {
+    opts.map_sqlx_sqlite_opts(move |o| {
         // WAL + synchronous=FULL: a committed case is on disk before
         // the client hears about it, even across a power cut.
         o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
@@ -200,13 +215,11 @@ fn options(settings: &Settings, url: &str, max: u32, min: u32) -> ConnectOptions
             // (`wal::run_checkpointer`), which also keeps it bounded.
             .pragma("wal_autocheckpoint", "0")
             .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
-            // Reads through a 256 MiB memory map and a 16 MiB
-            // page cache per connection (default 2 MiB, read by
-            // syscall): intake 1,148–1,264 cases/s instead of
-            // 1,092–1,187, screen pop p99 1.8–2.0 ms instead of 2.5
-            // (README, Performance).
-            .pragma("mmap_size", "268435456")
-            .pragma("cache_size", "-16384")
+            // Reads through a memory map and a page cache per
+            // connection (`[database] sqlite_*`; README, Performance:
+            // "Memory").
+            .pragma("mmap_size", mmap.clone())
+            .pragma("cache_size", cache.clone())
     });
     opts
 }

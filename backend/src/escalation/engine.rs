@@ -4,8 +4,6 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
-    ActiveModelTrait,
-    ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use serde_json::json;
@@ -16,7 +14,7 @@ use super::{
         self, add_handler, police_unit_for, recipients_for_level, supervisor_addresses,
         unit_addresses,
     },
-    kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
+    kinds::{ACK_DEADLINE, TOP_LEVEL},
     mail,
 };
 use crate::{
@@ -57,90 +55,6 @@ pub(super) fn event(
         at,
         data,
     }
-}
-
-/// Open an escalation inside the caller's transaction (the case intake
-/// transaction, or a hand escalation).
-#[allow(clippy::too_many_arguments)]
-pub async fn open(
-    w: &mut Work,
-    settings: &Settings,
-    directory: &Directory,
-    c: &case::Model,
-    urgency: Urgency,
-    reason: &str,
-    actor: Option<Uuid>,
-) -> Result<escalation::Model> {
-    let now = w.now;
-    if open_one(&**w, c.id).await?.is_some() {
-        return Err(Error::Conflict {
-            code: "escalation_open",
-            message: "this case already has an open escalation".into(),
-        });
-    }
-    let place = RegionCode::parse(&c.region_code).ok_or(Error::NotFound("region"))?;
-    let policy = policy_for(&settings.deadlines, urgency);
-    let police = police_unit_for(directory, &**w, &place, 1).await?;
-    let level: i16 = if police.is_some() { 1 } else { TOP_LEVEL };
-    let ack_due = now + Duration::seconds(policy.acknowledge_s);
-    let model = escalation::ActiveModel {
-        id: Set(crate::db::new_id()),
-        case_id: Set(c.id),
-        urgency: Set(urgency),
-        level: Set(level),
-        status: Set(EscalationStatus::Pending),
-        police_unit_id: Set(police),
-        reason: Set(reason.to_string()),
-        created_by: Set(actor),
-        created_at: Set(now),
-        ack_due_at: Set(ack_due),
-        acknowledged_at: Set(None),
-        acknowledged_by: Set(None),
-        action_due_at: Set(now + Duration::seconds(policy.first_action_s)),
-        first_action_at: Set(None),
-        next_raise_at: Set(Some(ack_due)),
-        resolved_at: Set(None),
-        resolution: Set(None),
-        policy: Set(json!(policy)),
-        version: Set(1),
-        external_ref: Set(None),
-    }
-    .insert(&**w)
-    .await?;
-    if let Some(p) = police {
-        add_handler(&**w, c.id, p).await?;
-    }
-    w.schedule("escalation", model.id, ACK_DEADLINE, ack_due)
-        .await?;
-    w.schedule("escalation", model.id, ACTION_DEADLINE, model.action_due_at)
-        .await?;
-    w.event(event(
-        c,
-        &model,
-        "escalation.raised",
-        actor,
-        now,
-        json!({
-            "escalation_id": model.id,
-            "urgency": urgency,
-            "level": level,
-            "police_unit_id": police,
-            "reason": reason,
-            "ack_due_at": model.ack_due_at,
-            "action_due_at": model.action_due_at,
-            "opened": true,
-        }),
-    ));
-    let recipients = recipients_for_level(&**w, c, &model, level).await?;
-    w.mail(mail::escalation_mails(
-        &settings.public_url,
-        c,
-        &model,
-        &recipients,
-        false,
-    ));
-    text_duty_phone(w, settings, c, &model).await?;
-    Ok(model)
 }
 
 /// A missed acknowledgement: raise one level (or, at the top, remind),

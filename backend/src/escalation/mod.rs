@@ -8,6 +8,8 @@
 //! - `view`: the API's shape of an escalation.
 //! - `chain`: the police unit of each level, handlers, mail addresses.
 //! - `engine`: open, raise, missed first action (domain core, on a `Work`).
+//! - `opening`: the rows, deadlines, events and mail of new escalations,
+//!   a whole intake batch's in one statement per table.
 //! - `tighten`: open one, or move the open one to stricter clocks.
 //! - `service`: the police liaison's use cases, reads, hand escalation.
 //! - `police_ref`: the 110 reference and the hotline's `reported_to_110`.
@@ -16,6 +18,7 @@ pub mod chain;
 mod engine;
 mod kinds;
 pub mod mail;
+mod opening;
 mod police_ref;
 mod service;
 pub mod tighten;
@@ -23,7 +26,8 @@ pub mod view;
 mod warning;
 
 pub use chain::{add_handler, police_unit_for, supervisor_addresses, unit_addresses};
-pub use engine::{action_missed, open, open_one, policy_for, raise};
+pub use engine::{action_missed, open_one, policy_for, raise};
+pub use opening::{open, open_many, ToOpen};
 pub use police_ref::{reported_to_110, set_external_ref, ExternalRefBody, ReportedTo110Body};
 pub use service::{
     acknowledge, escalate_by_hand, get, list, record_action, resolve, ActionBody, ListQuery,

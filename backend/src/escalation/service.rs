@@ -12,8 +12,9 @@ use uuid::Uuid;
 
 use super::{
     chain::may_work,
-    engine::{event, open},
+    engine::event,
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
+    opening::open,
     view::{view, views, EscalationView},
 };
 use crate::{

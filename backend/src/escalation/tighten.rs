@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 use super::{
     chain::recipients_for_level,
-    engine::{event, open, open_one, policy_for},
+    engine::{event, open_one, policy_for},
     kinds::{ACK_DEADLINE, ACTION_DEADLINE},
     mail,
+    opening::open,
 };
 use crate::{
     cases::directory::Directory,

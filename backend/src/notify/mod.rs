@@ -8,7 +8,7 @@ pub mod sms_sender;
 pub mod sms_settings;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr};
 
 use crate::db::entities::mail;
 
@@ -51,10 +51,7 @@ pub async fn enqueue(
         })
         .collect();
     let n = models.len();
-    if n > 0 {
-        mail::Entity::insert_many(models)
-            .exec_without_returning(conn)
-            .await?;
-    }
+    // One statement text whatever the count (`db::bulk`).
+    crate::db::bulk::insert_rows(conn, models).await?;
     Ok(n)
 }

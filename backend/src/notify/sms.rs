@@ -126,11 +126,7 @@ pub async fn enqueue(
         })
         .collect();
     let n = rows.len();
-    if n > 0 {
-        sms_message::Entity::insert_many(rows)
-            .exec_without_returning(conn)
-            .await?;
-    }
+    crate::db::bulk::insert_rows(conn, rows).await?;
     Ok(n)
 }
 

@@ -4,8 +4,23 @@
 //!
 //! ```text
 //! cargo run --release -p lianxin-tests --bin bench_intake -- \
-//!     [--db sqlite|postgres] [--concurrency 32] [--cases 10000] [--calls 1000000]
+//!     [--db sqlite|postgres] [--concurrency 32] [--cases 10000] [--calls 1000000] \
+//!     [--mix simple|realistic]
 //! ```
+//!
+//! `--mix simple` (the default) is the mix every earlier figure was taken
+//! with: sixteen categories drawn evenly, one case in sixteen a
+//! `safety_threat` (an escalation), no danger screens. `--mix realistic`
+//! is the hotline's day (issue 20): 60 % disputes (marriage and family,
+//! neighbours, land, property, employment, family education), 30 %
+//! domestic violence with a danger screen — two in three of them `high`
+//! or `imminent`, so that 20 % of all cases open an escalation with its
+//! deadlines, its mail to the police unit's address and liaisons, and a
+//! text where the unit has a duty phone — and 10 % legal aid, assistance,
+//! counselling and health. The report gives the escalations, mail and
+//! texts the load queued, counted in the database, and the server's peak
+//! PSS and RSS (`/proc/PID/smaps_rollup`). `--db-set key=value` adds a
+//! line to the server's `[database]` settings (e.g. `sqlite_mmap_mib=64`).
 //!
 //! What it does, in order:
 //! 1. `cargo build --release -p lianxin` (skip with `--no-build`), then a
@@ -106,6 +121,9 @@ struct Args {
     client_threads: usize,
     /// A server binary to run instead of target/release/lianxin (A/B runs).
     server: Option<PathBuf>,
+    mix: Mix,
+    /// `key = value` lines added to the server's `[database]` section.
+    db_set: Vec<String>,
     build: bool,
     keep: bool,
 }
@@ -114,7 +132,14 @@ const USAGE: &str =
     "usage: bench_intake [--db sqlite|postgres] [--concurrency 32] [--cases 10000] \
 [--warmup 300] [--calls 1000000] [--phones 200000] [--persons 0] [--lookups 3000] [--raw-secs 5] \
 [--pg-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable] [--dir PATH] [--client-threads 1] \
-[--server PATH] [--no-build] [--keep]";
+[--server PATH] [--mix simple|realistic] [--db-set key=value]... [--no-build] [--keep]";
+
+/// What the clients send (see the module comment).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mix {
+    Simple,
+    Realistic,
+}
 
 impl Args {
     fn parse() -> Result<Args> {
@@ -135,6 +160,8 @@ impl Args {
             dir: None,
             client_threads: 1,
             server: None,
+            mix: Mix::Simple,
+            db_set: Vec::new(),
             build: true,
             keep: false,
         };
@@ -164,6 +191,20 @@ impl Args {
                 "--dir" => a.dir = Some(PathBuf::from(value()?)),
                 "--client-threads" => a.client_threads = value()?.parse()?,
                 "--server" => a.server = Some(PathBuf::from(value()?)),
+                "--mix" => {
+                    a.mix = match value()?.as_str() {
+                        "simple" => Mix::Simple,
+                        "realistic" => Mix::Realistic,
+                        other => bail!("unknown --mix {other}\n{USAGE}"),
+                    }
+                }
+                "--db-set" => {
+                    let kv = value()?;
+                    let (k, v) = kv
+                        .split_once('=')
+                        .ok_or_else(|| anyhow!("--db-set needs key=value\n{USAGE}"))?;
+                    a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
+                }
                 "--no-build" => a.build = false,
                 "--keep" => a.keep = true,
                 "-h" | "--help" => {
@@ -436,6 +477,13 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
         stat = root.join("frontend-dist").display().to_string(),
         url = fx.db_url,
     );
+    let config = format!(
+        "{config}{}",
+        args.db_set
+            .iter()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+    );
     std::fs::write(&fx.config, config)?;
     println!("directory {}", fx.dir.display());
     println!("database  {}", fx.db_url);
@@ -491,10 +539,14 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     let server_pid = fx.server.as_ref().and_then(|c| c.id());
     let (cpu0, m0) = (process_cpu_s(server_pid), machine_cpu());
     let batches0 = batch_stats(&client, &fx.base).await;
+    let queued0 = queued(fx).await?;
+    let memory = MemoryPeak::start(server_pid);
     let (rate, lat, errors) =
         open_cases(args, &client, &fx.base, &token, args.cases, &mut rng).await?;
     let (cpu1, m1) = (process_cpu_s(server_pid), machine_cpu());
+    let (rss, pss) = memory.finish().await;
     let batches1 = batch_stats(&client, &fx.base).await;
+    let queued1 = queued(fx).await?;
     let server_ms_per_case = 1000.0 * (cpu1 - cpu0) / args.cases.max(1) as f64;
     let machine_busy = 100.0 * (m1.0 - m0.0) / (m1.1 - m0.1).max(1.0);
     let (p50, p99, mean, max) = lat.summary();
@@ -505,14 +557,23 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     let raw = (raw_before + raw_after) / 2.0;
     println!();
     println!(
-        "== intake ({:?}, concurrency {}) ==",
-        args.db, args.concurrency
+        "== intake ({:?}, {:?} mix, concurrency {}) ==",
+        args.db, args.mix, args.concurrency
     );
     println!(
         "  cases/s {rate:.0}   p50 {p50:.1} ms   p99 {p99:.1} ms   mean {mean:.1} ms   max {max:.1} ms   errors {errors}"
     );
     println!(
         "  server CPU {server_ms_per_case:.2} ms per case; whole machine {machine_busy:.0}% busy during the load"
+    );
+    let [esc, mails, texts] = [0, 1, 2].map(|i| queued1[i] - queued0[i]);
+    println!(
+        "  queued with the cases ({:?} mix): {esc} escalations ({:.1} % of cases), {mails} mail, {texts} texts",
+        args.mix,
+        100.0 * esc as f64 / args.cases.max(1) as f64
+    );
+    println!(
+        "  server memory, peak of 200 ms samples during the load: PSS {pss:.0} MiB, RSS {rss:.0} MiB (target PSS < 200 MiB)"
     );
     let [b, c, t] = [0, 1, 2].map(|i| batches1[i] - batches0[i]);
     if b > 0.0 {
@@ -546,8 +607,10 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     }
     if args.lookups > 0 {
         say(&format!("screen pop: {} lookups", args.lookups));
+        let memory = MemoryPeak::start(server_pid);
         let (lat, calls_seen, cases_seen) =
             screen_pops(args, &client, &fx.base, &token, &mut rng).await?;
+        let (rss, pss) = memory.finish().await;
         let (p50, p99, mean, max) = lat.summary();
         println!();
         println!(
@@ -559,6 +622,7 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
             calls_seen as f64 / args.lookups as f64,
             cases_seen as f64 / args.lookups as f64,
         );
+        println!("  server memory, peak during the lookups: PSS {pss:.0} MiB, RSS {rss:.0} MiB");
         println!();
     }
     say("done");
@@ -624,14 +688,148 @@ async fn login(client: &reqwest::Client, base: &str, user: &str) -> Result<Strin
         .ok_or_else(|| anyhow!("login answer without a token: {body}"))
 }
 
-fn case_body(rng: &mut Rng, phones: u64) -> Vec<u8> {
-    let body = json!({
-        "category": CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize],
-        "region_code": VILLAGES[rng.below(VILLAGES.len() as u64) as usize],
+fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
+    from[rng.below(from.len() as u64) as usize]
+}
+
+fn case_body(args: &Args, rng: &mut Rng) -> Vec<u8> {
+    let mut body = json!({
+        "category": pick(rng, CATEGORIES),
+        "region_code": pick(rng, VILLAGES),
         "summary": "bench: caller reports repeated threats from her husband",
-        "subject": {"phone": phone(rng.below(phones))},
+        "subject": {"phone": phone(rng.below(args.phones))},
     });
+    if args.mix == Mix::Realistic {
+        realistic(rng, &mut body);
+    }
     serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// Disputes of the realistic mix (marriage and family twice as often).
+const DISPUTES: &[&str] = &[
+    "marriage_family",
+    "marriage_family",
+    "neighbor_dispute",
+    "land_rights",
+    "property",
+    "employment",
+    "family_education",
+];
+
+/// The rest of the realistic mix: help that opens no escalation.
+const OTHERS: &[&str] = &["legal_aid", "social_assistance", "counselling", "health"];
+
+/// A danger screen: `in_progress`, the questions answered yes (1-based).
+fn screen(in_progress: bool, yes: &[usize]) -> Value {
+    let answers: Vec<bool> = (1..=11).map(|q| yes.contains(&q)).collect();
+    json!({"in_progress": in_progress, "answers": answers, "screener_concern": false})
+}
+
+/// The realistic mix over 100 slots: 60 disputes; 30 domestic violence
+/// with a screen (5 imminent, 15 high — the 20 % that escalate — and 10
+/// elevated); 10 other help.
+fn realistic(rng: &mut Rng, body: &mut Value) {
+    let slot = rng.below(100);
+    let (category, summary, screen) = match slot {
+        0..=59 => (
+            pick(rng, DISPUTES),
+            "bench: dispute with relatives over the family land",
+            None,
+        ),
+        60..=64 => (
+            "domestic_violence",
+            "bench: he is beating her now",
+            Some(screen(true, &[])),
+        ),
+        65..=79 => (
+            "domestic_violence",
+            "bench: he threatened to kill her",
+            Some(screen(false, &[2, 5])),
+        ),
+        80..=89 => (
+            "domestic_violence",
+            "bench: he shouts and breaks things",
+            Some(screen(false, &[5])),
+        ),
+        _ => (
+            pick(rng, OTHERS),
+            "bench: asks where to get legal help",
+            None,
+        ),
+    };
+    body["category"] = json!(category);
+    body["summary"] = json!(summary);
+    if let Some(s) = screen {
+        body["danger_screen"] = s;
+    }
+}
+
+/// Escalations, mail and texts on file (the load's share is the
+/// difference before and after it).
+async fn queued(fx: &Fixture) -> Result<[i64; 3]> {
+    let db = connect_app_db(fx).await?;
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT (SELECT COUNT(*) FROM escalations), (SELECT COUNT(*) FROM mail_outbox), \
+             (SELECT COUNT(*) FROM sms_outbox)",
+        ))
+        .await?
+        .ok_or_else(|| anyhow!("no counts"))?;
+    let mut out = [0i64; 3];
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = row.try_get_by_index::<i64>(i)?;
+    }
+    db.close().await?;
+    Ok(out)
+}
+
+/// The server's resident (RSS) and proportional (PSS) memory in KiB, from
+/// `/proc/PID/smaps_rollup`. PSS charges each shared page to the
+/// processes mapping it in shares: the database file mapped by every
+/// pooled SQLite connection counts once, where RSS counts it per mapping.
+fn smaps_rollup(pid: u32) -> Option<(u64, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    Some((field("Rss:")?, field("Pss:")?))
+}
+
+/// The largest RSS and PSS seen while a load runs, sampled every 200 ms.
+struct MemoryPeak {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<(u64, u64)>,
+}
+
+impl MemoryPeak {
+    fn start(pid: Option<u32>) -> MemoryPeak {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut peak = (0u64, 0u64);
+            loop {
+                if let Some((rss, pss)) = pid.and_then(smaps_rollup) {
+                    peak = (peak.0.max(rss), peak.1.max(pss));
+                }
+                if flag.load(Ordering::Relaxed) {
+                    return peak;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        });
+        MemoryPeak { stop, task }
+    }
+
+    /// (RSS, PSS) peaks in MiB.
+    async fn finish(self) -> (f64, f64) {
+        self.stop.store(true, Ordering::Relaxed);
+        let (rss, pss) = self.task.await.unwrap_or((0, 0));
+        (rss as f64 / 1024.0, pss as f64 / 1024.0)
+    }
 }
 
 /// `total` cases from `concurrency` clients; returns (cases/s, latencies,
@@ -644,8 +842,7 @@ async fn open_cases(
     total: usize,
     rng: &mut Rng,
 ) -> Result<(f64, Latencies, usize)> {
-    let bodies: Arc<Vec<Vec<u8>>> =
-        Arc::new((0..total).map(|_| case_body(rng, args.phones)).collect());
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..total).map(|_| case_body(args, rng)).collect());
     let next = Arc::new(AtomicUsize::new(0));
     let url = format!("{base}/api/v1/cases");
     let auth = format!("Bearer {token}");

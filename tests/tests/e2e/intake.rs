@@ -802,6 +802,7 @@ async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() 
 
     let linked_tries = bodies.iter().filter(|b| b["call_id"].is_string()).count();
     let mut numbers = Vec::new();
+    let mut escalated = Vec::new();
     let mut linked = 0;
     for (body, (status, case)) in bodies.iter().zip(&results) {
         if *status == StatusCode::CONFLICT {
@@ -826,6 +827,7 @@ async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() 
         if body["danger_screen"].is_object() {
             assert_eq!(case["risk_level"], "high");
             assert_eq!(case["escalation"]["urgency"], "high", "{case}");
+            escalated.push(case["number"].as_str().unwrap().to_string());
         } else {
             assert!(case["escalation"].is_null());
         }
@@ -840,6 +842,33 @@ async fn concurrent_intakes_each_get_their_own_case_and_a_bad_one_fails_alone() 
     assert_eq!(numbers, expected);
     let (_, pop) = app.get(&op, "/api/v1/callers/13900002222").await;
     assert!(pop["calls"][0]["case_id"].is_string(), "{pop}");
+    escalations_told_the_police(&app, &escalated).await;
+}
+
+/// Every escalation a batch opened mailed 白沙派出所 and its liaison and
+/// texted its duty phone, each naming its own case.
+async fn escalations_told_the_police(app: &TestApp, numbers: &[String]) {
+    use lianxin::{db::entities::mail, notify::sms::sms_message};
+    use sea_orm::EntityTrait;
+    assert_eq!(numbers.len(), 5, "five escalating cases in the batches");
+    let conn = &app.state.db.conn;
+    let mails = mail::Entity::find().all(conn).await.unwrap();
+    let texts = sms_message::Entity::find().all(conn).await.unwrap();
+    for number in numbers {
+        for to in ["bs-police@demo.lianxin", "police@demo.lianxin"] {
+            let told = mails
+                .iter()
+                .filter(|m| m.recipient == to && m.subject.contains(number.as_str()))
+                .count();
+            assert_eq!(told, 1, "mail to {to} about {number}");
+        }
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.recipient == "13900000110" && t.body.contains(number.as_str())),
+            "a text to the duty phone about {number}"
+        );
+    }
 }
 
 #[tokio::test]
