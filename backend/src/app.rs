@@ -169,6 +169,10 @@ fn start_background(state: &AppState, shutdown: &Shutdown) -> Vec<JoinHandle<()>
         state.db.health().clone(),
         shutdown.clone(),
     )));
+    tasks.push(tokio::spawn(crate::reports::run_folder(
+        state.db.clone(),
+        shutdown.clone(),
+    )));
     tasks.push(tokio::spawn(crate::db::run_checkpointer(
         state.db.clone(),
         shutdown.clone(),

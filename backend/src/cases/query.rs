@@ -23,7 +23,7 @@ use crate::{
 
 pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> Result<CaseDetail> {
     let conn = &state.db.conn;
-    let (c, access) = scope::load(conn, p, id).await?;
+    let (c, access, escalated) = scope::load_for_read(conn, p, id).await?;
     if reveal {
         if !access.may_unmask() {
             return Err(Error::Forbidden(
@@ -32,7 +32,11 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> 
         }
         audit_reveal(state, p, &c).await?;
     }
-    let esc = escalation::latest_for_case(conn, &c, state.now()).await?;
+    let esc = if escalated {
+        escalation::latest_for_case(conn, &c, state.now()).await?
+    } else {
+        None
+    };
     let mut timeline = events::timeline(conn, c.id).await?;
     if access == scope::Access::ReadOnly {
         // A unit that handled the case before a transfer (or a police unit

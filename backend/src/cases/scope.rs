@@ -4,14 +4,14 @@
 //! and a test checks that they agree: the feed never sends an event of a
 //! case its user could not read.
 use sea_orm::{
-    sea_query::{Expr, Query},
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    sea_query::{Expr, ExprTrait, Query},
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::Principal,
-    db::entities::{case, case_handler},
+    db::entities::{case, case_handler, escalation},
     error::{Error, Result},
     events::CaseEvent,
     regions::RegionCode,
@@ -70,21 +70,67 @@ pub async fn load(
     p: &Principal,
     id: Uuid,
 ) -> Result<(case::Model, Access)> {
-    let c = case::Entity::find_by_id(id)
-        .one(conn)
+    let (c, access, _) = fetch(conn, p, id, false).await?;
+    Ok((c, access))
+}
+
+/// [`load`] for the case page: also whether the case was ever escalated
+/// (so that a case never escalated costs no escalation query).
+pub async fn load_for_read(
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    id: Uuid,
+) -> Result<(case::Model, Access, bool)> {
+    fetch(conn, p, id, true).await
+}
+
+/// One query: the case row, whether the principal's unit is among its
+/// handlers, and (when asked) whether it has an escalation. The case page
+/// is read far more often than anything else; three round trips were most
+/// of its cost.
+async fn fetch(
+    conn: &impl ConnectionTrait,
+    p: &Principal,
+    id: Uuid,
+    escalations: bool,
+) -> Result<(case::Model, Access, bool)> {
+    let unit = p
+        .unit_id()
+        .filter(|_| !matches!(p.role, Role::Admin | Role::Operator | Role::Supervisor));
+    let mut q = case::Entity::find_by_id(id);
+    if let Some(unit_id) = unit {
+        let handled = Query::select()
+            .expr(Expr::val(1))
+            .from(case_handler::Entity)
+            .and_where(
+                Expr::col((case_handler::Entity, case_handler::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            )
+            .and_where(case_handler::Column::UnitId.eq(unit_id))
+            .to_owned();
+        q = q.expr_as(Expr::exists(handled), "handled");
+    }
+    if escalations {
+        let any = Query::select()
+            .expr(Expr::val(1))
+            .from(escalation::Entity)
+            .and_where(
+                Expr::col((escalation::Entity, escalation::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            )
+            .to_owned();
+        q = q.expr_as(Expr::exists(any), "escalated");
+    }
+    let row = conn
+        .query_one_raw(q.build(conn.get_database_backend()))
         .await?
         .ok_or(Error::NotFound("case"))?;
-    let handled = match p.unit_id() {
-        Some(unit_id) if !matches!(p.role, Role::Admin | Role::Operator | Role::Supervisor) => {
-            case_handler::Entity::find_by_id((id, unit_id))
-                .one(conn)
-                .await?
-                .is_some()
-        }
-        _ => false,
-    };
+    let c = case::Model::from_query_result(&row, "")?;
+    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<bool>("", name)?) };
+    let handled = unit.is_some() && flag("handled")?;
+    let escalated = escalations && flag("escalated")?;
     let access = access(p, &c, handled).ok_or(Error::NotFound("case"))?;
-    Ok((c, access))
+    Ok((c, access, escalated))
 }
 
 /// The list filter for the principal's scope.

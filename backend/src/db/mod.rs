@@ -192,26 +192,35 @@ fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOptions {
     opts.max_connections(pool.max)
         .min_connections(pool.min)
         .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(move |o| {
-            // WAL + synchronous=FULL: a committed case is on disk before
-            // the client hears about it, even across a power cut.
-            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                .create_if_missing(true)
-                // Checkpoints run beside the writers, not inside the
-                // commit that happens to cross the WAL's size limit
-                // (`wal::run_checkpointer`), which also keeps it bounded.
-                .pragma("wal_autocheckpoint", "0")
-                .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
-                // Reads through a memory map and a page cache per
-                // connection (`[database] sqlite_*`; README, Performance:
-                // "Memory").
-                .pragma("mmap_size", mmap.clone())
-                .pragma("cache_size", cache.clone())
-        });
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // sqlx pings a pooled connection before every use by default. A
+        // SQLite file cannot hang up, and on SQLite each ping is a round
+        // trip to the connection's worker thread: as many thread
+        // handoffs as the query itself (a case read, 2 queries, paid 4).
+        // PostgreSQL keeps the ping: it is how the pool drops connections
+        // a restarted server closed (`health.rs`).
+        opts.test_before_acquire(false);
+    }
+    opts.map_sqlx_sqlite_opts(move |o| {
+        // WAL + synchronous=FULL: a committed case is on disk before
+        // the client hears about it, even across a power cut.
+        o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true)
+            .create_if_missing(true)
+            // Checkpoints run beside the writers, not inside the
+            // commit that happens to cross the WAL's size limit
+            // (`wal::run_checkpointer`), which also keeps it bounded.
+            .pragma("wal_autocheckpoint", "0")
+            .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
+            // Reads through a memory map and a page cache per
+            // connection (`[database] sqlite_*`; README, Performance:
+            // "Memory").
+            .pragma("mmap_size", mmap.clone())
+            .pragma("cache_size", cache.clone())
+    });
     opts
 }
 

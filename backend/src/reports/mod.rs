@@ -8,8 +8,13 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait};
 use serde::{Deserialize, Serialize};
 
 mod counters;
+
+pub use counters::run_folder;
 mod csv;
 mod figures;
+mod tally;
+
+use tally::Tally;
 
 use crate::{
     auth::Principal,
@@ -130,7 +135,12 @@ fn period(state: &AppState, p: &Principal, q: &ReportQuery) -> Result<Period> {
     let region = match q.region_code.as_deref().filter(|s| !s.is_empty()) {
         Some(r) => {
             let code = regions::parse_field("region_code", r)?;
-            base = base.add(case::Column::RegionCode.starts_with(code.prefix()));
+            // A village is a whole code: equality, over `cases_region_report`.
+            base = base.add(if code.prefix().len() == code.as_str().len() {
+                case::Column::RegionCode.eq(code.as_str())
+            } else {
+                case::Column::RegionCode.starts_with(code.prefix())
+            });
             if let Some(v) = prefixes.as_mut() {
                 v.push(code.prefix().to_string());
             }
@@ -143,10 +153,9 @@ fn period(state: &AppState, p: &Principal, q: &ReportQuery) -> Result<Period> {
             .add(case::Column::CreatedAt.gte(a))
             .add(case::Column::CreatedAt.lt(b))
     };
-    // The counters are kept on SQLite only (migration
-    // m20261205_000020_daily_counts says why).
-    let sqlite = state.db.conn.get_database_backend() == sea_orm::DbBackend::Sqlite;
-    let counted = match (counters::whole_days(from, to).filter(|_| sqlite), prefixes) {
+    // The counters are kept per township: a village counts from the cases.
+    let prefixes = prefixes.filter(|p| counters::countable(p));
+    let counted = match (counters::whole_days(from, to), prefixes) {
         (Some(days), Some(prefixes)) => {
             let mut edges = Vec::new();
             if from < days.start_at {
@@ -193,47 +202,38 @@ pub async fn summary(state: &AppState, p: &Principal, q: ReportQuery) -> Result<
     let per = period(state, p, &q)?;
     let conn = &state.db.conn;
     let now = state.now();
-    let (counts, mut kinds) = match &per.counted {
+    let mut tally = Tally::default();
+    match &per.counted {
         Some((days, prefixes, edges)) => {
-            let mut counts = counters::case_counts(conn, days, prefixes).await?;
-            let mut kinds = BTreeMap::new();
-            counters::deadline_counts(conn, days, prefixes, &mut kinds).await?;
-            for edge in edges {
-                counts.extend(figures::case_counts(conn, edge).await?);
-                for (k, (m, x)) in figures::deadline_counts(conn, edge, now).await? {
-                    let e = kinds.entry(k).or_insert((0, 0));
-                    e.0 += m;
-                    e.1 += x;
-                }
+            if let Err(e) = counters::fold(conn).await {
+                tracing::warn!(error = %e, "folding report counter deltas");
             }
-            (counts, kinds)
+            counters::read(conn, days, prefixes, &mut tally).await?;
+            for edge in edges {
+                tally.add_cases(&figures::case_counts(conn, edge).await?);
+                tally.add_kinds(figures::deadline_counts(conn, edge, now).await?);
+            }
         }
-        None => (
-            figures::case_counts(conn, &per.cond).await?,
-            figures::deadline_counts(conn, &per.cond, now).await?,
-        ),
-    };
+        None => {
+            tally.add_cases(&figures::case_counts(conn, &per.cond).await?);
+            tally.add_kinds(figures::deadline_counts(conn, &per.cond, now).await?);
+        }
+    }
     let units: BTreeMap<uuid::Uuid, String> = unit::Entity::find()
         .all(conn)
         .await?
         .into_iter()
         .map(|u| (u.id, u.name))
         .collect();
-    let mut by_category = BTreeMap::new();
-    let mut by_status = BTreeMap::new();
-    let mut by_unit: BTreeMap<Option<uuid::Uuid>, u64> = BTreeMap::new();
-    let (mut total, mut overdue) = (0, 0);
-    for c in &counts {
-        *by_category.entry(c.category.clone()).or_insert(0) += c.n;
-        *by_status.entry(c.status.clone()).or_insert(0) += c.n;
-        *by_unit.entry(c.unit).or_insert(0) += c.n;
-        total += c.n;
-        if c.overdue {
-            overdue += c.n;
-        }
-    }
-    let escalations = figures::escalation_times(conn, &per.cond).await?;
-    kinds.retain(|_, (m, x)| *m + *x > 0);
+    let escalations = figures::escalation_times(conn, &per.cond, per.from).await?;
+    let Tally {
+        by_category,
+        by_status,
+        by_unit,
+        total,
+        overdue,
+        kinds,
+    } = tally;
     let (met, missed) = kinds.values().fold((0, 0), |(a, b), (m, x)| (a + m, b + x));
     let (ack_all, ack_by) = times_to_acknowledge(&escalations);
     Ok(Summary {

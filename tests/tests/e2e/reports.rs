@@ -1,11 +1,11 @@
-//! The supervisor summary's daily counters (issue 20): the counts the
-//! database keeps per Beijing day (`case_daily_counts`,
-//! `deadline_daily_counts`) agree with a recount of the cases and
+//! The supervisor summary's counters (issue 20): the counts the database
+//! keeps per Beijing day and township (`report_counts`, plus PostgreSQL's
+//! pending `report_count_deltas`) agree with a recount of the cases and
 //! deadlines after opens, transfers, resolves, missed deadlines and a
-//! reopen, and the summary over whole days plus partial edges answers
-//! what a recount of the period says. (The counters are kept on SQLite
-//! only; on PostgreSQL the summary part checks the index path.)
-use std::collections::BTreeMap;
+//! reopen, and under many concurrent writers; the summary over whole days
+//! plus partial edges answers what a recount of the period says. Both
+//! engines.
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, FixedOffset, Utc};
@@ -19,8 +19,9 @@ const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
 const JIUXIAN: &str = "450321101202"; // 旧县村, 白沙镇, 阳朔县
 const XIONGCUN: &str = "450323101201"; // 熊村, 灵川县: outside the supervisor's county
 
-type CaseKey = (String, String, String, String, Option<Uuid>, bool);
-type DeadlineKey = (String, String, String);
+/// (Beijing day, township, dim, value) → n: what `report_counts` keeps.
+type Key = (String, String, String, String);
+type Counts = BTreeMap<Key, i64>;
 
 fn beijing_day(t: DateTime<Utc>) -> String {
     let off = FixedOffset::east_opt(8 * 3600).unwrap();
@@ -63,72 +64,67 @@ async fn ok(app: &TestApp, user: &str, path: String, body: Value) {
     assert_eq!(status, StatusCode::OK, "{path}: {v}");
 }
 
-/// What the counters hold (zero rows left out).
-async fn counters(app: &TestApp) -> (BTreeMap<CaseKey, i64>, BTreeMap<DeadlineKey, (i64, i64)>) {
+/// What the counters and their pending deltas hold (zero rows left
+/// out; unit ids in one spelling).
+async fn counters(app: &TestApp) -> Counts {
     let conn = &app.state.db.conn;
-    let backend = conn.get_database_backend();
-    let sql = |s: &str| Statement::from_string(backend, s.to_string());
-    let mut cases = BTreeMap::new();
+    let sql = "SELECT day, region_code, dim, value, CAST(SUM(n) AS BIGINT) AS n FROM \
+        (SELECT day, region_code, dim, value, n FROM report_counts \
+        UNION ALL SELECT day, region_code, dim, value, n FROM report_count_deltas) x \
+        GROUP BY day, region_code, dim, value";
+    let mut out = BTreeMap::new();
     for r in conn
-        .query_all_raw(sql(
-            "SELECT day, region_code, category, status, unit_id, overdue, n FROM case_daily_counts",
-        ))
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
         .await
         .unwrap()
     {
         let n: i64 = r.try_get("", "n").unwrap();
-        let unit: Uuid = r.try_get("", "unit_id").unwrap();
+        let dim: String = r.try_get("", "dim").unwrap();
+        let mut value: String = r.try_get("", "value").unwrap();
+        if dim == "unit" && !value.is_empty() {
+            value = Uuid::parse_str(&value).unwrap().simple().to_string();
+        }
         if n != 0 {
             let key = (
                 r.try_get("", "day").unwrap(),
                 r.try_get("", "region_code").unwrap(),
-                r.try_get("", "category").unwrap(),
-                r.try_get("", "status").unwrap(),
-                (!unit.is_nil()).then_some(unit),
-                r.try_get("", "overdue").unwrap(),
+                dim,
+                value,
             );
-            cases.insert(key, n);
+            out.insert(key, n);
         }
     }
-    let mut deadlines = BTreeMap::new();
-    for r in conn
-        .query_all_raw(sql(
-            "SELECT day, region_code, kind, met, missed FROM deadline_daily_counts",
-        ))
-        .await
-        .unwrap()
-    {
-        let (met, missed): (i64, i64) = (
-            r.try_get("", "met").unwrap(),
-            r.try_get("", "missed").unwrap(),
-        );
-        if met != 0 || missed != 0 {
-            let key = (
-                r.try_get("", "day").unwrap(),
-                r.try_get("", "region_code").unwrap(),
-                r.try_get("", "kind").unwrap(),
-            );
-            deadlines.insert(key, (met, missed));
-        }
-    }
-    (cases, deadlines)
+    out
+}
+
+fn township(region: &str) -> String {
+    format!("{}000", &region[..9])
 }
 
 /// The same counts, recounted from every case and deadline.
-async fn recount(app: &TestApp) -> (BTreeMap<CaseKey, i64>, BTreeMap<DeadlineKey, (i64, i64)>) {
+async fn recount(app: &TestApp) -> Counts {
     let conn = &app.state.db.conn;
     let all = case::Entity::find().all(conn).await.unwrap();
-    let mut cases = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    let mut add = |day: &str, region: &str, dim: &str, value: String, n: i64| {
+        if n != 0 {
+            *out.entry((day.to_string(), township(region), dim.to_string(), value))
+                .or_insert(0) += n;
+        }
+    };
     for c in &all {
-        let key = (
-            beijing_day(c.created_at),
-            c.region_code.clone(),
-            c.category.to_string(),
-            c.status.to_string(),
-            c.assigned_unit_id,
-            c.overdue,
+        let day = beijing_day(c.created_at);
+        let unit = c.assigned_unit_id.map(|u| u.simple().to_string());
+        add(&day, &c.region_code, "category", c.category.to_string(), 1);
+        add(&day, &c.region_code, "status", c.status.to_string(), 1);
+        add(&day, &c.region_code, "unit", unit.unwrap_or_default(), 1);
+        add(
+            &day,
+            &c.region_code,
+            "overdue",
+            String::new(),
+            i64::from(c.overdue),
         );
-        *cases.entry(key).or_insert(0) += 1;
     }
     let by_id: BTreeMap<Uuid, &case::Model> = all.iter().map(|c| (c.id, c)).collect();
     let esc: BTreeMap<Uuid, Uuid> = escalation::Entity::find()
@@ -138,37 +134,26 @@ async fn recount(app: &TestApp) -> (BTreeMap<CaseKey, i64>, BTreeMap<DeadlineKey
         .into_iter()
         .map(|e| (e.id, e.case_id))
         .collect();
-    let mut deadlines = BTreeMap::new();
     for d in deadline::Entity::find().all(conn).await.unwrap() {
         let case_id = esc.get(&d.subject_id).copied().unwrap_or(d.subject_id);
         let Some(c) = by_id.get(&case_id) else {
             continue;
         };
+        let day = beijing_day(c.created_at);
         let missed = d.fired_at.is_some();
         let met = !missed && d.cancelled_at.is_some_and(|at| at <= d.due_at);
-        if met || missed {
-            let e = deadlines
-                .entry((
-                    beijing_day(c.created_at),
-                    c.region_code.clone(),
-                    d.kind.clone(),
-                ))
-                .or_insert((0, 0));
-            e.0 += i64::from(met);
-            e.1 += i64::from(missed);
+        let settled = missed || d.cancelled_at.is_some();
+        for (dim, yes) in [("met", met), ("missed", missed), ("settled", settled)] {
+            add(&day, &c.region_code, dim, d.kind.clone(), i64::from(yes));
         }
     }
-    (cases, deadlines)
+    out
 }
 
 async fn assert_counters_agree(app: &TestApp, when: &str) {
-    if app.is_postgres() {
-        return; // counters are kept on SQLite only
-    }
     let (kept, counted) = (counters(app).await, recount(app).await);
-    assert_eq!(kept.0, counted.0, "case counters after {when}");
-    assert_eq!(kept.1, counted.1, "deadline counters after {when}");
-    assert!(!kept.0.is_empty());
+    assert_eq!(kept, counted, "counters after {when}");
+    assert!(!kept.is_empty());
 }
 
 async fn wait_missed(app: &TestApp) {
@@ -235,20 +220,14 @@ async fn daily_counters_agree_with_a_recount_and_the_summary_reads_them() {
     )
     .await;
     transfer(&app, &marriage, &[county, mediation]).await;
+    assert_counters_agree(&app, "missed deadlines and a reopen").await;
     let counted = recount(&app).await;
-    if !app.is_postgres() {
-        let kept = counters(&app).await;
-        assert_eq!(
-            kept, counted,
-            "counters after missed deadlines and a reopen"
+    for dim in ["met", "missed"] {
+        assert!(
+            counted.keys().any(|k| k.2 == dim),
+            "{dim} deadlines counted: {counted:?}"
         );
     }
-    assert!(
-        counted.1.values().any(|(_, missed)| *missed > 0)
-            && counted.1.values().any(|(met, _)| *met > 0),
-        "met and missed deadlines both counted: {:?}",
-        counted.1
-    );
 
     // The supervisor's summary over partial edges and whole days answers
     // what a recount of her county's cases in the period says.
@@ -278,14 +257,104 @@ async fn daily_counters_agree_with_a_recount_and_the_summary_reads_them() {
         mine.iter().filter(|c| c.overdue).count(),
         "{summary}"
     );
-    let (met, missed) = counted
-        .1
+    let mine = |k: &Key, dim: &str| {
+        k.1.starts_with("450321") && k.2 == dim && lianxin::cases::clocks::counts_in_figures(&k.3)
+    };
+    let sum = |dim: &str| -> i64 {
+        counted
+            .iter()
+            .filter(|(k, _)| mine(k, dim))
+            .map(|(_, n)| n)
+            .sum()
+    };
+    assert_eq!(summary["deadlines"]["met"], sum("met"), "{summary}");
+    assert_eq!(summary["deadlines"]["missed"], sum("missed"), "{summary}");
+    assert!(sum("missed") > 0, "{summary}");
+    // Every kind with a deadline that fell due is listed, met or not.
+    let kinds: BTreeSet<&String> = counted
+        .keys()
+        .filter(|k| mine(k, "settled"))
+        .map(|k| &k.3)
+        .collect();
+    let listed: BTreeSet<&String> = summary["deadlines_by_kind"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    assert_eq!(listed, kinds, "{summary}");
+}
+
+/// Many writers at once — opens, accepts, deadlines firing — never fail
+/// (the PostgreSQL counters once deadlocked here) and leave the counters
+/// equal to a recount.
+#[tokio::test]
+async fn counters_stay_exact_under_concurrent_writers() {
+    let app = spawn_app().await;
+    let op = app.login("operator").await;
+    let body = |i: usize| {
+        let village = if i.is_multiple_of(2) { YULONG } else { JIUXIAN };
+        json!({"category": "domestic_violence", "region_code": village, "summary": "并发统计", "subject": {}})
+    };
+    let opened = futures_util::future::join_all(
+        (0..40).map(|i| app.post_json(&op, "/api/v1/cases", body(i))),
+    )
+    .await;
+    let ids: Vec<String> = opened
         .iter()
-        .filter(|((_, region, kind), _)| {
-            region.starts_with("450321") && lianxin::cases::clocks::counts_in_figures(kind)
+        .map(|(status, c)| {
+            assert_eq!(*status, StatusCode::CREATED, "{c}");
+            c["id"].as_str().unwrap().to_string()
         })
-        .fold((0, 0), |(a, b), (_, (m, x))| (a + m, b + x));
-    assert_eq!(summary["deadlines"]["met"], met, "{summary}");
-    assert_eq!(summary["deadlines"]["missed"], missed, "{summary}");
-    assert!(missed > 0, "{summary}");
+        .collect();
+    // Accept deadlines of the other half fire while cases are accepted
+    // and more are opened.
+    app.clock.advance(Duration::days(3));
+    let (op, station) = (
+        app.login_fresh("operator").await,
+        app.login_fresh("station").await,
+    );
+    let accepts = ids[..20].iter().map(|id| {
+        let path = format!("/api/v1/cases/{id}/accept");
+        let station = station.clone();
+        let app = &app;
+        async move { app.post_json(&station, &path, json!({})).await }
+    });
+    let opens = (40..80).map(|i| app.post_json(&op, "/api/v1/cases", body(i)));
+    let (accepted, opened) = tokio::join!(
+        futures_util::future::join_all(accepts),
+        futures_util::future::join_all(opens)
+    );
+    for (status, v) in accepted.iter().chain(opened.iter()) {
+        assert!(status.is_success(), "{status}: {v}");
+    }
+    wait_missed(&app).await;
+    // The scheduler may still be firing: the two must meet within 20 s.
+    let started = Instant::now();
+    loop {
+        let (kept, counted) = (counters(&app).await, recount(&app).await);
+        if kept == counted {
+            assert!(counted.keys().any(|k| k.2 == "missed"), "{counted:?}");
+            break;
+        }
+        assert!(
+            started.elapsed() < StdDuration::from_secs(20),
+            "counters {kept:?}\nrecount {counted:?}"
+        );
+        tokio::time::sleep(StdDuration::from_millis(200)).await;
+    }
+    // The summary folds what is pending and answers the same total.
+    let sup = app.login_fresh("supervisor").await;
+    let at = |t: DateTime<Utc>| t.to_rfc3339().replace('+', "%2B");
+    let (from, to) = (
+        at(start_time() - Duration::days(2)),
+        at(app.now() + Duration::hours(1)),
+    );
+    let (status, summary) = app
+        .get(
+            &sup,
+            &format!("/api/v1/reports/summary?from={from}&to={to}"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["total"], 80, "{summary}");
 }
