@@ -45,6 +45,7 @@
 //! cuts disk-bound figures tenfold, so rerun when the machine is quiet.
 //! `--keep` leaves the directory (server log, databases) for a post-mortem;
 //! `RUST_LOG` is passed to the server, whose log is `<dir>/server.log`.
+use lianxin_tests::procfs::loadavg;
 use std::{
     path::{Path, PathBuf},
     process::Stdio,
@@ -250,12 +251,6 @@ impl Rng {
 /// The k-th caller's number: mainland mobiles, canonical form.
 fn phone(k: u64) -> String {
     format!("1{}", 3_800_000_000u64 + k * 37)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 fn say(what: &str) {

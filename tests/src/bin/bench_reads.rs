@@ -30,6 +30,7 @@
 //!    server's CPU seconds per 1,000 requests and its PSS
 //!    (`/proc/PID/smaps_rollup`). The load average is printed with each:
 //!    rerun when the machine is busy.
+use lianxin_tests::procfs::{cpu_s, loadavg, pss_mib};
 use std::{
     path::PathBuf,
     process::Stdio,
@@ -113,34 +114,6 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?
         .block_on(run(args))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn pss_mib(pid: u32) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    text.lines()
-        .find(|l| l.starts_with("Pss:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
-/// CPU seconds used so far by process `pid` (user + system).
-fn cpu_s(pid: u32) -> f64 {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let f: Vec<&str> = s.rsplit_once(')')?.1.split_whitespace().collect();
-            let user: f64 = f.get(11)?.parse().ok()?;
-            let system: f64 = f.get(12)?.parse().ok()?;
-            Some((user + system) / 100.0)
-        })
-        .unwrap_or(0.0)
 }
 
 async fn run(args: Args) -> Result<()> {

@@ -18,6 +18,7 @@
 //! server's PSS before and after). On PostgreSQL the seeding's counter
 //! deltas are folded by the server before anything is timed (the time it
 //! took is printed).
+use lianxin_tests::procfs::pss_mib;
 use std::{
     path::PathBuf,
     process::Stdio,
@@ -92,15 +93,6 @@ fn main() -> Result<()> {
         .enable_all()
         .build()?
         .block_on(run(args))
-}
-
-fn pss_mib(pid: u32) -> f64 {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
-    text.lines()
-        .find(|l| l.starts_with("Pss:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
 }
 
 async fn run(args: Args) -> Result<()> {
