@@ -22,6 +22,7 @@ mod m20261205_000002_place_note;
 mod m20261205_000019_must_change_password;
 mod m20261205_000020_daily_counts;
 mod m20261206_000021_region_counts;
+mod m20261207_000022_village_counts;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000019_must_change_password::Migration),
             Box::new(m20261205_000020_daily_counts::Migration),
             Box::new(m20261206_000021_region_counts::Migration),
+            Box::new(m20261207_000022_village_counts::Migration),
         ]
     }
 }

@@ -82,8 +82,13 @@ fn day(backend: DatabaseBackend, t: &str) -> String {
     }
 }
 
+/// Which region a counter row is kept for, from a case alias: its
+/// township here, the case's own code since
+/// `m20261207_000022_village_counts`.
+pub(crate) type RegionFn = fn(&str) -> String;
+
 /// The township of `T.region_code`: 9 digits + "000".
-fn township(t: &str) -> String {
+pub(crate) fn township(t: &str) -> String {
     format!("substr({t}.region_code, 1, 9) || '000'")
 }
 
@@ -123,8 +128,8 @@ fn deadline_dims(r: &str) -> [(&'static str, String); 3] {
 }
 
 /// The delta rows of a case row `r` counted with `sign`.
-fn case_rows(backend: DatabaseBackend, r: &str, sign: i32) -> String {
-    let (d, t) = (day(backend, r), township(r));
+fn case_rows(backend: DatabaseBackend, region: RegionFn, r: &str, sign: i32) -> String {
+    let (d, t) = (day(backend, r), region(r));
     case_dims(backend, r)
         .iter()
         .map(|(dim, value, n)| {
@@ -136,8 +141,8 @@ fn case_rows(backend: DatabaseBackend, r: &str, sign: i32) -> String {
 
 /// The case (day, region) a deadline `r` counts for: its subject is the
 /// case, or an escalation of the case.
-fn subject_case(backend: DatabaseBackend, r: &str) -> String {
-    let (d, t) = (day(backend, "c"), township("c"));
+fn subject_case(backend: DatabaseBackend, region: RegionFn, r: &str) -> String {
+    let (d, t) = (day(backend, "c"), region("c"));
     format!(
         "SELECT {d} AS day, {t} AS region_code FROM cases c WHERE c.id = {r}.subject_id \
          UNION ALL SELECT {d} AS day, {t} AS region_code FROM escalations e \
@@ -146,8 +151,8 @@ fn subject_case(backend: DatabaseBackend, r: &str) -> String {
 }
 
 /// The delta rows of a deadline row `r` counted with `sign`.
-fn deadline_rows(backend: DatabaseBackend, r: &str, sign: i32) -> String {
-    let s = subject_case(backend, r);
+fn deadline_rows(backend: DatabaseBackend, region: RegionFn, r: &str, sign: i32) -> String {
+    let s = subject_case(backend, region, r);
     deadline_dims(r)
         .iter()
         .map(|(dim, n)| {
@@ -175,8 +180,8 @@ fn apply(backend: DatabaseBackend, rows: &str) -> String {
     }
 }
 
-fn backfill(backend: DatabaseBackend) -> Vec<String> {
-    let (d, t) = (day(backend, "c"), township("c"));
+pub(crate) fn backfill(backend: DatabaseBackend, region: RegionFn) -> Vec<String> {
+    let (d, t) = (day(backend, "c"), region("c"));
     let upsert =
         "ON CONFLICT (day, region_code, dim, value) DO UPDATE SET n = report_counts.n + excluded.n";
     let mut out = Vec::new();
@@ -207,7 +212,7 @@ const CASE_CHANGED: &str = "OLD.created_at IS DISTINCT FROM NEW.created_at OR OL
 const DEADLINE_CHANGED: &str = "OLD.fired_at IS DISTINCT FROM NEW.fired_at OR OLD.cancelled_at IS DISTINCT FROM NEW.cancelled_at \
     OR OLD.due_at IS DISTINCT FROM NEW.due_at OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.subject_id IS DISTINCT FROM NEW.subject_id";
 
-type RowsFn = fn(DatabaseBackend, &str, i32) -> String;
+type RowsFn = fn(DatabaseBackend, RegionFn, &str, i32) -> String;
 const TABLES_WATCHED: [(&str, &str, RowsFn, &str); 2] = [
     ("cases", "case_report_counts", case_rows, CASE_CHANGED),
     (
@@ -218,17 +223,17 @@ const TABLES_WATCHED: [(&str, &str, RowsFn, &str); 2] = [
     ),
 ];
 
-fn triggers(backend: DatabaseBackend) -> Vec<String> {
+pub(crate) fn triggers(backend: DatabaseBackend, region: RegionFn) -> Vec<String> {
     let mut out = Vec::new();
     for (table, name, rows, changed) in TABLES_WATCHED {
-        let insert = apply(backend, &rows(backend, "NEW", 1));
-        let delete = apply(backend, &rows(backend, "OLD", -1));
+        let insert = apply(backend, &rows(backend, region, "NEW", 1));
+        let delete = apply(backend, &rows(backend, region, "OLD", -1));
         let update = apply(
             backend,
             &format!(
                 "{} UNION ALL {}",
-                rows(backend, "OLD", -1),
-                rows(backend, "NEW", 1)
+                rows(backend, region, "OLD", -1),
+                rows(backend, region, "NEW", 1)
             ),
         );
         if backend == DatabaseBackend::Postgres {
@@ -265,6 +270,24 @@ fn triggers(backend: DatabaseBackend) -> Vec<String> {
     out
 }
 
+/// Drops the counter triggers (and PostgreSQL's trigger functions).
+pub(crate) fn drop_triggers(backend: DatabaseBackend) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, name, _, _) in TABLES_WATCHED {
+        for op in ["insert", "delete", "update"] {
+            let on = match backend {
+                DatabaseBackend::Postgres => format!(" ON {table}"),
+                _ => String::new(),
+            };
+            out.push(format!("DROP TRIGGER IF EXISTS {name}_{op}{on}"));
+        }
+        if backend == DatabaseBackend::Postgres {
+            out.push(format!("DROP FUNCTION IF EXISTS {name}()"));
+        }
+    }
+    out
+}
+
 /// What `m20261205_000020_daily_counts` left (SQLite triggers; tables on
 /// both engines).
 fn drop_daily(backend: DatabaseBackend) -> Vec<String> {
@@ -293,7 +316,10 @@ impl MigrationTrait for Migration {
         }
         crate::run_script(manager, TABLES).await?;
         // Statements with `;` inside (trigger bodies): one at a time.
-        for stmt in backfill(backend).into_iter().chain(triggers(backend)) {
+        for stmt in backfill(backend, township)
+            .into_iter()
+            .chain(triggers(backend, township))
+        {
             conn.execute_unprepared(&stmt).await?;
         }
         Ok(())
@@ -302,19 +328,8 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let backend = manager.get_database_backend();
         let conn = manager.get_connection();
-        for (table, name, _, _) in TABLES_WATCHED {
-            for op in ["insert", "delete", "update"] {
-                let on = match backend {
-                    DatabaseBackend::Postgres => format!(" ON {table}"),
-                    _ => String::new(),
-                };
-                conn.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name}_{op}{on}"))
-                    .await?;
-            }
-            if backend == DatabaseBackend::Postgres {
-                conn.execute_unprepared(&format!("DROP FUNCTION IF EXISTS {name}()"))
-                    .await?;
-            }
+        for stmt in drop_triggers(backend) {
+            conn.execute_unprepared(&stmt).await?;
         }
         crate::run_script(
             manager,

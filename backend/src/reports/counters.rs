@@ -1,7 +1,8 @@
 //! The summary's whole days from the counters the database keeps
-//! (`report_counts`: per Beijing day and township, the marginal counts by
-//! category, status, unit, overdue and deadline kind; migration
-//! `m20261206_000021_region_counts`). SQLite's triggers update them in
+//! (`report_counts`: per Beijing day and region code of the case — its
+//! village, as a rule — the marginal counts by category, status, unit,
+//! overdue and deadline kind; migrations `m20261206_000021_region_counts`,
+//! `m20261207_000022_village_counts`). SQLite's triggers update them in
 //! the transaction of every case and deadline change; PostgreSQL's
 //! triggers append `report_count_deltas`, which `fold` adds into the
 //! counters (one folder at a time, under an advisory lock) and which a
@@ -56,12 +57,12 @@ pub fn whole_days(from: DateTime<Utc>, to: DateTime<Utc>) -> Option<Days> {
     })
 }
 
-/// Region prefixes the counters can answer: none finer than a township
-/// (9 digits), digits only (they are written into the statement).
+/// Region prefixes the counters can answer: any up to a whole village
+/// code (12 digits), digits only (they are written into the statement).
 pub fn countable(prefixes: &[String]) -> bool {
     prefixes
         .iter()
-        .all(|p| p.len() <= 9 && p.bytes().all(|b| b.is_ascii_digit()))
+        .all(|p| p.len() <= 12 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn rows_of(table: &str, days: &Days, prefixes: &[String]) -> String {
@@ -180,6 +181,16 @@ mod tests {
         DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
             .unwrap_or_default()
+    }
+
+    #[test]
+    fn counters_answer_every_level_down_to_a_village() {
+        let p = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert!(countable(&p(&[])));
+        assert!(countable(&p(&["45", "450321", "450321101"])));
+        assert!(countable(&p(&["450321", "450321101201"])));
+        assert!(!countable(&p(&["4503211012011"])));
+        assert!(!countable(&p(&["450321' OR '1"])));
     }
 
     #[test]

@@ -135,7 +135,8 @@ fn period(state: &AppState, p: &Principal, q: &ReportQuery) -> Result<Period> {
     let region = match q.region_code.as_deref().filter(|s| !s.is_empty()) {
         Some(r) => {
             let code = regions::parse_field("region_code", r)?;
-            // A village is a whole code: equality, over `cases_region_report`.
+            // A village is a whole code: equality, over `cases_region_report`
+            // (the period's partial days at the edges).
             base = base.add(if code.prefix().len() == code.as_str().len() {
                 case::Column::RegionCode.eq(code.as_str())
             } else {
@@ -153,7 +154,7 @@ fn period(state: &AppState, p: &Principal, q: &ReportQuery) -> Result<Period> {
             .add(case::Column::CreatedAt.gte(a))
             .add(case::Column::CreatedAt.lt(b))
     };
-    // The counters are kept per township: a village counts from the cases.
+    // The counters are kept per village: every level reads them.
     let prefixes = prefixes.filter(|p| counters::countable(p));
     let counted = match (counters::whole_days(from, to), prefixes) {
         (Some(days), Some(prefixes)) => {

@@ -1,10 +1,10 @@
 //! The supervisor summary's counters (issue 20): the counts the database
-//! keeps per Beijing day and township (`report_counts`, plus PostgreSQL's
-//! pending `report_count_deltas`) agree with a recount of the cases and
-//! deadlines after opens, transfers, resolves, missed deadlines and a
-//! reopen, and under many concurrent writers; the summary over whole days
-//! plus partial edges answers what a recount of the period says. Both
-//! engines.
+//! keeps per Beijing day and region code (`report_counts`, plus
+//! PostgreSQL's pending `report_count_deltas`) agree with a recount of the
+//! cases and deadlines after opens, transfers, resolves, missed deadlines
+//! and a reopen, and under many concurrent writers; the summary over whole
+//! days plus partial edges, for her county and narrowed to one village,
+//! answers what a recount of the period says. Both engines.
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration as StdDuration, Instant};
 
@@ -19,7 +19,7 @@ const YULONG: &str = "450321101201"; // 遇龙村, 白沙镇, 阳朔县
 const JIUXIAN: &str = "450321101202"; // 旧县村, 白沙镇, 阳朔县
 const XIONGCUN: &str = "450323101201"; // 熊村, 灵川县: outside the supervisor's county
 
-/// (Beijing day, township, dim, value) → n: what `report_counts` keeps.
+/// (Beijing day, region code, dim, value) → n: what `report_counts` keeps.
 type Key = (String, String, String, String);
 type Counts = BTreeMap<Key, i64>;
 
@@ -97,10 +97,6 @@ async fn counters(app: &TestApp) -> Counts {
     out
 }
 
-fn township(region: &str) -> String {
-    format!("{}000", &region[..9])
-}
-
 /// The same counts, recounted from every case and deadline.
 async fn recount(app: &TestApp) -> Counts {
     let conn = &app.state.db.conn;
@@ -108,7 +104,7 @@ async fn recount(app: &TestApp) -> Counts {
     let mut out = BTreeMap::new();
     let mut add = |day: &str, region: &str, dim: &str, value: String, n: i64| {
         if n != 0 {
-            *out.entry((day.to_string(), township(region), dim.to_string(), value))
+            *out.entry((day.to_string(), region.to_string(), dim.to_string(), value))
                 .or_insert(0) += n;
         }
     };
@@ -230,35 +226,67 @@ async fn daily_counters_agree_with_a_recount_and_the_summary_reads_them() {
     }
 
     // The supervisor's summary over partial edges and whole days answers
-    // what a recount of her county's cases in the period says.
+    // what a recount of her county's cases in the period says, and so
+    // does the summary narrowed to one of its villages (its other village
+    // and the county next door left out).
     let from = start_time() - Duration::hours(3);
     let to = app.now() + Duration::hours(2);
+    assert_summary_is_a_recount(&app, from, to, None, &counted).await;
+    let village = assert_summary_is_a_recount(&app, from, to, Some(YULONG), &counted).await;
+    assert_eq!(village["total"], 2, "{village}");
+}
+
+/// The supervisor's summary of `[from, to)` (her county, or narrowed to
+/// `village`) against a recount of the cases and `counted`; the summary.
+async fn assert_summary_is_a_recount(
+    app: &TestApp,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    village: Option<&str>,
+    counted: &Counts,
+) -> Value {
+    let region = village.unwrap_or("450321");
     let sup = app.login_fresh("supervisor").await;
-    let q = format!(
-        "/api/v1/reports/summary?from={}&to={}",
-        from.to_rfc3339().replace('+', "%2B"),
-        to.to_rfc3339().replace('+', "%2B")
-    );
+    let at = |t: DateTime<Utc>| t.to_rfc3339().replace('+', "%2B");
+    let mut q = format!("/api/v1/reports/summary?from={}&to={}", at(from), at(to));
+    if let Some(v) = village {
+        q.push_str(&format!("&region_code={v}"));
+    }
     let (status, summary) = app.get(&sup, &q).await;
     assert_eq!(status, StatusCode::OK, "{summary}");
     let all = case::Entity::find().all(&app.state.db.conn).await.unwrap();
     let mine: Vec<_> = all
         .iter()
-        .filter(|c| c.region_code.starts_with("450321"))
+        .filter(|c| c.region_code.starts_with(region))
         .collect();
     assert_eq!(summary["total"], mine.len(), "{summary}");
-    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut by_status, mut by_category) = (BTreeMap::new(), BTreeMap::new());
+    let mut by_unit: BTreeMap<String, u64> = BTreeMap::new();
     for c in &mine {
         *by_status.entry(c.status.to_string()).or_insert(0) += 1;
+        *by_category.entry(c.category.to_string()).or_insert(0) += 1;
+        let unit = c.assigned_unit_id.map(|u| u.to_string());
+        *by_unit.entry(unit.unwrap_or_default()).or_insert(0) += 1;
     }
     assert_eq!(summary["by_status"], json!(by_status), "{summary}");
+    assert_eq!(summary["by_category"], json!(by_category), "{summary}");
+    let units: BTreeMap<String, u64> = summary["by_unit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let id = u["unit_id"].as_str().unwrap_or_default().to_string();
+            (id, u["count"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(units, by_unit, "{summary}");
     assert_eq!(
         summary["overdue"],
         mine.iter().filter(|c| c.overdue).count(),
         "{summary}"
     );
     let mine = |k: &Key, dim: &str| {
-        k.1.starts_with("450321") && k.2 == dim && lianxin::cases::clocks::counts_in_figures(&k.3)
+        k.1.starts_with(region) && k.2 == dim && lianxin::cases::clocks::counts_in_figures(&k.3)
     };
     let sum = |dim: &str| -> i64 {
         counted
@@ -282,6 +310,7 @@ async fn daily_counters_agree_with_a_recount_and_the_summary_reads_them() {
         .keys()
         .collect();
     assert_eq!(listed, kinds, "{summary}");
+    summary
 }
 
 /// Many writers at once — opens, accepts, deadlines firing — never fail
