@@ -30,6 +30,7 @@
 //! - The temporary directory and the PostgreSQL database are removed when
 //!   the last [`TestApp`] using them is dropped (set `LIANXIN_TEST_KEEP=1` to
 //!   keep them for a post-mortem).
+pub mod bench;
 pub mod procfs;
 pub mod smtp;
 

@@ -33,7 +33,6 @@
 use std::{
     collections::HashMap,
     path::PathBuf,
-    process::Stdio,
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc, Mutex,
@@ -43,13 +42,12 @@ use std::{
 
 use anyhow::{anyhow, bail, Context, Result};
 use futures_util::StreamExt;
-use sea_orm::{ConnectionTrait, Database};
+use lianxin_tests::bench::Scratch;
 use serde_json::{json, Value};
 use tokio::sync::{watch, Semaphore};
 use tokio_tungstenite::tungstenite::{
     client::IntoClientRequest, protocol::WebSocketConfig, Message,
 };
-use uuid::Uuid;
 
 const PASSWORD: &str = lianxin_tests::DEMO_PASSWORD;
 /// 阳朔县: the demo supervisor's county; bench townships are created in it.
@@ -187,111 +185,14 @@ struct Delivered {
 /// bench unit it was routed to).
 type Commits = Arc<Mutex<HashMap<u32, (u64, u64, Option<usize>)>>>;
 
-struct Server {
-    child: tokio::process::Child,
-    pid: u32,
-    base: String,
-    ws: String,
-}
-
 async fn run(args: Args) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("lianxin-bench-live-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
+    let pg_url = (args.db == "postgres").then_some(args.pg_url.as_str());
+    let mut scratch = Scratch::new("live", pg_url, &args.server).await?;
+    scratch.keep = args.keep;
     println!("bench_live: {} connections, {} events/s ({} cases/s) for {} s, {} units, {:.1}% see everything, {}; dir {}",
-        args.connections, args.rate, args.rate / 2.0, args.duration, args.units, args.all_share * 100.0, args.db, dir.display());
+        args.connections, args.rate, args.rate / 2.0, args.duration, args.units, args.all_share * 100.0, args.db, scratch.dir.display());
     println!("load average: {}", load());
-
-    let (db_url, pg_name) = if args.db == "postgres" {
-        let name = format!("lianxin_bench_{}", Uuid::new_v4().simple());
-        let conn = Database::connect(args.pg_url.as_str()).await?;
-        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
-        conn.close().await?;
-        let mut url = reqwest::Url::parse(&args.pg_url)?;
-        url.set_path(&format!("/{name}"));
-        (url.to_string(), Some(name))
-    } else {
-        (
-            format!("sqlite://{}/lianxin.db?mode=rwc", dir.display()),
-            None,
-        )
-    };
-    let outcome = bench(&args, &dir, &db_url).await;
-    if let Some(name) = pg_name {
-        if !args.keep {
-            if let Ok(conn) = Database::connect(args.pg_url.as_str()).await {
-                let _ = conn
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .await;
-            }
-        }
-    }
-    if !args.keep {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    outcome
-}
-
-async fn cli(args: &Args, dir: &std::path::Path, db_url: &str, what: &[&str]) -> Result<()> {
-    let out = tokio::process::Command::new(&args.server)
-        .args(what)
-        .env("LIANXIN_DATABASE_URL", db_url)
-        .env("LIANXIN_CONFIG", dir.join("bench.toml"))
-        .output()
-        .await
-        .with_context(|| {
-            format!(
-                "running {} (build it with cargo build --release -p lianxin)",
-                args.server.display()
-            )
-        })?;
-    if !out.status.success() {
-        bail!(
-            "lianxin {what:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    Ok(())
-}
-
-async fn start_server(args: &Args, dir: &std::path::Path, db_url: &str) -> Result<Server> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let log = std::fs::File::create(dir.join("server.log"))?;
-    let child = tokio::process::Command::new(&args.server)
-        .arg("serve")
-        .env("LIANXIN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("LIANXIN_DATABASE_URL", db_url)
-        .env("LIANXIN_CONFIG", dir.join("bench.toml"))
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::from(log.try_clone()?))
-        .stderr(Stdio::from(log))
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().ok_or_else(|| anyhow!("server exited at once"))?;
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return Ok(Server {
-                    child,
-                    pid,
-                    ws: format!("ws://127.0.0.1:{port}/api/v1/live"),
-                    base,
-                });
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!(
-        "the server did not become ready; see {}/server.log",
-        dir.display()
-    )
+    bench(&args, &scratch).await
 }
 
 async fn call(
@@ -369,18 +270,14 @@ fn scan(t: &str) -> Option<(i64, Option<u32>)> {
     Some((seq, Some(n)))
 }
 
-async fn bench(args: &Args, dir: &std::path::Path, db_url: &str) -> Result<()> {
+async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
+    let dir = scratch.dir.as_path();
     let max_conn = if args.db == "postgres" { 40 } else { 16 };
-    std::fs::write(
-        dir.join("bench.toml"),
-        format!(
-            // Every client comes from 127.0.0.1: no per-address cap.
-            "data_dir = \"{}\"\n[server]\nmax_connections_per_address = 0\n\
-             [database]\nmax_connections = {max_conn}\n",
-            dir.display()
-        ),
-    )?;
-    cli(args, dir, db_url, &["demo"]).await?;
+    // Every client comes from 127.0.0.1: no per-address cap.
+    scratch.write_config(&format!(
+        "[server]\nmax_connections_per_address = 0\n[database]\nmax_connections = {max_conn}\n"
+    ))?;
+    scratch.cli(&["demo"]).await?;
     let mut csv = String::from("code,name\n");
     for i in 0..args.units {
         csv.push_str(&format!(
@@ -390,19 +287,16 @@ async fn bench(args: &Args, dir: &std::path::Path, db_url: &str) -> Result<()> {
         ));
     }
     std::fs::write(dir.join("regions.csv"), csv)?;
-    cli(
-        args,
-        dir,
-        db_url,
-        &[
+    scratch
+        .cli(&[
             "regions",
             "import",
             &dir.join("regions.csv").display().to_string(),
-        ],
-    )
-    .await?;
-    let mut server = start_server(args, dir, db_url).await?;
+        ])
+        .await?;
+    let mut server = scratch.serve().await?;
     let base = server.base.clone();
+    let ws = format!("ws://127.0.0.1:{}/api/v1/live", server.port);
     println!(
         "server RSS at start: {} MB",
         rss_kb(server.pid, "VmRSS:") / 1024
@@ -463,7 +357,7 @@ async fn bench(args: &Args, dir: &std::path::Path, db_url: &str) -> Result<()> {
     let mut conns = Vec::with_capacity(args.connections);
     let connecting = Instant::now();
     for (sees, token) in plan {
-        let url = server.ws.clone();
+        let url = ws.clone();
         let mut stop = stop_rx.clone();
         let ready = ready.clone();
         let gate = gate.clone();

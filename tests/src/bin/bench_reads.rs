@@ -30,15 +30,16 @@
 //!    server's CPU seconds per 1,000 requests and its PSS
 //!    (`/proc/PID/smaps_rollup`). The load average is printed with each:
 //!    rerun when the machine is busy.
-use lianxin_tests::procfs::{cpu_s, loadavg, pss_mib};
+use lianxin_tests::{
+    bench::Scratch,
+    procfs::{cpu_s, loadavg, pss_mib},
+};
 use std::{
     path::PathBuf,
-    process::Stdio,
     time::{Duration, Instant},
 };
 
-use anyhow::{anyhow, bail, Context, Result};
-use sea_orm::{ConnectionTrait, Database};
+use anyhow::{anyhow, bail, Result};
 use serde_json::{json, Value};
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream},
@@ -117,88 +118,22 @@ fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
-    let tag = format!("{}_{}", std::process::id(), uuid::Uuid::new_v4().simple());
-    let dir = std::env::temp_dir().join(format!("lianxin-bench-reads-{tag}"));
-    std::fs::create_dir_all(&dir)?;
-    let db_name = format!("bench_reads_{tag}");
-    let url = if args.postgres {
-        let admin = Database::connect(&args.pg_url).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-            .await?;
-        let base = args.pg_url.rsplit_once('/').map_or("", |x| x.0);
-        format!("{base}/{db_name}")
-    } else {
-        format!("sqlite://{}/lianxin.db?mode=rwc", dir.display())
-    };
-    let outcome = bench(&args, &dir, &url).await;
-    if args.keep {
-        println!("kept {}", dir.display());
-    } else {
-        let _ = std::fs::remove_dir_all(&dir);
-        if args.postgres {
-            if let Ok(admin) = Database::connect(&args.pg_url).await {
-                let _ = admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                    .await;
-            }
-        }
-    }
-    outcome
+    let pg_url = args.postgres.then_some(args.pg_url.as_str());
+    let mut scratch = Scratch::new("reads", pg_url, &args.server).await?;
+    scratch.keep = args.keep;
+    bench(&args, &scratch).await
 }
 
-fn lianxin(args: &Args, dir: &std::path::Path, url: &str) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(&args.server);
-    c.env("LIANXIN_CONFIG", dir.join("bench.toml"))
-        .env("LIANXIN_DATABASE_URL", url)
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .kill_on_drop(true);
-    c
-}
-
-async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
-    std::fs::write(
-        dir.join("bench.toml"),
-        format!(
-            "data_dir = {:?}\n[server]\nmax_connections_per_address = 0\n",
-            dir.display().to_string()
-        ),
-    )?;
-    let out = lianxin(args, dir, url).arg("demo").output().await?;
-    if !out.status.success() {
-        bail!("lianxin demo: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = lianxin(args, dir, url)
-        .arg("serve")
-        .env("LIANXIN_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log"))?)
-        .spawn()
-        .with_context(|| format!("running {}", args.server.display()))?;
-    let pid = child
-        .id()
-        .ok_or_else(|| anyhow!("the server exited at once"))?;
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let ready = Instant::now();
-    while !matches!(http.get(format!("{base}/readyz")).send().await, Ok(r) if r.status().is_success())
-    {
-        if ready.elapsed() > Duration::from_secs(120) {
-            bail!("server not ready; see {}/server.log", dir.display());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let operator = login(&http, &base, "operator").await?;
-    let station = login(&http, &base, "station").await?;
+async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
+    scratch.write_config("[server]\nmax_connections_per_address = 0\n")?;
+    scratch.cli(&["demo"]).await?;
+    let server = scratch.serve().await?;
+    let (http, base, pid) = (&server.http, server.base.as_str(), server.pid);
+    let operator = server.login("operator").await?;
+    let station = server.login("station").await?;
     let started = Instant::now();
-    let all = open_cases(&http, &base, &operator, args.cases).await?;
-    let mine = visible(&http, &base, &station).await?;
+    let all = open_cases(http, base, &operator, args.cases).await?;
+    let mine = visible(http, base, &station).await?;
     let engine = if args.postgres {
         "PostgreSQL"
     } else {
@@ -213,7 +148,7 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
         args.connections,
         args.secs
     );
-    let addr = format!("127.0.0.1:{port}");
+    let addr = format!("127.0.0.1:{}", server.port);
     let loads: [(&str, &str, &[String]); 3] = [
         ("trivial  GET /healthz", "", &[]),
         ("operator GET /cases/{id}", &operator, &all),
@@ -231,22 +166,7 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
         let cpu_per_k = (cpu_s(pid) - before) / (r.count as f64 / 1000.0).max(1e-9);
         r.report(name, cpu_per_k, pss_mib(pid));
     }
-    let _ = child.kill().await;
     Ok(())
-}
-
-async fn login(http: &reqwest::Client, base: &str, user: &str) -> Result<String> {
-    let body: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": user, "password": lianxin::demo::DEMO_PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    body["token"]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("login as {user}: {body}"))
 }
 
 /// `n` cases opened by 16 clients; their ids.

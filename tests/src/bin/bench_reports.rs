@@ -6,29 +6,28 @@
 //!     [--server target/release/lianxin] [--pg-url postgres://postgres@127.0.0.1:5432/postgres]
 //! ```
 //!
-//! A fresh database, `lianxin demo`, then `--cases` cases written by one
+//! A fresh database (`lianxin_tests::bench::Scratch`; `BENCH_KEEP=1`
+//! keeps it), `lianxin demo`, then `--cases` cases written by one
 //! bulk SQL statement per 100,000 (spread evenly over the last 365 days,
 //! all categories and statuses, the demo villages and units), each with
 //! one counted deadline (one in ten missed). Then `lianxin serve` as its
 //! own process and, as the supervisor, `--rounds` times each: the summary
 //! for the default 30 days and for the whole year, the case list filtered
 //! by category and status, a search by the beginning of a case number, the
-//! summary narrowed to the county (counters) and to a village (counted
-//! from the cases), and the 30-day CSV export (time, bytes, and the
+//! summary narrowed to the county and to a village (both from the
+//! counters, kept per village), and the 30-day CSV export (time, bytes, and the
 //! server's PSS before and after). On PostgreSQL the seeding's counter
 //! deltas are folded by the server before anything is timed (the time it
 //! took is printed).
-use lianxin_tests::procfs::pss_mib;
+use lianxin_tests::{bench::Scratch, procfs::pss_mib};
 use std::{
     path::PathBuf,
-    process::Stdio,
     time::{Duration, Instant},
 };
 
 use anyhow::{anyhow, bail, Context, Result};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
-const PASSWORD: &str = lianxin_tests::DEMO_PASSWORD;
 const CATEGORIES: &[&str] = &[
     "domestic_violence",
     "safety_threat",
@@ -96,44 +95,10 @@ fn main() -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
-    let dir = std::env::temp_dir().join(format!("lianxin-bench-reports-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let db_name = format!("bench_reports_{}", std::process::id());
-    let url = if args.postgres {
-        let admin = Database::connect(&args.pg_url).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {db_name}"))
-            .await?;
-        format!(
-            "{}/{db_name}",
-            args.pg_url.rsplit_once('/').map_or("", |x| x.0)
-        )
-    } else {
-        format!("sqlite://{}/lianxin.db?mode=rwc", dir.display())
-    };
-    let outcome = bench(&args, &dir, &url).await;
-    if std::env::var_os("BENCH_KEEP").is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    if args.postgres {
-        if let Ok(admin) = Database::connect(&args.pg_url).await {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
-                .await;
-        }
-    }
-    outcome
-}
-
-fn lianxin(args: &Args, dir: &std::path::Path, url: &str) -> tokio::process::Command {
-    let mut c = tokio::process::Command::new(&args.server);
-    c.env("LIANXIN_CONFIG", dir.join("bench.toml"))
-        .env("LIANXIN_DATABASE_URL", url)
-        .env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        );
-    c
+    let pg_url = args.postgres.then_some(args.pg_url.as_str());
+    let mut scratch = Scratch::new("reports", pg_url, &args.server).await?;
+    scratch.keep = std::env::var_os("BENCH_KEEP").is_some();
+    bench(&args, &scratch).await
 }
 
 /// `CASE expr % n WHEN 0 THEN v0 … END` over `values` (already quoted).
@@ -315,52 +280,19 @@ async fn fold_wait(url: &str) -> Result<()> {
     Ok(())
 }
 
-async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
-    std::fs::write(
-        dir.join("bench.toml"),
-        format!("data_dir = {:?}\n", dir.display().to_string()),
-    )?;
-    let out = lianxin(args, dir, url).arg("demo").output().await?;
-    if !out.status.success() {
-        bail!("lianxin demo: {}", String::from_utf8_lossy(&out.stderr));
-    }
+async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
+    scratch.write_config("")?;
+    scratch.cli(&["demo"]).await?;
     {
-        let db = Database::connect(url).await?;
+        let db = Database::connect(&scratch.url).await?;
         seed(&db, args.postgres, args.cases).await?;
     }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let mut child = lianxin(args, dir, url)
-        .arg("serve")
-        .env("LIANXIN_LISTEN", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("server.log"))?)
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id().unwrap_or(0);
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let ready = Instant::now();
-    while http.get(format!("{base}/readyz")).send().await.is_err() {
-        if ready.elapsed() > Duration::from_secs(120) {
-            bail!("server not ready");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let server = scratch.serve().await?;
     if args.postgres {
-        fold_wait(url).await?;
+        fold_wait(&scratch.url).await?;
     }
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&serde_json::json!({"username": "supervisor", "password": PASSWORD}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .ok_or_else(|| anyhow!("login: {login}"))?;
+    let (http, base, pid) = (&server.http, server.base.as_str(), server.pid);
+    let token = &server.login("supervisor").await?;
     // The server's clock, not ours: the `to` of a default summary.
     let first: serde_json::Value = http
         .get(format!("{base}/api/v1/reports/summary"))
@@ -419,15 +351,15 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
         } else {
             format!("/api/v1/cases?{query}")
         };
-        results.push(time(&http, &base, token, name, &path, args.rounds).await?);
+        results.push(time(http, base, token, name, &path, args.rounds).await?);
     }
     for t in &mut results {
         t.report();
     }
     let before = pss_mib(pid);
     let mut csv = time(
-        &http,
-        &base,
+        http,
+        base,
         token,
         "GET /reports/cases.csv (30 days)",
         "/api/v1/reports/cases.csv",
@@ -439,6 +371,5 @@ async fn bench(args: &Args, dir: &std::path::Path, url: &str) -> Result<()> {
         "server PSS {before:.1} MiB before the exports, {:.1} MiB after",
         pss_mib(pid)
     );
-    let _ = child.kill().await;
     Ok(())
 }
