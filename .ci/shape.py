@@ -21,7 +21,7 @@ ROOT = "backend/src"
 LAYERS = [
     ("pure", ["vocab/", "clock.rs", "error.rs", "config/", "shutdown.rs",
               "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs",
-              "calendar/mod.rs", "calendar/file.rs"]),
+              "calendar/mod.rs", "calendar/file.rs", "patch.rs"]),
     ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs",
                "referrals/entity.rs", "mediation/entity.rs", "notify/sms.rs", "measures/entity.rs",
                "cases/reporter.rs", "backup/", "calendar/store.rs", "hotline/entity.rs", "ledger/entity.rs"]),

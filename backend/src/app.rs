@@ -72,7 +72,7 @@ impl App {
             settings.auth.max_concurrent_hashes,
             Duration::from_millis(settings.auth.hash_wait_ms),
         ));
-        let state = AppState {
+        let state = AppState::from(crate::state::Inner {
             hash_gate,
             settings: Arc::new(settings),
             db,
@@ -89,7 +89,7 @@ impl App {
             directory: Arc::default(),
             sessions: Arc::default(),
             calendar: Arc::new(crate::calendar::store::Shared::new(office)),
-        };
+        });
         Ok(App {
             state,
             listener,

@@ -41,6 +41,7 @@ pub mod ledger;
 pub mod measures;
 pub mod mediation;
 pub mod notify;
+pub mod patch;
 pub mod realtime;
 pub mod referrals;
 pub mod regions;

@@ -5,8 +5,27 @@ use tokio::sync::Notify;
 
 use crate::{clock::SharedClock, config::Settings, db::Db, realtime::Hub, telemetry::Metrics};
 
+/// Cloned by every middleware and extractor of every request: one
+/// reference count to bump, not one per field (perf showed the field-wise
+/// clone and drop of a flat struct at ~1.5 % of the server's CPU).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl From<Inner> for AppState {
+    fn from(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+}
+
+/// What [`AppState`] shares; read through it (`state.db`, `state.settings`).
+pub struct Inner {
     pub settings: Arc<Settings>,
     pub db: Db,
     /// All time comes from here (see `clock.rs`).

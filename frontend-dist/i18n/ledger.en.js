@@ -137,6 +137,7 @@ export default {
   'lg.phones_reveal_first': 'Show the full numbers (written to the audit log) before changing her phones.',
   'lg.village_search': 'Search for a village',
   'lg.contact_hint': 'A worker of a unit that keeps the ledger of her village, township or county.',
+  'lg.away_hint': 'Clear it when her husband has come back.',
   'lg.contact_none': 'None',
   'lg.contact_unit': ' ({unit})',
   'lg.nothing_changed': 'Nothing was changed.',

@@ -138,6 +138,7 @@ export default {
   'lg.phones_reveal_first': '修改电话前请先显示完整号码（记入审计日志）。',
   'lg.village_search': '搜索村（居）',
   'lg.contact_hint': '她所在村、乡镇或县负责台账的单位的工作人员。',
+  'lg.away_hint': '丈夫已返乡的，清空此项并保存。',
   'lg.contact_none': '未指定',
   'lg.contact_unit': '（{unit}）',
   'lg.nothing_changed': '没有修改任何内容。',

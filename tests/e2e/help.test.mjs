@@ -2,7 +2,8 @@
 // help, which is not loaded on the first visit; every screen a help page
 // describes must still exist for that role, and its screenshot must be
 // committed under frontend-dist/help/img/ (≤ 80 KiB, ≤ 1000 px wide) — so
-// the guide fails here the day it drifts from the console.
+// the guide fails here the day it drifts from the console. The unit and
+// supervisor helps must keep describing the ledger's screens (MUST_DESCRIBE).
 //
 // The screenshots are taken from the demo on every run (into
 // ci-artifacts/screenshots/help-*.png); `HELP_SHOTS=update` writes them over
@@ -20,6 +21,11 @@ const VILLAGE = '450321101201'; // 遇龙村委会, 白沙镇
 const OTHER_VILLAGE = '450321101202'; // 白沙镇, no mediation committee of its own
 // The demo user of each help topic.
 const USERS = { operator: 'operator', unit: 'station', mediator: 'mediator', police: 'police', supervisor: 'supervisor', admin: 'admin' };
+// Screens a topic must describe, beyond its own first page (issue 17: the
+// ledger's person page with its edit form, and 台账统计).
+const MUST_DESCRIBE = { unit: ['ledger-person', 'ledger/report'], supervisor: ['ledger/report'] };
+// Screens whose described part is further down: the screenshot starts there.
+const SCROLL_TO = { 'ledger-person': '#lg-edit' };
 
 /** The screens need something on them: cases for the station, the
  *  township's mediators and a high-risk one for the police board. */
@@ -39,6 +45,21 @@ function pngWidth(file) {
   const b = fs.readFileSync(file);
   assert.equal(b.toString('ascii', 1, 4), 'PNG', `${file} is a PNG`);
   return b.readUInt32BE(16);
+}
+
+/** A person of the user's ledger, for the ledger's person page. */
+async function personFor(topic) {
+  const token = await apiLogin(USERS[topic]);
+  const seen = (await apiGet(token, '/ledger/persons?limit=1')).items || [];
+  assert.ok(seen.length, `${topic} sees a person on the ledger`);
+  return seen[0].id;
+}
+
+/** The hash of a screen a help page describes (one record: the first the user sees). */
+async function hashOf(topic, screen) {
+  if (screen === 'case') return `#/case/${await caseFor(topic)}`;
+  if (screen === 'ledger-person') return `#/ledger/${await personFor(topic)}`;
+  return `#/${screen}`;
 }
 
 /** A case the user handles, for the case page. */
@@ -75,6 +96,14 @@ try {
     const sections = await page.$$eval('.help-page section[data-screen]', (ss) => ss.map((s) => ({
       screen: s.dataset.screen, shot: s.querySelector('img').dataset.shot, title: s.querySelector('h2').textContent })));
     assert.ok(sections.length > 0, `${topic}: the help describes its screens`);
+    for (const screen of MUST_DESCRIBE[topic] || []) {
+      assert.ok(sections.some((x) => x.screen === screen), `${topic}: the help describes ${screen}`);
+    }
+    if (topic === 'unit') {
+      // Clearing a field and the one-look reveal are said where the form is.
+      const text = await page.textContent('.help-page section[data-screen="ledger-person"]');
+      for (const want of ['清空', '未指定', '审计日志', '重新隐藏']) assert.ok(text.includes(want), `the person page's help says ${want}`);
+    }
 
     for (const s of sections) {
       // The screenshot is committed, small and narrow, and served.
@@ -85,13 +114,17 @@ try {
         assert.equal((await fetch(`${BASE}/help/img/${s.shot}`)).status, 200, `${s.shot} is served`);
       }
       // The screen it describes still exists for this role.
-      const hash = s.screen === 'case' ? `#/case/${await caseFor(topic)}` : `#/${s.screen}`;
+      const hash = await hashOf(topic, s.screen);
       await page.evaluate((h) => { location.hash = h; }, hash);
       await page.waitForSelector('main h1');
       await sleep(1200); // lists and counters fill in
       assert.equal(await page.evaluate(() => location.hash), hash, `${topic}: the screen "${s.title}" (${hash}) still exists`);
       assert.equal(await page.$('main .error[role=alert]'), null, `${topic}: ${hash} opens without an error`);
       assert.doesNotMatch(await page.textContent('main h1'), /找不到/, `${topic}: ${hash} is found`);
+      if (SCROLL_TO[s.screen]) {
+        await page.waitForSelector(SCROLL_TO[s.screen]);
+        await page.evaluate((sel) => document.querySelector(sel).closest('section').scrollIntoView(), SCROLL_TO[s.screen]);
+      }
       if (!UPDATE) await page.screenshot({ path: path.join(SHOTS, `help-${s.shot}`) });
       // A busy screen is cut shorter until it fits in 80 KiB.
       for (let height = 560; UPDATE; height -= 40) {

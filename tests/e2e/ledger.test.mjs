@@ -6,11 +6,15 @@
 // waiting list), and says "not on the ledger" only for a number the
 // server looked up and did not find; her details are edited (a bad phone
 // refused on its field, phones, village and contact person kept after a
-// reload, a conflicting change said and reloaded); 台账统计 counts what an
+// reload, a conflicting change said and reloaded, her contact person and
+// the date her husband left cleared); a reveal is one click and one audit
+// row (a reload, coming back or a save shows her numbers masked and
+// reveals nothing); 台账统计 counts what an
 // import added; a case opened with her ID number shows her safe contact
 // taken from the ledger on its timeline; the pages fit a phone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { BASE, sleep, launch, rolePage, login, shot, unlabeled, apiLogin, apiPost } from './harness.mjs';
 
 const VILLAGE = '450321101201'; // 遇龙村, 白沙镇 (the station's township)
@@ -42,10 +46,32 @@ const CSV = [
   `${TAG}五,,,${phone()},${ELSEWHERE},2020-03,是,否,否,否,否,否,否,福利村委会,2026-09-15`,
 ].join('\n');
 
+/** How many audit rows of `action` she has, read from the demo's SQLite
+ *  file (the console shows no audit log). */
+function audited(action, personId) {
+  const url = process.env.LIANXIN_DATABASE_URL || '';
+  const file = url.replace(/^sqlite:\/\//, '').replace(/\?.*$/, '');
+  assert.ok(url.startsWith('sqlite:') && file, 'the browser test runs on the SQLite demo database');
+  return Number(execFileSync('python3', ['-c', `
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+print(db.execute("SELECT count(*) FROM audit_log WHERE action = ? AND target = ?", (sys.argv[2], 'ledger_person:' + sys.argv[3])).fetchone()[0])
+`, file, action, personId]).toString().trim());
+}
+
 let browser;
 const problems = [];
 let station;
 let personUrl;
+let reveals = 0; // her ledger.reveal audit rows so far
+const herId = () => personUrl.split('/').pop();
+
+/** Her ID number is shown masked, with the button to reveal it. */
+async function masked(page) {
+  await page.waitForSelector('#lg-reveal');
+  const shown = await page.textContent('#lg-id-number');
+  assert.ok(shown.includes('*') && !shown.includes(HER.id), `masked: ${shown}`);
+}
 
 before(async () => { browser = await launch(); });
 after(async () => { if (browser) await browser.close(); });
@@ -109,6 +135,30 @@ test('a person page masks her ID number until an audited reveal', async () => {
   await station.waitForSelector('#lg-revealed');
   assert.equal(await station.textContent('#lg-id-number'), HER.id);
   assert.match(await station.textContent('#lg-phones'), new RegExp(HER.phone));
+  reveals = audited('ledger.reveal', herId());
+  assert.equal(reveals, 1, 'the reveal is audited');
+});
+
+test('a reveal is one look: a reload or coming back shows her numbers masked and writes no audit row', async () => {
+  await station.reload();
+  await station.waitForSelector('#lg-name');
+  await masked(station);
+  await station.reload();
+  await masked(station);
+  assert.equal(audited('ledger.reveal', herId()), reveals, 'a reload reveals nothing');
+  // To the list and back (the browser's back button).
+  await station.click('a.back-link');
+  await station.waitForSelector('#lg-list');
+  await station.goBack();
+  await station.waitForSelector('#lg-name');
+  await masked(station);
+  assert.equal(audited('ledger.reveal', herId()), reveals, 'coming back reveals nothing');
+  // Another look is another click, and another audit row.
+  await station.click('#lg-reveal');
+  await station.waitForSelector('#lg-revealed');
+  assert.equal(await station.textContent('#lg-id-number'), HER.id);
+  reveals += 1;
+  assert.equal(audited('ledger.reveal', herId()), reveals);
 });
 
 test('recording a visit shows it and the next review date, 180 days on', async () => {
@@ -122,6 +172,9 @@ test('recording a visit shows it and the next review date, 180 days on', async (
   assert.match(await station.textContent('#lg-note'), new RegExp(`下次复核：${expected}`));
   assert.match(await station.textContent('#lg-next-review'), new RegExp(expected));
   assert.match(await station.textContent('#lg-visits'), /电话回访/);
+  // The page read her again after the visit: masked, no reveal audited.
+  await masked(station);
+  assert.equal(audited('ledger.reveal', herId()), reveals, 'a visit reveals nothing');
   await shot(station, 'ledger-03-person-visit');
 });
 
@@ -210,6 +263,8 @@ test('her details are edited: a bad phone is refused on its field; phones, villa
   assert.deepEqual(await unlabeled(station), []);
   await station.click('#lg-edit button[type=submit]');
   await station.waitForFunction(() => (document.getElementById('lg-note') || {}).textContent === '已保存');
+  await masked(station); // a save shows them masked again
+  assert.equal(audited('ledger.reveal', herId()), reveals + 1, 'one click, one audit row');
   await station.reload();
   await station.waitForSelector('#lg-name');
   assert.match(await station.textContent('#lg-contact-person'), /周红/);
@@ -233,6 +288,31 @@ test('her details are edited: a bad phone is refused on its field; phones, villa
   await station.click('#lg-edit button[type=submit]');
   await station.waitForFunction(() => /他人刚刚修改/.test((document.getElementById('lg-note') || {}).textContent));
   assert.equal(await station.textContent('#lg-name'), `${HER.name}甲`);
+});
+
+test('her contact person and the date her husband left are cleared from the form; she is then not left behind', async () => {
+  const row = (label) => station.$$eval('#lg-details dt', (dts, l) => {
+    const dt = dts.find((d) => d.textContent === l);
+    return dt ? dt.nextElementSibling.textContent : null;
+  }, label);
+  assert.ok(await station.$('.page-head .lg-left-behind'), 'left behind before');
+  assert.match(await row('丈夫外出时间'), /2020-03-01/);
+  await station.waitForSelector('#lg-contact:not([disabled])');
+  await station.selectOption('#lg-contact', '');
+  assert.equal(await station.$eval('#lg-contact', (s) => s.selectedOptions[0].textContent), '未指定');
+  await station.fill('#lg-edit input[name=husband_away_since]', '');
+  await station.click('#lg-edit button[type=submit]');
+  await station.waitForFunction(() => (document.getElementById('lg-note') || {}).textContent === '已保存');
+  assert.equal(await station.textContent('#lg-contact-person'), '—');
+  assert.equal(await row('丈夫外出时间'), '—');
+  assert.equal(await station.$('.page-head .lg-left-behind'), null, 'no longer left behind');
+  // As the server keeps it, after a reload.
+  await station.reload();
+  await station.waitForSelector('#lg-name');
+  assert.equal(await station.textContent('#lg-contact-person'), '—');
+  assert.equal(await station.inputValue('#lg-edit input[name=husband_away_since]'), '');
+  await station.waitForSelector('#lg-contact:not([disabled])');
+  assert.equal(await station.inputValue('#lg-contact'), '');
 });
 
 test('台账统计 (from the top bar) counts by village the persons an import added', async () => {

@@ -26,6 +26,7 @@ use crate::{
         is_unique_violation, Db,
     },
     error::{Error, Result},
+    patch::double_option,
     regions,
     vocab::{Category, Role, UnitKind},
 };
@@ -71,16 +72,6 @@ pub struct UnitPatch {
     #[serde(default, deserialize_with = "double_option")]
     pub email: Option<Option<String>>,
     pub active: Option<bool>,
-}
-
-/// In a PATCH, an absent key leaves a field alone and `null` clears it.
-/// Plain serde reads both as `None`, so `null` would silently change nothing.
-fn double_option<'de, T, D>(de: D) -> std::result::Result<Option<Option<T>>, D::Error>
-where
-    T: Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

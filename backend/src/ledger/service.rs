@@ -26,6 +26,7 @@ use crate::{
     auth::Principal,
     cases::{contact_safety::SafeContact, model::IdNumber, record::text, scope as case_scope},
     error::{Error, Result},
+    patch::double_option,
     regions::{self, RegionCode},
     state::AppState,
     vocab::{Role, VisitKind},
@@ -39,10 +40,16 @@ pub struct PersonPatch {
     pub id_number: Option<String>,
     pub phones: Option<Vec<String>>,
     pub village_code: Option<String>,
-    pub husband_away_since: Option<NaiveDate>,
+    /// Absent: unchanged; `null`: cleared (her husband is not away);
+    /// a date: set. `left_behind` follows.
+    #[serde(default, deserialize_with = "double_option")]
+    pub husband_away_since: Option<Option<NaiveDate>>,
     pub in_village: Option<bool>,
     pub flags: Option<Flags>,
-    pub contact_person_user_id: Option<Uuid>,
+    /// Absent: unchanged; `null`: cleared (no contact person); a user:
+    /// set, if she keeps the ledger of her village.
+    #[serde(default, deserialize_with = "double_option")]
+    pub contact_person_user_id: Option<Option<Uuid>>,
     pub safe_contact: Option<SafeContact>,
     pub version: Option<i32>,
 }
@@ -69,6 +76,20 @@ pub struct LinkView {
     pub person_id: Uuid,
     /// True when this link set the person's `rights_violated` flag.
     pub rights_violated_set: bool,
+}
+
+impl PersonPatch {
+    /// The fields this change clears (sent as `null`), for the audit row.
+    fn cleared(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if matches!(self.husband_away_since, Some(None)) {
+            out.push("husband_away_since");
+        }
+        if matches!(self.contact_person_user_id, Some(None)) {
+            out.push("contact_person_user_id");
+        }
+        out
+    }
 }
 
 fn refused(r: Refusal) -> Error {
@@ -124,7 +145,7 @@ pub async fn patch(
         q = q.col_expr(C::VillageCode, Expr::value(code.as_str()));
         village = Some(code);
     }
-    if let Some(u) = body.contact_person_user_id {
+    if let Some(Some(u)) = body.contact_person_user_id {
         let v = village
             .as_ref()
             .ok_or_else(|| Error::Internal("a person's village code is not a code".into()))?;
@@ -149,7 +170,7 @@ pub async fn patch(
         Some(p.user_id),
         "ledger.update",
         format!("ledger_person:{id}"),
-        json!({"version": cur.version + 1}),
+        json!({"version": cur.version + 1, "cleared": body.cleared()}),
     )
     .await?;
     w.commit().await?;

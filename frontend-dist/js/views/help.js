@@ -14,6 +14,8 @@ export const TOPIC_OF = {
   police_liaison: 'police', supervisor: 'supervisor', admin: 'admin',
 };
 export const TOPICS = ['operator', 'unit', 'mediator', 'police', 'supervisor', 'admin'];
+/** A screen of one record opens from its list. */
+const LIST_OF = { case: 'cases', 'ledger-person': 'ledger' };
 const ROLE_OF = { operator: 'operator', unit: 'station_worker', mediator: 'mediator', police: 'police_liaison', supervisor: 'supervisor', admin: 'admin' };
 
 export function renderHelp(container, ctx, arg) {
@@ -37,7 +39,7 @@ export function renderHelp(container, ctx, arg) {
           h('img', { src: `/help/img/${s.shot}`, alt: s.alt, loading: 'lazy', width: '880', height: '560', dataset: { shot: s.shot } }),
           h('figcaption', null, s.alt)),
         s.paras.map((p) => h('p', null, p)),
-        mine ? h('p', null, h('a', { href: `#/${s.screen === 'case' ? 'cases' : s.screen}` }, `${t('nav.help_open')}：${s.title}`)) : null)),
+        mine ? h('p', null, h('a', { href: `#/${LIST_OF[s.screen] || s.screen}` }, `${t('nav.help_open')}：${s.title}`)) : null)),
       colours(common.colours),
       h('section', { id: 'help-missed' }, h('h2', null, page.missed.title), page.missed.paras.map((p) => h('p', null, p))),
       h('section', { id: 'help-offline' }, h('h2', null, common.offline.title), common.offline.paras.map((p) => h('p', null, p))),

@@ -4,8 +4,9 @@
 // village (the place search; village level), husband away since, living
 // in the village, and her contact person (a user of a unit that keeps
 // the ledger of her village: GET /ledger/contact-persons). Only what
-// changed is sent, with the version read; a field the server refuses is
-// marked where it is.
+// changed is sent, with the version read; an emptied date or "none" as
+// contact person is sent as null, which clears it. A field the server
+// refuses is marked where it is.
 import { h, field, checkbox, options, replace } from '../dom.js';
 import { t } from '../i18n.js';
 import { get, errorText } from '../api.js';
@@ -41,8 +42,10 @@ function phonesField(p, onReveal) {
 function contactSelect(p) {
   const sel = h('select', { name: 'contact_person_user_id', id: 'lg-contact' });
   let seq = 0;
+  let filled = false;
   async function fill(village) {
     const mine = ++seq;
+    filled = false;
     sel.disabled = true;
     let items = [];
     try { items = (await get(`/ledger/contact-persons?village_code=${encodeURIComponent(village)}`)).items || []; } catch (_) { items = []; }
@@ -52,10 +55,12 @@ function contactSelect(p) {
     if (current && !items.some((u) => u.user_id === current)) {
       list.unshift([current, (p.contact_person && p.contact_person.display_name) || current]);
     }
-    options(sel, list, { placeholder: current ? undefined : t('lg.contact_none'), value: current || '' });
+    // "None" is always there: choosing it clears her contact person.
+    options(sel, list, { placeholder: t('lg.contact_none'), value: current || '' });
     sel.disabled = false;
+    filled = true;
   }
-  return { sel, fill };
+  return { sel, fill, filled: () => filled };
 }
 
 export function editForm(p, save, onReveal) {
@@ -79,7 +84,7 @@ export function editForm(p, save, onReveal) {
     h('div', { class: 'field', dataset: { field: 'village_code' } },
       h('span', { class: 'label' }, t('lg.village')), placeNote, search.el,
       h('p', { class: 'field-error', hidden: true })),
-    field(t('lg.husband_away_since'), away, { name: 'husband_away_since' }),
+    field(t('lg.husband_away_since'), away, { name: 'husband_away_since', hint: t('lg.away_hint') }),
     checkbox(t('lg.in_village'), inVillage, { name: 'in_village' }),
     field(t('lg.contact_person'), contact.sel, { name: 'contact_person_user_id', hint: t('lg.contact_hint') }),
     formError(),
@@ -95,9 +100,14 @@ export function editForm(p, save, onReveal) {
       if (list.join(',') !== p.phones.join(',')) patch.phones = list;
     }
     if (village !== p.village_code) patch.village_code = village;
-    if ((away.value || null) !== (p.husband_away_since || null) && away.value) patch.husband_away_since = away.value;
+    // A half-typed date reads as empty: refuse it rather than clear hers.
+    if (away.validity.badInput) { showError(form, { field: 'husband_away_since', message: t('err.field.husband_away_since') }); return; }
+    if ((away.value || null) !== (p.husband_away_since || null)) patch.husband_away_since = away.value || null;
     if (inVillage.checked !== !!p.in_village) patch.in_village = inVillage.checked;
-    if (contact.sel.value && contact.sel.value !== p.contact_person_user_id) patch.contact_person_user_id = contact.sel.value;
+    // Only a list that has arrived says what she chose (an empty one
+    // still loading must not clear her contact person).
+    const chosen = contact.sel.value || null;
+    if (contact.filled() && chosen !== (p.contact_person_user_id || null)) patch.contact_person_user_id = chosen;
     if (!Object.keys(patch).length) { showError(form, { message: t('lg.nothing_changed') }, t('lg.nothing_changed')); return; }
     btn.disabled = true;
     try {

@@ -1,7 +1,9 @@
 // One person of the ledger (`#/ledger/<id>`): her details (ID number and
-// phones masked; the reveal is audited and says so), flags and safe
-// contact (editable, saved with the version read), visits with the next
-// review date and a form to record one, and her linked cases.
+// phones masked; the reveal is audited and says so, and holds for that
+// one read only: a save, a visit, a reload or coming back to the page
+// shows them masked again, so every audited reveal is a click), flags
+// and safe contact (editable, saved with the version read), visits with
+// the next review date and a form to record one, and her linked cases.
 import { h, field, checkbox, options, replace } from '../dom.js';
 import { t, label, locale } from '../i18n.js';
 import { get, api, post, errorText } from '../api.js';
@@ -134,13 +136,13 @@ function casesList(cases) {
 export function renderPerson(container, ctx, id) {
   const writes = writesLedger(ctx.me);
   const note = h('p', { class: 'route-ok', role: 'status', id: 'lg-note', hidden: true });
-  let reveal = false;
   let alive = true;
+  const reveal = () => load(undefined, { reveal: true });
 
-  async function load(message) {
+  async function load(message, { reveal: full = false } = {}) {
     let p;
     try {
-      p = await get(`/ledger/persons/${encodeURIComponent(id)}${reveal ? '?reveal=true' : ''}`);
+      p = await get(`/ledger/persons/${encodeURIComponent(id)}${full ? '?reveal=true' : ''}`);
     } catch (err) {
       if (alive) replace(container, h('a', { href: '#/ledger', class: 'back-link' }, t('lg.back')), h('p', { class: 'error', role: 'alert' }, errorText(err)));
       return;
@@ -172,8 +174,8 @@ export function renderPerson(container, ctx, id) {
       note,
       h('div', { class: 'lg-grid' },
         h('div', null,
-          section(t('lg.person'), details(p, () => { reveal = true; load(); })),
-          writes ? section(t('lg.edit'), editForm(p, save, () => { reveal = true; load(); })) : null,
+          section(t('lg.person'), details(p, reveal)),
+          writes ? section(t('lg.edit'), editForm(p, save, reveal)) : null,
           section(t('lg.care'), safeBlock(p.safe_contact), writes ? careForm(p, save) : null)),
         h('div', null,
           section(t('lg.visits'), h('p', { id: 'lg-next-review' }, t('lg.next_review', { date: fmtDate(p.review_due_at) })),

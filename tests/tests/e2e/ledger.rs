@@ -212,7 +212,12 @@ async fn a_screening_file_imports_with_a_report_once_and_then_only_its_changes()
     assert_error(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
 
-async fn one_person(app: &TestApp, flags: &str, phone: &str, n: usize) -> (String, String) {
+pub(crate) async fn one_person(
+    app: &TestApp,
+    flags: &str,
+    phone: &str,
+    n: usize,
+) -> (String, String) {
     let civil = app.login("civil").await;
     let id = sample::id_number("450321", n);
     let file = format!(

@@ -12,6 +12,7 @@ mod foundation;
 mod hotline;
 mod intake;
 mod ledger;
+mod ledger_edit;
 mod live;
 mod mediation;
 mod ops;
