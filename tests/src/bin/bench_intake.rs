@@ -1089,7 +1089,10 @@ async fn bulk_insert_calls(args: &Args, fx: &Fixture) -> Result<()> {
     // depend on when it runs.
     match backend {
         DatabaseBackend::Postgres => db.execute_unprepared("VACUUM ANALYZE calls").await?,
-        _ => db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)").await?,
+        _ => {
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await?
+        }
     };
     db.close().await?;
     Ok(())
