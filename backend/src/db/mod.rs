@@ -32,6 +32,10 @@ pub struct Db {
     /// connection that last wrote many transactions ago had to prepare
     /// again and, the database having changed, start its cache over.
     writer: Option<DatabaseConnection>,
+    /// On SQLite, a second writing connection (a pool of one, under the
+    /// same write lock) whose commits are not synced: see
+    /// [`Db::begin_write_relaxed`].
+    relaxed: Option<DatabaseConnection>,
     /// The database file on SQLite (its WAL is this path + `-wal`).
     sqlite_file: Option<std::path::PathBuf>,
     /// Kept current by `health::run`: writes fail fast while it is down.
@@ -108,25 +112,33 @@ impl Db {
             max: d.max_connections,
             min: d.min_connections,
             cache_mib: d.sqlite_cache_mib,
+            synced: true,
         };
         let conn = Database::connect(options(settings, &url, pool)).await?;
-        let (write_lock, writer) = match conn.get_database_backend() {
+        let (write_lock, writer, relaxed) = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => {
-                let one = Pool {
+                let one = |cache_mib, synced| Pool {
                     max: 1,
                     min: 1,
-                    cache_mib: d.sqlite_writer_cache_mib,
+                    cache_mib,
+                    synced,
                 };
-                let writer = Database::connect(options(settings, &url, one)).await?;
-                (Some(Arc::new(Mutex::new(()))), Some(writer))
+                let writer = options(settings, &url, one(d.sqlite_writer_cache_mib, true));
+                let relaxed = options(settings, &url, one(1, false));
+                (
+                    Some(Arc::new(Mutex::new(()))),
+                    Some(Database::connect(writer).await?),
+                    Some(Database::connect(relaxed).await?),
+                )
             }
-            _ => (None, None),
+            _ => (None, None, None),
         };
         let sqlite_file = wal::database_file(&conn).await?;
         Ok(Db {
             conn,
             write_lock,
             writer,
+            relaxed,
             sqlite_file,
             health: Arc::default(),
             url,
@@ -149,14 +161,48 @@ impl Db {
     /// A write transaction; fails at once while the health check finds
     /// the database down (503 to the client, nothing saved).
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let guard = self.writers_turn().await?;
+        let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// Fails at once while the database is down; on SQLite, waits for the
+    /// write lock.
+    async fn writers_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {
         if !self.health.is_up() {
             return Err(health::unavailable());
         }
-        let guard = match &self.write_lock {
+        Ok(match &self.write_lock {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
+        })
+    }
+
+    /// A write transaction whose commit does not wait for the disk: for
+    /// the record that someone looked (the screen pop's `caller.lookup`
+    /// audit row), written on every ringing call, where the fsync was most
+    /// of the answer's time and its p99 followed the disk's. Nothing a
+    /// user writes, and nothing a user is told is saved, goes through it.
+    ///
+    /// What a power cut or an operating-system crash may lose: on SQLite
+    /// (WAL, `synchronous=NORMAL` on its own connection) the rows written
+    /// since the last synced commit — the next intake batch or checkpoint
+    /// syncs them, since the log is one file; a crash of the process alone
+    /// loses nothing. On PostgreSQL (`SET LOCAL synchronous_commit = off`)
+    /// at most three `wal_writer_delay`s (600 ms by default) of them, also
+    /// on a crash of the database server. Either way the database stays
+    /// consistent.
+    pub async fn begin_write_relaxed(&self) -> Result<WriteTxn, DbErr> {
+        let Some(relaxed) = &self.relaxed else {
+            let txn = self.begin_write().await?;
+            if self.is_postgres() {
+                txn.execute_unprepared("SET LOCAL synchronous_commit = off")
+                    .await?;
+            }
+            return Ok(txn);
         };
-        let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
+        let guard = self.writers_turn().await?;
+        let txn = relaxed.begin().await?;
         Ok(WriteTxn { txn, _guard: guard })
     }
 
@@ -180,6 +226,8 @@ struct Pool {
     max: u32,
     min: u32,
     cache_mib: u64,
+    /// `synchronous=FULL` (every commit synced) rather than `NORMAL`.
+    synced: bool,
 }
 
 /// Pool options for `url`, and on SQLite the pragmas every connection
@@ -189,6 +237,11 @@ fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOptions {
     let mmap = (settings.database.sqlite_mmap_mib * 1024 * 1024).to_string();
     // A negative cache_size is in KiB.
     let cache = format!("-{}", pool.cache_mib * 1024);
+    let sync = if pool.synced {
+        sqlx::sqlite::SqliteSynchronous::Full
+    } else {
+        sqlx::sqlite::SqliteSynchronous::Normal
+    };
     opts.max_connections(pool.max)
         .min_connections(pool.min)
         .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
@@ -204,9 +257,10 @@ fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOptions {
     }
     opts.map_sqlx_sqlite_opts(move |o| {
         // WAL + synchronous=FULL: a committed case is on disk before
-        // the client hears about it, even across a power cut.
+        // the client hears about it, even across a power cut (NORMAL only
+        // on the connection of `Db::begin_write_relaxed`).
         o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
+            .synchronous(sync)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .create_if_missing(true)
@@ -232,4 +286,64 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PRAGMA synchronous` of the one connection of a pool: 2 FULL, 1 NORMAL.
+    async fn synchronous(conn: &DatabaseConnection) -> Result<i64, DbErr> {
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "PRAGMA synchronous",
+            ))
+            .await?
+            .ok_or_else(|| DbErr::Custom("no answer".into()))?;
+        row.try_get_by_index(0)
+    }
+
+    #[tokio::test]
+    async fn only_the_relaxed_writer_commits_without_a_sync() -> Result<(), DbErr> {
+        let dir = std::env::temp_dir().join(format!("lianxin-db-test-{}", uuid::Uuid::new_v4()));
+        let settings = Settings {
+            data_dir: dir.clone(),
+            ..Settings::default()
+        };
+        let db = Db::connect(&settings).await?;
+        let (Some(writer), Some(relaxed)) = (&db.writer, &db.relaxed) else {
+            return Err(DbErr::Custom(
+                "SQLite has a writer and a relaxed writer".into(),
+            ));
+        };
+        let levels = (
+            synchronous(writer).await?,
+            synchronous(&db.conn).await?,
+            synchronous(relaxed).await?,
+        );
+        db.conn
+            .execute_unprepared("CREATE TABLE t (v INTEGER)")
+            .await?;
+        let txn = db.begin_write_relaxed().await?;
+        txn.execute_unprepared("INSERT INTO t VALUES (7)").await?;
+        txn.commit().await?;
+        let seen = db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT v FROM t",
+            ))
+            .await?
+            .map(|r| r.try_get_by_index::<i64>(0))
+            .transpose()?;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            levels,
+            (2, 2, 1),
+            "FULL for every write but the relaxed one"
+        );
+        assert_eq!(seen, Some(7), "the relaxed commit is seen by readers");
+        Ok(())
+    }
 }
