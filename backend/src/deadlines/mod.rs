@@ -35,6 +35,28 @@ pub async fn schedule_many(
     now: DateTime<Utc>,
     due: &[(&str, Uuid, &str, DateTime<Utc>)],
 ) -> Result<Vec<Uuid>, DbErr> {
+    insert_many(conn, now, due, None).await
+}
+
+/// Deadlines already due when they are written, recorded as fired by
+/// `by` in the caller's transaction — for the callers whose firing means
+/// nothing but "she is due now" (a ledger import's reviews past due: the
+/// engine would otherwise claim tens of thousands one transaction each).
+pub async fn record_fired_many(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    due: &[(&str, Uuid, &str, DateTime<Utc>)],
+    by: &str,
+) -> Result<Vec<Uuid>, DbErr> {
+    insert_many(conn, now, due, Some(by)).await
+}
+
+async fn insert_many(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    due: &[(&str, Uuid, &str, DateTime<Utc>)],
+    fired_by: Option<&str>,
+) -> Result<Vec<Uuid>, DbErr> {
     if due.is_empty() {
         return Ok(Vec::new());
     }
@@ -49,9 +71,9 @@ pub async fn schedule_many(
                 subject_id: Set(*subject_id),
                 kind: Set(kind.to_string()),
                 due_at: Set(*due_at),
-                fired_at: Set(None),
+                fired_at: Set(fired_by.map(|_| now)),
                 cancelled_at: Set(None),
-                claimed_by: Set(None),
+                claimed_by: Set(fired_by.map(str::to_string)),
                 created_at: Set(now),
             },
         );

@@ -133,8 +133,18 @@ pub async fn create_many(
     while phones.peek().is_some() {
         bulk::insert_rows(conn, phones.by_ref().take(5000).collect()).await?;
     }
-    for chunk in due.chunks(1000) {
+    // A review already due when she is put on file (screened more than a
+    // review period ago) is fired in this transaction, as the engine
+    // would have a moment later: she is on the reminder list either way.
+    let (past, future): (Vec<_>, Vec<_>) = due.into_iter().partition(|d| d.3 <= now);
+    for chunk in future.chunks(1000) {
         deadlines::schedule_many(conn, now, chunk).await?;
+    }
+    for chunk in past.chunks(1000) {
+        deadlines::record_fired_many(conn, now, chunk, "ledger.import").await?;
+    }
+    if !past.is_empty() {
+        metrics::counter!("lianxin_ledger_reviews_due_total").increment(past.len() as u64);
     }
     Ok(ids)
 }

@@ -611,6 +611,15 @@ async fn an_imported_persons_first_review_is_due_after_her_screening_day() {
         .collect();
     dues.sort();
     assert_eq!(dues[0], "2026-09-10T16:00:00Z", "{dues:?}");
+    // The review past due is fired by the import itself (the engine has
+    // nothing left to claim for her); the two to come wait for it.
+    let fired: Vec<(Option<&str>, bool)> = row
+        .iter()
+        .map(|d| (d.claimed_by.as_deref(), d.fired_at.is_some()))
+        .filter(|(_, fired)| *fired)
+        .collect();
+    assert_eq!(fired, [(Some("ledger.import"), true)], "{row:?}");
+    assert_eq!(row.iter().filter(|d| d.fired_at.is_none()).count(), 2);
     let (_, page) = app
         .get(&station, "/api/v1/ledger/persons?review_due=true")
         .await;
