@@ -237,3 +237,22 @@ impl Server {
             .ok_or_else(|| anyhow!("login as {user}: no token in {body}"))
     }
 }
+
+/// The command line every bench reads: `--keep` alone (returned), every
+/// other flag with one value, handed to `set(flag, value)`, which returns
+/// `false` for a flag it does not know.
+pub fn flags(mut set: impl FnMut(&str, String) -> Result<bool>) -> Result<bool> {
+    let mut keep = false;
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--keep" {
+            keep = true;
+            continue;
+        }
+        let value = it.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
+        if !set(&flag, value)? {
+            bail!("unknown argument {flag}");
+        }
+    }
+    Ok(keep)
+}

@@ -77,14 +77,8 @@ fn args() -> Result<Args> {
         server: PathBuf::from("target/release/lianxin"),
         keep: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--keep" {
-            a.keep = true;
-            continue;
-        }
-        let v = it.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
-        match flag.as_str() {
+    a.keep = lianxin_tests::bench::flags(|flag, v| {
+        match flag {
             "--connections" => a.connections = v.parse()?,
             "--rate" => a.rate = v.parse()?,
             "--duration" => a.duration = v.parse()?,
@@ -93,9 +87,10 @@ fn args() -> Result<Args> {
             "--db" => a.db = v,
             "--pg-url" => a.pg_url = v,
             "--server" => a.server = v.into(),
-            other => bail!("unknown flag {other}"),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     if a.units == 0 || a.units > 499 {
         bail!("--units must be 1..=499");
     }

@@ -41,21 +41,16 @@ fn args() -> Result<Args> {
         server: PathBuf::from("target/release/lianxin"),
         keep: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--keep" {
-            a.keep = true;
-            continue;
-        }
-        let v = it.next().ok_or_else(|| anyhow!("{flag} needs a value"))?;
-        match flag.as_str() {
+    a.keep = lianxin_tests::bench::flags(|flag, v| {
+        match flag {
             "--logins" => a.logins = v.parse()?,
             "--hashes" => a.hashes = v.parse()?,
             "--wait-ms" => a.wait_ms = v.parse()?,
             "--server" => a.server = v.into(),
-            other => bail!("unknown flag {other}"),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(a)
 }
 

@@ -87,24 +87,19 @@ fn args() -> Result<Args> {
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         keep: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--keep" {
-            a.keep = true;
-            continue;
+    a.keep = lianxin_tests::bench::flags(|flag, v| {
+        match flag {
+            "--db" => a.postgres = v == "postgres",
+            "--cases" => a.cases = v.parse()?,
+            "--connections" => a.connections = v.parse()?,
+            "--secs" => a.secs = v.parse()?,
+            "--client-threads" => a.client_threads = v.parse()?,
+            "--server" => a.server = PathBuf::from(v),
+            "--pg-url" => a.pg_url = v,
+            _ => return Ok(false),
         }
-        let mut value = || it.next().ok_or_else(|| anyhow!("{flag} needs a value"));
-        match flag.as_str() {
-            "--db" => a.postgres = value()? == "postgres",
-            "--cases" => a.cases = value()?.parse()?,
-            "--connections" => a.connections = value()?.parse()?,
-            "--secs" => a.secs = value()?.parse()?,
-            "--client-threads" => a.client_threads = value()?.parse()?,
-            "--server" => a.server = PathBuf::from(value()?),
-            "--pg-url" => a.pg_url = value()?,
-            other => bail!("unknown argument {other}"),
-        }
-    }
+        Ok(true)
+    })?;
     Ok(a)
 }
 

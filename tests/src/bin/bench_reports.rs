@@ -59,6 +59,8 @@ struct Args {
     rounds: usize,
     server: PathBuf,
     pg_url: String,
+    /// Leave the directory and database behind (`--keep` or `BENCH_KEEP=1`).
+    keep: bool,
 }
 
 fn args() -> Result<Args> {
@@ -69,19 +71,19 @@ fn args() -> Result<Args> {
         rounds: 20,
         server: root.join("target/release/lianxin"),
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        keep: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| anyhow!("{flag} needs a value"));
-        match flag.as_str() {
-            "--db" => a.postgres = value()? == "postgres",
-            "--cases" => a.cases = value()?.parse()?,
-            "--rounds" => a.rounds = value()?.parse()?,
-            "--server" => a.server = PathBuf::from(value()?),
-            "--pg-url" => a.pg_url = value()?,
-            other => bail!("unknown argument {other}"),
+    a.keep = lianxin_tests::bench::flags(|flag, v| {
+        match flag {
+            "--db" => a.postgres = v == "postgres",
+            "--cases" => a.cases = v.parse()?,
+            "--rounds" => a.rounds = v.parse()?,
+            "--server" => a.server = PathBuf::from(v),
+            "--pg-url" => a.pg_url = v,
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(a)
 }
 
@@ -97,7 +99,7 @@ fn main() -> Result<()> {
 async fn run(args: Args) -> Result<()> {
     let pg_url = args.postgres.then_some(args.pg_url.as_str());
     let mut scratch = Scratch::new("reports", pg_url, &args.server).await?;
-    scratch.keep = std::env::var_os("BENCH_KEEP").is_some();
+    scratch.keep = args.keep || std::env::var_os("BENCH_KEEP").is_some();
     bench(&args, &scratch).await
 }
 
