@@ -256,3 +256,14 @@ pub fn flags(mut set: impl FnMut(&str, String) -> Result<bool>) -> Result<bool> 
     }
     Ok(keep)
 }
+
+/// Villages of the demo province (`lianxin demo`) the benches spread
+/// their cases over: three of 阳朔县 (two townships), one of 灵川县, one
+/// of 融安县.
+pub const DEMO_VILLAGES: &[&str] = &[
+    "450321101201",
+    "450321101202",
+    "450321102201",
+    "450323101201",
+    "450224100201",
+];

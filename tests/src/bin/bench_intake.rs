@@ -72,13 +72,7 @@ use sea_orm::{
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-const VILLAGES: &[&str] = &[
-    "450321101201",
-    "450321101202",
-    "450321102201",
-    "450323101201",
-    "450224100201",
-];
+use lianxin_tests::bench::DEMO_VILLAGES as VILLAGES;
 
 const CATEGORIES: &[&str] = &[
     "domestic_violence",

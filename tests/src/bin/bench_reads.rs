@@ -46,13 +46,7 @@ use tokio::{
     net::TcpStream,
 };
 
-const VILLAGES: &[&str] = &[
-    "450321101201",
-    "450321101202",
-    "450321102201",
-    "450323101201",
-    "450224100201",
-];
+use lianxin_tests::bench::DEMO_VILLAGES as VILLAGES;
 const CATEGORIES: &[&str] = &[
     "marriage_family",
     "neighbor_dispute",

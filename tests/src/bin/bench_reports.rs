@@ -44,13 +44,7 @@ const CATEGORIES: &[&str] = &[
     "other",
 ];
 const STATUSES: &[&str] = &["new", "assigned", "in_progress", "resolved", "closed"];
-const VILLAGES: &[&str] = &[
-    "450321101201",
-    "450321101202",
-    "450321102201",
-    "450323101201",
-    "450224100201",
-];
+use lianxin_tests::bench::DEMO_VILLAGES as VILLAGES;
 const CHUNK: u64 = 100_000;
 
 struct Args {
