@@ -89,6 +89,7 @@ impl App {
             directory: Arc::default(),
             sessions: Arc::default(),
             calendar: Arc::new(crate::calendar::store::Shared::new(office)),
+            timelines: crate::events::TimelineCache::new(crate::events::TIMELINE_CACHE_EVENTS),
         });
         Ok(App {
             state,

@@ -57,6 +57,9 @@ pub struct Inner {
     pub hash_gate: Arc<crate::auth::password::HashGate>,
     /// The working-day calendar, reloaded a minute after it was read.
     pub calendar: Arc<crate::calendar::store::Shared>,
+    /// Case timelines read a moment ago, checked against the case's latest
+    /// seq at every read (`events::TimelineCache`).
+    pub timelines: crate::events::TimelineCache,
 }
 
 impl AppState {

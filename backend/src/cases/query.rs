@@ -9,21 +9,22 @@ use super::{
     model::PhoneNumber,
     scope,
     service::audit_reveal,
-    view::{CaseDetail, CaseView},
+    view::{CaseDetail, CaseView, Timeline},
 };
 use crate::{
     auth::Principal,
     db::entities::case,
     db::keyset,
     error::{Error, Result},
-    escalation, events,
+    escalation,
     state::AppState,
     vocab::{CaseStatus, Category, RiskLevel},
 };
 
 pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> Result<CaseDetail> {
     let conn = &state.db.conn;
-    let (c, access, escalated) = scope::load_for_read(conn, p, id).await?;
+    let read = scope::load_for_read(conn, p, id).await?;
+    let (c, access) = (read.case, read.access);
     if reveal {
         if !access.may_unmask() {
             return Err(Error::Forbidden(
@@ -32,23 +33,26 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> 
         }
         audit_reveal(state, p, &c).await?;
     }
-    let esc = if escalated {
+    let esc = if read.escalated {
         escalation::latest_for_case(conn, &c, state.now()).await?
     } else {
         None
     };
-    let mut timeline = events::timeline(conn, c.id).await?;
-    if access == scope::Access::ReadOnly {
+    let all = state.timelines.timeline(conn, c.id, read.last_seq).await?;
+    let timeline = if access == scope::Access::ReadOnly {
         // A unit that handled the case before a transfer (or a police unit
         // an escalation went to) reads the case header and what happened
         // while it was involved — the events its live feed carried — not
         // the notes and outcomes of whoever handles the case after it.
         let sees = crate::realtime::FeedScope::of(p);
-        timeline.retain(|e| sees.sees(e));
-    }
+        Timeline::Seen(all.iter().filter(|e| sees.sees(e)).cloned().collect())
+    } else {
+        Timeline::All(all)
+    };
+    let case = CaseView::build(&c, reveal, esc)?;
     Ok(CaseDetail {
-        case: CaseView::build(&c, reveal, esc)?,
-        danger_screen: c.danger_screen.clone(),
+        case,
+        danger_screen: c.danger_screen,
         timeline,
     })
 }

@@ -4,14 +4,14 @@
 //! and a test checks that they agree: the feed never sends an event of a
 //! case its user could not read.
 use sea_orm::{
-    sea_query::{Expr, ExprTrait, Query},
+    sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder},
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
 use crate::{
     auth::Principal,
-    db::entities::{case, case_handler, escalation},
+    db::entities::{case, case_event, case_handler, escalation},
     error::{Error, Result},
     events::CaseEvent,
     regions::RegionCode,
@@ -70,30 +70,41 @@ pub async fn load(
     p: &Principal,
     id: Uuid,
 ) -> Result<(case::Model, Access)> {
-    let (c, access, _) = fetch(conn, p, id, false).await?;
-    Ok((c, access))
+    let r = fetch(conn, p, id, false).await?;
+    Ok((r.case, r.access))
 }
 
-/// [`load`] for the case page: also whether the case was ever escalated
-/// (so that a case never escalated costs no escalation query).
+/// A case as the case page reads it.
+pub struct ForRead {
+    pub case: case::Model,
+    pub access: Access,
+    /// Whether the case was ever escalated (a case never escalated costs
+    /// no escalation query).
+    pub escalated: bool,
+    /// The seq of its latest event, if any: whether a timeline kept in
+    /// memory is still whole (`events::TimelineCache`).
+    pub last_seq: Option<i64>,
+}
+
+/// [`load`] for the case page.
 pub async fn load_for_read(
     conn: &impl ConnectionTrait,
     p: &Principal,
     id: Uuid,
-) -> Result<(case::Model, Access, bool)> {
+) -> Result<ForRead> {
     fetch(conn, p, id, true).await
 }
 
 /// One query: the case row, whether the principal's unit is among its
-/// handlers, and (when asked) whether it has an escalation. The case page
-/// is read far more often than anything else; three round trips were most
-/// of its cost.
+/// handlers, and (for the case page) whether it has an escalation and its
+/// latest event's seq. The case page is read far more often than anything
+/// else; round trips were most of its cost.
 async fn fetch(
     conn: &impl ConnectionTrait,
     p: &Principal,
     id: Uuid,
-    escalations: bool,
-) -> Result<(case::Model, Access, bool)> {
+    for_read: bool,
+) -> Result<ForRead> {
     let unit = p
         .unit_id()
         .filter(|_| !matches!(p.role, Role::Admin | Role::Operator | Role::Supervisor));
@@ -110,7 +121,7 @@ async fn fetch(
             .to_owned();
         q = q.expr_as(Expr::exists(handled), "handled");
     }
-    if escalations {
+    if for_read {
         let any = Query::select()
             .expr(Expr::val(1))
             .from(escalation::Entity)
@@ -120,6 +131,22 @@ async fn fetch(
             )
             .to_owned();
         q = q.expr_as(Expr::exists(any), "escalated");
+        // An index-only probe of `case_events_case (case_id, feed_seq)`.
+        let last = Query::select()
+            .expr(Func::max(Expr::col((
+                case_event::Entity,
+                case_event::Column::FeedSeq,
+            ))))
+            .from(case_event::Entity)
+            .and_where(
+                Expr::col((case_event::Entity, case_event::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            )
+            .to_owned();
+        q = q.expr_as(
+            Expr::SubQuery(None, Box::new(last.into_sub_query_statement())),
+            "last_seq",
+        );
     }
     let row = conn
         .query_one_raw(q.build(conn.get_database_backend()))
@@ -128,9 +155,19 @@ async fn fetch(
     let c = case::Model::from_query_result(&row, "")?;
     let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<bool>("", name)?) };
     let handled = unit.is_some() && flag("handled")?;
-    let escalated = escalations && flag("escalated")?;
+    let escalated = for_read && flag("escalated")?;
+    let last_seq = if for_read {
+        row.try_get::<Option<i64>>("", "last_seq")?
+    } else {
+        None
+    };
     let access = access(p, &c, handled).ok_or(Error::NotFound("case"))?;
-    Ok((c, access, escalated))
+    Ok(ForRead {
+        case: c,
+        access,
+        escalated,
+        last_seq,
+    })
 }
 
 /// The list filter for the principal's scope.

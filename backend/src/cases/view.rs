@@ -70,7 +70,26 @@ pub struct CaseDetail {
     /// screened_by, screened_by_name, screened_at}`. Only in the detail,
     /// never in lists, mail or the live feed.
     pub danger_screen: Option<Value>,
-    pub timeline: Vec<CaseEvent>,
+    #[schema(value_type = Vec<CaseEvent>)]
+    pub timeline: Timeline,
+}
+
+/// A case's timeline as a reader gets it: the whole of it, shared with
+/// `events::TimelineCache` (not copied per read), or the events a
+/// read-only unit may see.
+#[derive(Debug, Clone)]
+pub enum Timeline {
+    All(std::sync::Arc<Vec<CaseEvent>>),
+    Seen(Vec<CaseEvent>),
+}
+
+impl Serialize for Timeline {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Timeline::All(events) => events.serialize(s),
+            Timeline::Seen(events) => events.serialize(s),
+        }
+    }
 }
 
 fn mask_phone(p: &str) -> String {

@@ -8,7 +8,8 @@
 //!   of each request waiting out the pool's acquire timeout (10 s) and
 //!   piling up behind it;
 //! - the pool drops the dead connections and opens new ones by itself
-//!   (sqlx tests a connection before handing it out); the first ping that
+//!   (sqlx pings a connection idle for a second before handing it out,
+//!   and every connection as it returns to the pool); the first ping that
 //!   succeeds puts the flag back, so writes are accepted again within
 //!   about half a second of the database's return.
 //!

@@ -221,6 +221,9 @@ impl Db {
     }
 }
 
+/// A pooled PostgreSQL connection idle this long is pinged before use.
+const PG_PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// A pool's size and, on SQLite, each connection's page cache.
 struct Pool {
     max: u32,
@@ -251,9 +254,16 @@ fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOptions {
         // SQLite file cannot hang up, and on SQLite each ping is a round
         // trip to the connection's worker thread: as many thread
         // handoffs as the query itself (a case read, 2 queries, paid 4).
-        // PostgreSQL keeps the ping: it is how the pool drops connections
-        // a restarted server closed (`health.rs`).
         opts.test_before_acquire(false);
+    } else {
+        // PostgreSQL: ping only a connection idle for a while. sqlx also
+        // pings every connection as it goes back to the pool and drops it
+        // when that fails, so a connection in use when the server went
+        // away is dropped after its one failed statement; one idle through
+        // a restart is found here before it is handed out. A ping on every
+        // use was one more round trip to the server per statement
+        // (`ops/pg-restart-drill.py` checks the recovery).
+        opts.test_before_acquire_if_idle_for(PG_PING_IF_IDLE_FOR);
     }
     opts.map_sqlx_sqlite_opts(move |o| {
         // WAL + synchronous=FULL: a committed case is on disk before

@@ -19,6 +19,9 @@ use uuid::Uuid;
 
 use crate::db::entities::case_event;
 
+mod cache;
+pub use cache::{TimelineCache, TIMELINE_CACHE_EVENTS};
+
 /// PostgreSQL channel on which committed events are announced.
 pub const NOTIFY_CHANNEL: &str = "lianxin_feed";
 
@@ -163,6 +166,23 @@ pub async fn append(
     // waits for the feed counter above, which it holds until it commits.
     crate::db::notify_with_commit(conn, NOTIFY_CHANNEL, origin).await?;
     Ok(stored)
+}
+
+/// A case's events after seq `after`, in feed order.
+pub async fn timeline_after(
+    conn: &impl ConnectionTrait,
+    case_id: Uuid,
+    after: i64,
+) -> Result<Vec<CaseEvent>, DbErr> {
+    Ok(case_event::Entity::find()
+        .filter(case_event::Column::CaseId.eq(case_id))
+        .filter(case_event::Column::FeedSeq.gt(after))
+        .order_by_asc(case_event::Column::FeedSeq)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(CaseEvent::from)
+        .collect())
 }
 
 /// Events after `after`, in feed order.

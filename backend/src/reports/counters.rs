@@ -106,19 +106,23 @@ pub async fn read(
 
 /// The cluster-wide lock of the one folder ("LXRC").
 const FOLD_LOCK: i64 = 0x4c58_5243;
+/// Moves the deltas into the counters and counts them (a data-modifying
+/// `WITH` runs to completion whether or not the outer query reads it).
 const FOLD: &str =
-    "WITH moved AS (DELETE FROM report_count_deltas RETURNING day, region_code, dim, value, n) \
-    INSERT INTO report_counts (day, region_code, dim, value, n) \
+    "WITH moved AS (DELETE FROM report_count_deltas RETURNING day, region_code, dim, value, n), \
+    added AS (INSERT INTO report_counts (day, region_code, dim, value, n) \
     SELECT day, region_code, dim, value, SUM(n) FROM moved GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 \
-    ON CONFLICT (day, region_code, dim, value) DO UPDATE SET n = report_counts.n + excluded.n";
+    ON CONFLICT (day, region_code, dim, value) DO UPDATE SET n = report_counts.n + excluded.n) \
+    SELECT COUNT(*) AS moved FROM moved";
 
 /// PostgreSQL: adds the committed deltas into the counters, unless
-/// another transaction is doing it (then nothing; false). Only this
-/// statement updates counter rows, and only under the lock, so it cannot
-/// deadlock with writers (they only insert deltas) or with another folder.
-pub async fn fold(conn: &DatabaseConnection) -> Result<bool> {
+/// another transaction is doing it (then `None`); else how many deltas it
+/// moved. Only this statement updates counter rows, and only under the
+/// lock, so it cannot deadlock with writers (they only insert deltas) or
+/// with another folder.
+pub async fn fold(conn: &DatabaseConnection) -> Result<Option<u64>> {
     if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
-        return Ok(false);
+        return Ok(None);
     }
     let backend = conn.get_database_backend();
     let txn = conn.begin().await?;
@@ -131,21 +135,36 @@ pub async fn fold(conn: &DatabaseConnection) -> Result<bool> {
         .map(|r| r.try_get::<bool>("", "got"))
         .transpose()?
         .unwrap_or(false);
+    let mut moved = None;
     if got {
-        txn.execute_unprepared(FOLD).await?;
+        let row = txn
+            .query_one_raw(Statement::from_string(backend, FOLD))
+            .await?;
+        let n = row.map(|r| r.try_get::<i64>("", "moved")).transpose()?;
+        moved = Some(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0));
     }
     txn.commit().await?;
-    Ok(got)
+    Ok(moved)
 }
 
 const FOLD_EVERY: Duration = Duration::from_secs(2);
 
+/// A delta table larger than this on disk (emptied pages of a bulk load
+/// or a migration's backfill, folded by any process or summary) is
+/// vacuumed so that it gives its pages back.
+const SHRINK_ABOVE_BYTES: i64 = 8 * 1024 * 1024;
+
 /// PostgreSQL: folds the deltas every two seconds (every process runs
 /// this; the advisory lock lets one at a time do it), then vacuums the
-/// delta table (without truncating it, which would lock writers out for
-/// a moment): readers scan it whole, and the dead rows of the deltas
+/// delta table: readers scan it whole, and the dead rows of the deltas
 /// folded would otherwise stay until autovacuum came (measured: 500,000
-/// folded deltas made every summary 250 ms slower).
+/// folded deltas made every summary 250 ms slower). An ordinary vacuum
+/// keeps the table's pages (`TRUNCATE false`: giving them back takes a
+/// lock writers would wait on for a moment); when the table has grown
+/// past [`SHRINK_ABOVE_BYTES`] it gives them back — the emptied pages of
+/// 5,000,000 deltas (a million cases loaded at once) stayed in every
+/// scan and made every summary ~250 ms slower for good (README, "Reports
+/// at a million cases").
 pub async fn run_folder(db: Db, mut shutdown: Shutdown) {
     if !db.is_postgres() {
         return;
@@ -156,19 +175,35 @@ pub async fn run_folder(db: Db, mut shutdown: Shutdown) {
             _ = shutdown.wait() => return,
         }
         match fold(&db.conn).await {
-            Ok(true) => {
-                if let Err(e) = db
-                    .conn
-                    .execute_unprepared("VACUUM (TRUNCATE false) report_count_deltas")
-                    .await
-                {
+            Ok(Some(_)) => {
+                if let Err(e) = vacuum_deltas(&db.conn).await {
                     tracing::warn!(error = %e, "vacuuming report counter deltas");
                 }
             }
-            Ok(false) => {}
+            Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "folding report counter deltas"),
         }
     }
+}
+
+async fn vacuum_deltas(conn: &DatabaseConnection) -> Result<()> {
+    let backend = conn.get_database_backend();
+    let bytes = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT pg_relation_size('report_count_deltas') AS bytes",
+        ))
+        .await?
+        .map(|r| r.try_get::<i64>("", "bytes"))
+        .transpose()?
+        .unwrap_or(0);
+    let vacuum = if bytes > SHRINK_ABOVE_BYTES {
+        "VACUUM report_count_deltas"
+    } else {
+        "VACUUM (TRUNCATE false) report_count_deltas"
+    };
+    conn.execute_unprepared(vacuum).await?;
+    Ok(())
 }
 
 #[cfg(test)]

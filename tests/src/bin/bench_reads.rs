@@ -7,8 +7,12 @@
 //! cargo build --release -p lianxin -p lianxin-tests --bin lianxin --bin bench_reads
 //! target/release/bench_reads [--db sqlite|postgres] [--cases 10000] [--connections 16] \
 //!     [--secs 10] [--client-threads 1] [--server target/release/lianxin] \
-//!     [--pg-url postgres://postgres@127.0.0.1:5432/postgres] [--keep]
+//!     [--pg-url postgres://postgres@127.0.0.1:5432/postgres] \
+//!     [--db-set key=value]... [--keep]
 //! ```
+//!
+//! `--db-set key=value` adds a line to the server's `[database]` settings
+//! (e.g. `sqlite_cache_mib=4`).
 //!
 //! 1. A fresh database (a SQLite file in a new temporary directory, or a
 //!    new PostgreSQL database dropped at the end), `lianxin demo`, then
@@ -66,6 +70,8 @@ struct Args {
     client_threads: usize,
     server: PathBuf,
     pg_url: String,
+    /// `key = value` lines added to the server's `[database]` section.
+    db_set: Vec<String>,
     keep: bool,
 }
 
@@ -79,6 +85,7 @@ fn args() -> Result<Args> {
         client_threads: 1,
         server: root.join("target/release/lianxin"),
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        db_set: Vec::new(),
         keep: false,
     };
     a.keep = lianxin_tests::bench::flags(|flag, v| {
@@ -90,6 +97,12 @@ fn args() -> Result<Args> {
             "--client-threads" => a.client_threads = v.parse()?,
             "--server" => a.server = PathBuf::from(v),
             "--pg-url" => a.pg_url = v,
+            "--db-set" => {
+                let (k, v) = v
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--db-set needs key=value"))?;
+                a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
+            }
             _ => return Ok(false),
         }
         Ok(true)
@@ -114,7 +127,10 @@ async fn run(args: Args) -> Result<()> {
 }
 
 async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
-    scratch.write_config("[server]\nmax_connections_per_address = 0\n")?;
+    scratch.write_config(&format!(
+        "[server]\nmax_connections_per_address = 0\n[database]\n{}\n",
+        args.db_set.join("\n")
+    ))?;
     scratch.cli(&["demo"]).await?;
     let server = scratch.serve().await?;
     let (http, base, pid) = (&server.http, server.base.as_str(), server.pid);

@@ -4,7 +4,8 @@
 //! ```text
 //! cargo build --release -p lianxin -p lianxin-tests
 //! target/release/bench_wal [--minutes 10] [--concurrency 16] [--readers 4] \
-//!     [--sample-secs 30] [--server target/release/lianxin] [--keep]
+//!     [--sample-secs 30] [--server target/release/lianxin] \
+//!     [--db-set key=value]... [--keep]
 //! ```
 //!
 //! A fresh SQLite database in a new temporary directory, `lianxin demo`,
@@ -38,6 +39,8 @@ struct Args {
     readers: usize,
     sample_secs: u64,
     server: PathBuf,
+    /// `key = value` lines added to the server's `[database]` section.
+    db_set: Vec<String>,
     keep: bool,
 }
 
@@ -49,6 +52,7 @@ fn args() -> Result<Args> {
         readers: 4,
         sample_secs: 30,
         server: root.join("target/release/lianxin"),
+        db_set: Vec::new(),
         keep: false,
     };
     let mut it = std::env::args().skip(1);
@@ -60,6 +64,13 @@ fn args() -> Result<Args> {
             "--readers" => a.readers = value()?.parse()?,
             "--sample-secs" => a.sample_secs = value()?.parse()?,
             "--server" => a.server = PathBuf::from(value()?),
+            "--db-set" => {
+                let kv = value()?;
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--db-set needs key=value"))?;
+                a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
+            }
             "--keep" => a.keep = true,
             other => bail!("unknown argument {other}"),
         }
@@ -123,7 +134,11 @@ fn lianxin(args: &Args, dir: &Path) -> tokio::process::Command {
 async fn bench(args: &Args, dir: &Path) -> Result<()> {
     std::fs::write(
         dir.join("bench.toml"),
-        format!("data_dir = {:?}\n", dir.display().to_string()),
+        format!(
+            "data_dir = {:?}\n[database]\n{}\n",
+            dir.display().to_string(),
+            args.db_set.join("\n")
+        ),
     )?;
     let out = lianxin(args, dir)
         .arg("demo")
