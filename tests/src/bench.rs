@@ -257,6 +257,15 @@ pub fn flags(mut set: impl FnMut(&str, String) -> Result<bool>) -> Result<bool> 
     Ok(keep)
 }
 
+/// `--db-set key=value` as the `key = value` line it adds to the server's
+/// `[database]` settings.
+pub fn db_set_line(kv: &str) -> Result<String> {
+    let (k, v) = kv
+        .split_once('=')
+        .ok_or_else(|| anyhow!("--db-set needs key=value, not {kv:?}"))?;
+    Ok(format!("{} = {}", k.trim(), v.trim()))
+}
+
 /// Villages of the demo province (`lianxin demo`) the benches spread
 /// their cases over: three of 阳朔县 (two townships), one of 灵川县, one
 /// of 融安县.

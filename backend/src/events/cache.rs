@@ -107,8 +107,9 @@ impl TimelineCache {
         }
     }
 
-    /// Cases and events held (for tests and metrics).
-    pub fn held(&self) -> (usize, usize) {
+    /// Cases and events held.
+    #[cfg(test)]
+    fn held(&self) -> (usize, usize) {
         let inner = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         (inner.map.len(), inner.events)
     }

@@ -218,14 +218,7 @@ pub async fn head(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
     Ok(row.unwrap_or(0))
 }
 
-/// A case's timeline, oldest first.
+/// A case's timeline, oldest first (seqs start at 1).
 pub async fn timeline(conn: &impl ConnectionTrait, case_id: Uuid) -> Result<Vec<CaseEvent>, DbErr> {
-    Ok(case_event::Entity::find()
-        .filter(case_event::Column::CaseId.eq(case_id))
-        .order_by_asc(case_event::Column::FeedSeq)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(CaseEvent::from)
-        .collect())
+    timeline_after(conn, case_id, 0).await
 }

@@ -106,23 +106,19 @@ pub async fn read(
 
 /// The cluster-wide lock of the one folder ("LXRC").
 const FOLD_LOCK: i64 = 0x4c58_5243;
-/// Moves the deltas into the counters and counts them (a data-modifying
-/// `WITH` runs to completion whether or not the outer query reads it).
 const FOLD: &str =
-    "WITH moved AS (DELETE FROM report_count_deltas RETURNING day, region_code, dim, value, n), \
-    added AS (INSERT INTO report_counts (day, region_code, dim, value, n) \
+    "WITH moved AS (DELETE FROM report_count_deltas RETURNING day, region_code, dim, value, n) \
+    INSERT INTO report_counts (day, region_code, dim, value, n) \
     SELECT day, region_code, dim, value, SUM(n) FROM moved GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4 \
-    ON CONFLICT (day, region_code, dim, value) DO UPDATE SET n = report_counts.n + excluded.n) \
-    SELECT COUNT(*) AS moved FROM moved";
+    ON CONFLICT (day, region_code, dim, value) DO UPDATE SET n = report_counts.n + excluded.n";
 
 /// PostgreSQL: adds the committed deltas into the counters, unless
-/// another transaction is doing it (then `None`); else how many deltas it
-/// moved. Only this statement updates counter rows, and only under the
-/// lock, so it cannot deadlock with writers (they only insert deltas) or
-/// with another folder.
-pub async fn fold(conn: &DatabaseConnection) -> Result<Option<u64>> {
+/// another transaction is doing it (then nothing; false). Only this
+/// statement updates counter rows, and only under the lock, so it cannot
+/// deadlock with writers (they only insert deltas) or with another folder.
+pub async fn fold(conn: &DatabaseConnection) -> Result<bool> {
     if conn.get_database_backend() != sea_orm::DbBackend::Postgres {
-        return Ok(None);
+        return Ok(false);
     }
     let backend = conn.get_database_backend();
     let txn = conn.begin().await?;
@@ -135,16 +131,11 @@ pub async fn fold(conn: &DatabaseConnection) -> Result<Option<u64>> {
         .map(|r| r.try_get::<bool>("", "got"))
         .transpose()?
         .unwrap_or(false);
-    let mut moved = None;
     if got {
-        let row = txn
-            .query_one_raw(Statement::from_string(backend, FOLD))
-            .await?;
-        let n = row.map(|r| r.try_get::<i64>("", "moved")).transpose()?;
-        moved = Some(n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0));
+        txn.execute_unprepared(FOLD).await?;
     }
     txn.commit().await?;
-    Ok(moved)
+    Ok(got)
 }
 
 const FOLD_EVERY: Duration = Duration::from_secs(2);
@@ -175,12 +166,12 @@ pub async fn run_folder(db: Db, mut shutdown: Shutdown) {
             _ = shutdown.wait() => return,
         }
         match fold(&db.conn).await {
-            Ok(Some(_)) => {
+            Ok(true) => {
                 if let Err(e) = vacuum_deltas(&db.conn).await {
                     tracing::warn!(error = %e, "vacuuming report counter deltas");
                 }
             }
-            Ok(None) => {}
+            Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "folding report counter deltas"),
         }
     }

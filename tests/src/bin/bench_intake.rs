@@ -193,13 +193,7 @@ impl Args {
                         other => bail!("unknown --mix {other}\n{USAGE}"),
                     }
                 }
-                "--db-set" => {
-                    let kv = value()?;
-                    let (k, v) = kv
-                        .split_once('=')
-                        .ok_or_else(|| anyhow!("--db-set needs key=value\n{USAGE}"))?;
-                    a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
-                }
+                "--db-set" => a.db_set.push(lianxin_tests::bench::db_set_line(&value()?)?),
                 "--no-build" => a.build = false,
                 "--keep" => a.keep = true,
                 "-h" | "--help" => {

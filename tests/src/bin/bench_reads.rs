@@ -97,12 +97,7 @@ fn args() -> Result<Args> {
             "--client-threads" => a.client_threads = v.parse()?,
             "--server" => a.server = PathBuf::from(v),
             "--pg-url" => a.pg_url = v,
-            "--db-set" => {
-                let (k, v) = v
-                    .split_once('=')
-                    .ok_or_else(|| anyhow!("--db-set needs key=value"))?;
-                a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
-            }
+            "--db-set" => a.db_set.push(lianxin_tests::bench::db_set_line(&v)?),
             _ => return Ok(false),
         }
         Ok(true)

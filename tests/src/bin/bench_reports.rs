@@ -251,18 +251,8 @@ async fn time(
 async fn fold_wait(url: &str) -> Result<()> {
     let db = Database::connect(url).await?;
     let started = Instant::now();
-    let pending = || async {
-        let r = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT COUNT(*) AS n FROM report_count_deltas".to_string(),
-            ))
-            .await?
-            .ok_or_else(|| anyhow!("no count"))?;
-        anyhow::Ok(r.try_get::<i64>("", "n")?)
-    };
-    let before = pending().await?;
-    while pending().await? > 0 {
+    let before = scalar(&db, "SELECT COUNT(*) AS n FROM report_count_deltas").await?;
+    while scalar(&db, "SELECT COUNT(*) AS n FROM report_count_deltas").await? > 0 {
         if started.elapsed() > Duration::from_secs(1800) {
             bail!("counter deltas not folded");
         }
@@ -274,17 +264,8 @@ async fn fold_wait(url: &str) -> Result<()> {
     );
     // Then its vacuum gives the emptied pages back (`reports::counters`);
     // until it has, every summary scans them.
-    let bytes = || async {
-        let r = db
-            .query_one_raw(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT pg_relation_size('report_count_deltas') AS n".to_string(),
-            ))
-            .await?
-            .ok_or_else(|| anyhow!("no size"))?;
-        anyhow::Ok(r.try_get::<i64>("", "n")?)
-    };
-    while bytes().await? > 8 * 1024 * 1024 {
+    let size = "SELECT pg_relation_size('report_count_deltas') AS n";
+    while scalar(&db, size).await? > 8 * 1024 * 1024 {
         if started.elapsed() > Duration::from_secs(1800) {
             bail!("counter delta table not vacuumed");
         }
@@ -296,6 +277,18 @@ async fn fold_wait(url: &str) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The bigint `n` of a one-row query.
+async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<i64> {
+    let r = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            sql.to_string(),
+        ))
+        .await?
+        .ok_or_else(|| anyhow!("no row for {sql}"))?;
+    Ok(r.try_get::<i64>("", "n")?)
 }
 
 async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {

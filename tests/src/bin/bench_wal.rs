@@ -64,13 +64,7 @@ fn args() -> Result<Args> {
             "--readers" => a.readers = value()?.parse()?,
             "--sample-secs" => a.sample_secs = value()?.parse()?,
             "--server" => a.server = PathBuf::from(value()?),
-            "--db-set" => {
-                let kv = value()?;
-                let (k, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| anyhow!("--db-set needs key=value"))?;
-                a.db_set.push(format!("{} = {}", k.trim(), v.trim()));
-            }
+            "--db-set" => a.db_set.push(lianxin_tests::bench::db_set_line(&value()?)?),
             "--keep" => a.keep = true,
             other => bail!("unknown argument {other}"),
         }
