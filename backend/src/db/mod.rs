@@ -166,6 +166,25 @@ impl Db {
         Ok(WriteTxn { txn, _guard: guard })
     }
 
+    /// `updates` in one write transaction, one commit: the rows each
+    /// changed, in order. For the senders' claims and delivery records,
+    /// which took a commit (and, on SQLite, the writer) per message.
+    pub async fn update_all<E: sea_orm::EntityTrait>(
+        &self,
+        updates: Vec<sea_orm::UpdateMany<E>>,
+    ) -> Result<Vec<u64>, DbErr> {
+        if updates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.begin_write().await?;
+        let mut changed = Vec::with_capacity(updates.len());
+        for update in updates {
+            changed.push(update.exec(&*txn).await?.rows_affected);
+        }
+        txn.commit().await?;
+        Ok(changed)
+    }
+
     /// Fails at once while the database is down; on SQLite, waits for the
     /// write lock.
     async fn writers_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {

@@ -24,6 +24,10 @@ use crate::{
 const BATCH: u64 = 50;
 const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 const TIMEOUT: Duration = Duration::from_secs(15);
+/// Claimed rows are sent within half their lease.
+const SEND_WITHIN: Duration = Duration::from_secs(60);
+/// Delivery outcomes saved per commit.
+const RECORD_EVERY: usize = 16;
 
 enum Outlet {
     Gateway(reqwest::Client, String),
@@ -68,7 +72,9 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
 }
 
 /// One pass: send what is due; whether the batch was full, and when the
-/// next pending row is due.
+/// next pending row is due. Claims in one commit, outcomes
+/// [`RECORD_EVERY`] to a commit, and gives back the claims not reached,
+/// as the mail sender does.
 async fn drain(
     state: &AppState,
     outlet: &Outlet,
@@ -81,34 +87,70 @@ async fn drain(
         .limit(BATCH)
         .all(&state.db.conn)
         .await?;
-    let mut next = None;
-    for row in &rows {
-        if row.next_attempt_at > now {
-            next = Some(next.map_or(row.next_attempt_at, |n: DateTime<Utc>| {
-                n.min(row.next_attempt_at)
-            }));
-            continue;
-        }
-        if shutdown.is_triggered() || !claim(state, row.id, now).await? {
+    let next = rows
+        .iter()
+        .map(|r| r.next_attempt_at)
+        .filter(|at| *at > now)
+        .min();
+    let due: Vec<&sms_message::Model> = rows.iter().filter(|r| r.next_attempt_at <= now).collect();
+    if shutdown.is_triggered() {
+        return Ok((false, next));
+    }
+    let claimed = claim(state, &due, now).await?;
+    let started = std::time::Instant::now();
+    let (mut records, mut unsent) = (Vec::new(), Vec::new());
+    for row in claimed {
+        if shutdown.is_triggered() || started.elapsed() > SEND_WITHIN {
+            unsent.push(row.id);
             continue;
         }
         let outcome = deliver(state, outlet, row).await;
-        record(state, row, outcome).await?;
+        records.push(record(state, row, outcome));
+        if records.len() >= RECORD_EVERY {
+            state.db.update_all(std::mem::take(&mut records)).await?;
+        }
     }
+    state.db.update_all(records).await?;
+    release(state, &unsent).await?;
     Ok((rows.len() as u64 == BATCH && next.is_none(), next))
 }
 
-async fn claim(state: &AppState, id: Uuid, now: DateTime<Utc>) -> Result<bool> {
-    let txn = state.db.begin_write().await?;
-    let res = sms_message::Entity::update_many()
-        .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + LEASE))
-        .filter(sms_message::Column::Id.eq(id))
-        .filter(pending())
-        .filter(sms_message::Column::NextAttemptAt.lte(now))
-        .exec(&*txn)
-        .await?;
-    txn.commit().await?;
-    Ok(res.rows_affected == 1)
+/// Reserve `due` for [`LEASE`] in one transaction: the rows won.
+async fn claim<'a>(
+    state: &AppState,
+    due: &[&'a sms_message::Model],
+    now: DateTime<Utc>,
+) -> Result<Vec<&'a sms_message::Model>> {
+    let updates = due
+        .iter()
+        .map(|row| {
+            sms_message::Entity::update_many()
+                .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + LEASE))
+                .filter(sms_message::Column::Id.eq(row.id))
+                .filter(pending())
+                .filter(sms_message::Column::NextAttemptAt.lte(now))
+        })
+        .collect();
+    let won = state.db.update_all(updates).await?;
+    Ok(due
+        .iter()
+        .zip(won)
+        .filter(|(_, n)| *n == 1)
+        .map(|(row, _)| *row)
+        .collect())
+}
+
+/// Claimed rows this pass did not send, due again now.
+async fn release(state: &AppState, ids: &[Uuid]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let update = sms_message::Entity::update_many()
+        .col_expr(sms_message::Column::NextAttemptAt, Expr::value(state.now()))
+        .filter(sms_message::Column::Id.is_in(ids.iter().copied()))
+        .filter(pending());
+    state.db.update_all(vec![update]).await?;
+    Ok(())
 }
 
 /// `Err((permanent, why))` when not delivered.
@@ -154,40 +196,37 @@ async fn write_file(dir: &std::path::Path, id: Uuid, bytes: &[u8]) -> std::io::R
     tokio::fs::rename(&tmp, dir.join(format!("{id}.txt"))).await
 }
 
-async fn record(
+/// What one attempt changes in its row.
+fn record(
     state: &AppState,
     row: &sms_message::Model,
     outcome: std::result::Result<(), (bool, String)>,
-) -> Result<()> {
+) -> sea_orm::UpdateMany<sms_message::Entity> {
     let now = state.now();
     let attempts = row.attempts.saturating_add(1);
     let max = state.settings.sms.max_attempts.max(1);
-    let mut update = sms_message::Entity::update_many()
+    let update = sms_message::Entity::update_many()
         .col_expr(sms_message::Column::Attempts, Expr::value(attempts))
         .filter(sms_message::Column::Id.eq(row.id));
     match outcome {
         Ok(()) => {
-            update = update.col_expr(sms_message::Column::SentAt, Expr::value(now));
             metrics::counter!("lianxin_sms_sent_total").increment(1);
+            update.col_expr(sms_message::Column::SentAt, Expr::value(now))
         }
         Err((false, error)) if attempts < max => {
             let wait = backoff_s(state.settings.sms.retry_base_s, attempts);
             let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
             tracing::warn!(sms = %row.id, attempts, error = %error, "SMS not delivered; will retry");
-            update = update
+            update
                 .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
-                .col_expr(sms_message::Column::LastError, Expr::value(error));
+                .col_expr(sms_message::Column::LastError, Expr::value(error))
         }
         Err((_, error)) => {
             tracing::error!(sms = %row.id, attempts, error = %error, "SMS given up");
             metrics::counter!("lianxin_sms_failed_total").increment(1);
-            update = update
+            update
                 .col_expr(sms_message::Column::FailedAt, Expr::value(now))
-                .col_expr(sms_message::Column::LastError, Expr::value(error));
+                .col_expr(sms_message::Column::LastError, Expr::value(error))
         }
     }
-    let txn = state.db.begin_write().await?;
-    update.exec(&*txn).await?;
-    txn.commit().await?;
-    Ok(())
 }
