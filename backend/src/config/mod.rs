@@ -94,10 +94,11 @@ pub struct DatabaseSettings {
     /// "Performance").
     pub sqlite_mmap_mib: u64,
     /// SQLite: the page cache of each pooled (reading) connection, MiB.
-    /// 4 by default: with 16 it was most of the server's PSS under load
+    /// 2 by default: with 16 it was most of the server's PSS under load
     /// (each connection keeps its own copy of the pages it read; 440 MiB
-    /// after ten minutes of `bench_wal`), and reads were no faster than at
-    /// 4 (`bench_reads`, README "Performance").
+    /// after ten minutes of `bench_wal`, 212–215 MiB at 4, 152–154 MiB at
+    /// 2), and reads were no faster with more (`bench_reads`, README
+    /// "Performance").
     pub sqlite_cache_mib: u64,
     /// SQLite: the page cache of the one writing connection, MiB.
     pub sqlite_writer_cache_mib: u64,
@@ -218,7 +219,7 @@ impl Default for DatabaseSettings {
             min_connections: 1,
             acquire_timeout_s: 10,
             sqlite_mmap_mib: 0,
-            sqlite_cache_mib: 4,
+            sqlite_cache_mib: 2,
             sqlite_writer_cache_mib: 16,
         }
     }

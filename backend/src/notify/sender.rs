@@ -53,7 +53,10 @@ const RECORD_EVERY: usize = 16;
 /// The longest pause between two attempts, however many have failed.
 const MAX_BACKOFF_S: u64 = 3600;
 
-/// Where messages go.
+/// Where messages go. Over SMTP lettre keeps a pool of connections (an
+/// idle one is checked with NOOP before it is used again): a burst of
+/// escalations' mail goes over open connections, not a new connection,
+/// greeting and TLS handshake per message.
 enum Outlet {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Files(PathBuf),
