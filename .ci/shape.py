@@ -22,7 +22,7 @@ LAYERS = [
     ("pure", ["vocab/", "clock.rs", "error.rs", "config/", "shutdown.rs",
               "cases/model.rs", "cases/contact_safety.rs", "referrals/settings.rs", "measures/settings.rs", "notify/sms_settings.rs",
               "calendar/mod.rs", "calendar/file.rs", "patch.rs"]),
-    ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "telemetry.rs",
+    ("store", ["db/", "regions/", "events/", "deadlines/", "audit/", "notify/mod.rs", "notify/lease.rs", "telemetry.rs",
                "referrals/entity.rs", "mediation/entity.rs", "notify/sms.rs", "measures/entity.rs",
                "cases/reporter.rs", "backup/", "calendar/store.rs", "hotline/entity.rs", "ledger/entity.rs"]),
     ("work", ["work.rs"]),

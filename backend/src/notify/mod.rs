@@ -1,6 +1,7 @@
 //! Email: the outbox (rows written in the same transaction as the event that
 //! causes them) and the sender that drains it over SMTP or into `.eml` files;
 //! text messages to duty phones the same way (`sms`, `sms_sender`).
+pub mod lease;
 pub mod outbox;
 pub mod sender;
 pub mod sms;

@@ -30,7 +30,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::outbox::pending;
+use super::{lease::Lease, outbox::pending};
 use crate::{
     db::entities::mail,
     error::{Error, Result},
@@ -169,7 +169,9 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
     if shutdown.is_triggered() {
         return Ok(0);
     }
-    let claimed = claim(state, &due, now).await?;
+    let claimed = MAIL_LEASE
+        .claim(&state.db, due.iter().collect(), |r| r.id, now)
+        .await?;
     let started = std::time::Instant::now();
     let (mut records, mut unsent) = (Vec::new(), Vec::new());
     for row in claimed {
@@ -184,50 +186,19 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
         }
     }
     flush(state, records).await;
-    if let Err(e) = release(state, &unsent).await {
+    if let Err(e) = MAIL_LEASE.release(&state.db, &unsent, state.now()).await {
         tracing::error!(error = %e, "mail sender: cannot give back unsent claims; their lease runs out");
     }
     Ok(due.len())
 }
 
-/// Reserve `due` for this process for [`LEASE`], in one transaction: the
-/// rows won (of several processes on one database, exactly one wins each).
-async fn claim<'a>(
-    state: &AppState,
-    due: &'a [mail::Model],
-    now: DateTime<Utc>,
-) -> Result<Vec<&'a mail::Model>> {
-    let updates = due
-        .iter()
-        .map(|row| {
-            mail::Entity::update_many()
-                .col_expr(mail::Column::NextAttemptAt, Expr::value(now + LEASE))
-                .filter(mail::Column::Id.eq(row.id))
-                .filter(pending())
-                .filter(mail::Column::NextAttemptAt.lte(now))
-        })
-        .collect();
-    let won = state.db.update_all(updates).await?;
-    Ok(due
-        .iter()
-        .zip(won)
-        .filter(|(_, n)| *n == 1)
-        .map(|(row, _)| row)
-        .collect())
-}
-
-/// Claimed rows this pass did not send, due again now.
-async fn release(state: &AppState, ids: &[Uuid]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let update = mail::Entity::update_many()
-        .col_expr(mail::Column::NextAttemptAt, Expr::value(state.now()))
-        .filter(mail::Column::Id.is_in(ids.iter().copied()))
-        .filter(pending());
-    state.db.update_all(vec![update]).await?;
-    Ok(())
-}
+/// The mail outbox's lease.
+const MAIL_LEASE: Lease<mail::Entity> = Lease {
+    id: mail::Column::Id,
+    next_attempt_at: mail::Column::NextAttemptAt,
+    pending,
+    length: LEASE,
+};
 
 fn build_message(state: &AppState, row: &mail::Model) -> std::result::Result<Message, Failure> {
     let from: Mailbox = state

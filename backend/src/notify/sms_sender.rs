@@ -13,7 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{sender::backoff_s, sms::sms_message};
+use super::{lease::Lease, sender::backoff_s, sms::sms_message};
 use crate::{
     error::Result,
     scheduler::{sleep_until, MAX_NAP},
@@ -96,7 +96,7 @@ async fn drain(
     if shutdown.is_triggered() {
         return Ok((false, next));
     }
-    let claimed = claim(state, &due, now).await?;
+    let claimed = SMS_LEASE.claim(&state.db, due, |r| r.id, now).await?;
     let started = std::time::Instant::now();
     let (mut records, mut unsent) = (Vec::new(), Vec::new());
     for row in claimed {
@@ -111,47 +111,17 @@ async fn drain(
         }
     }
     state.db.update_all(records).await?;
-    release(state, &unsent).await?;
+    SMS_LEASE.release(&state.db, &unsent, state.now()).await?;
     Ok((rows.len() as u64 == BATCH && next.is_none(), next))
 }
 
-/// Reserve `due` for [`LEASE`] in one transaction: the rows won.
-async fn claim<'a>(
-    state: &AppState,
-    due: &[&'a sms_message::Model],
-    now: DateTime<Utc>,
-) -> Result<Vec<&'a sms_message::Model>> {
-    let updates = due
-        .iter()
-        .map(|row| {
-            sms_message::Entity::update_many()
-                .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + LEASE))
-                .filter(sms_message::Column::Id.eq(row.id))
-                .filter(pending())
-                .filter(sms_message::Column::NextAttemptAt.lte(now))
-        })
-        .collect();
-    let won = state.db.update_all(updates).await?;
-    Ok(due
-        .iter()
-        .zip(won)
-        .filter(|(_, n)| *n == 1)
-        .map(|(row, _)| *row)
-        .collect())
-}
-
-/// Claimed rows this pass did not send, due again now.
-async fn release(state: &AppState, ids: &[Uuid]) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let update = sms_message::Entity::update_many()
-        .col_expr(sms_message::Column::NextAttemptAt, Expr::value(state.now()))
-        .filter(sms_message::Column::Id.is_in(ids.iter().copied()))
-        .filter(pending());
-    state.db.update_all(vec![update]).await?;
-    Ok(())
-}
+/// The SMS outbox's lease.
+const SMS_LEASE: Lease<sms_message::Entity> = Lease {
+    id: sms_message::Column::Id,
+    next_attempt_at: sms_message::Column::NextAttemptAt,
+    pending,
+    length: LEASE,
+};
 
 /// `Err((permanent, why))` when not delivered.
 async fn deliver(
