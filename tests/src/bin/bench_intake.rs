@@ -776,40 +776,35 @@ fn realistic(rng: &mut Rng, body: &mut Value) {
 /// Escalations, mail and texts on file (the load's share is the
 /// difference before and after it).
 async fn queued(fx: &Fixture) -> Result<[i64; 3]> {
-    let db = connect_app_db(fx).await?;
-    let backend = db.get_database_backend();
-    let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT (SELECT COUNT(*) FROM escalations), (SELECT COUNT(*) FROM mail_outbox), \
-             (SELECT COUNT(*) FROM sms_outbox)",
-        ))
-        .await?
-        .ok_or_else(|| anyhow!("no counts"))?;
-    let mut out = [0i64; 3];
-    for (i, v) in out.iter_mut().enumerate() {
-        *v = row.try_get_by_index::<i64>(i)?;
-    }
-    db.close().await?;
-    Ok(out)
+    counts(
+        fx,
+        "SELECT (SELECT COUNT(*) FROM escalations), (SELECT COUNT(*) FROM mail_outbox), \
+         (SELECT COUNT(*) FROM sms_outbox)",
+    )
+    .await
 }
 
 /// Mail and texts neither sent nor given up.
 async fn unsent(fx: &Fixture) -> Result<[i64; 2]> {
+    counts(
+        fx,
+        "SELECT (SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL), \
+         (SELECT COUNT(*) FROM sms_outbox WHERE sent_at IS NULL AND failed_at IS NULL)",
+    )
+    .await
+}
+
+/// The `N` counts one `SELECT` returns, on a connection of its own.
+async fn counts<const N: usize>(fx: &Fixture, sql: &str) -> Result<[i64; N]> {
     let db = connect_app_db(fx).await?;
-    let backend = db.get_database_backend();
     let row = db
-        .query_one_raw(Statement::from_string(
-            backend,
-            "SELECT (SELECT COUNT(*) FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL), \
-             (SELECT COUNT(*) FROM sms_outbox WHERE sent_at IS NULL AND failed_at IS NULL)",
-        ))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?
         .ok_or_else(|| anyhow!("no counts"))?;
-    let out = [
-        row.try_get_by_index::<i64>(0)?,
-        row.try_get_by_index::<i64>(1)?,
-    ];
+    let mut out = [0i64; N];
+    for (i, v) in out.iter_mut().enumerate() {
+        *v = row.try_get_by_index::<i64>(i)?;
+    }
     db.close().await?;
     Ok(out)
 }
