@@ -107,12 +107,25 @@ async fn drain(
         let outcome = deliver(state, outlet, row).await;
         records.push(record(state, row, outcome));
         if records.len() >= RECORD_EVERY {
-            state.db.update_all(std::mem::take(&mut records)).await?;
+            flush(state, std::mem::take(&mut records)).await;
         }
     }
-    state.db.update_all(records).await?;
-    SMS_LEASE.release(&state.db, &unsent, state.now()).await?;
+    flush(state, records).await;
+    // As the mail sender: a failed save or give-back ends nothing early;
+    // the texts it concerns stay claimed until their lease runs out.
+    if let Err(e) = SMS_LEASE.release(&state.db, &unsent, state.now()).await {
+        tracing::error!(error = %e, "SMS sender: cannot give back unsent claims; their lease runs out");
+    }
     Ok((rows.len() as u64 == BATCH && next.is_none(), next))
+}
+
+/// Saves delivery outcomes in one commit; a failure is logged, and those
+/// texts are tried again when their lease runs out (a text may then go
+/// twice, never not at all).
+async fn flush(state: &AppState, records: Vec<sea_orm::UpdateMany<sms_message::Entity>>) {
+    if let Err(e) = state.db.update_all(records).await {
+        tracing::error!(error = %e, "SMS sender: cannot record delivery attempts");
+    }
 }
 
 /// The SMS outbox's lease.
