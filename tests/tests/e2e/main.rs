@@ -3,6 +3,7 @@
 //! server on port 0 against a fresh SQLite file, or a fresh PostgreSQL
 //! database when `LIANXIN_TEST_DATABASE_URL` is set (`lianxin_tests`).
 mod admin;
+mod changes;
 mod common;
 mod console;
 mod email;
