@@ -5,6 +5,8 @@
 //! a whole-case cache would too. Test-only triggers, added to this test's
 //! database, log each such row change and each event with its case; after
 //! every step the test asks for changes that came without an event.
+//! Other modules' workflow tests (mediation, measures, referrals, the
+//! callback loop) install the same log and check it at their end.
 use chrono::Duration as Span;
 use lianxin_tests::{spawn_app, StatusCode, TestApp};
 use sea_orm::{ConnectionTrait, Statement};
@@ -41,13 +43,13 @@ const POSTGRES_LOG: &[&str] = &[
 ];
 
 /// The log of one test's database, and (SQLite) how far it was checked.
-struct Touches<'a> {
+pub(crate) struct Touches<'a> {
     app: &'a TestApp,
     checked: i64,
 }
 
 impl<'a> Touches<'a> {
-    async fn install(app: &'a TestApp) -> Touches<'a> {
+    pub(crate) async fn install(app: &'a TestApp) -> Touches<'a> {
         let ddl = if app.is_postgres() {
             POSTGRES_LOG
         } else {
@@ -108,7 +110,7 @@ impl<'a> Touches<'a> {
             .collect()
     }
 
-    async fn check(&mut self, step: &str) {
+    pub(crate) async fn check(&mut self, step: &str) {
         let untold = self.untold().await;
         assert!(
             untold.is_empty(),

@@ -200,6 +200,7 @@ async fn one_call_is_one_record_with_its_disposition() {
 #[tokio::test]
 async fn satisfaction_callback_on_the_next_working_day_and_unsatisfied_reopens() {
     let app = app().await;
+    let mut log = crate::changes::Touches::install(&app).await;
     // Thursday 31 Dec 2026, 17:00 Beijing: New Year's Day is a holiday,
     // then a weekend.
     app.clock.advance(Span::days(32));
@@ -268,6 +269,7 @@ async fn satisfaction_callback_on_the_next_working_day_and_unsatisfied_reopens()
         .post_json(&op, &path, json!({"satisfaction": "satisfied"}))
         .await;
     assert_error(&got, StatusCode::CONFLICT, "invalid_transition");
+    log.check("the whole test").await;
 }
 
 #[tokio::test]

@@ -474,6 +474,7 @@ async fn safety_comes_before_reconciliation() {
 #[tokio::test]
 async fn a_mediation_ended_for_the_police_opens_the_escalation() {
     let app = spawn_app().await;
+    let mut log = crate::changes::Touches::install(&app).await;
     let mediator = app.login("mediator").await;
     let (id, _) = mediation_case(&app, json!({})).await;
     let base = format!("/api/v1/cases/{id}/mediation");
@@ -542,4 +543,5 @@ async fn a_mediation_ended_for_the_police_opens_the_escalation() {
             json!({"at": app.now().to_rfc3339(), "place": "调解室", "mediators": [me], "summary": "x"}))
         .await;
     assert_error(&got, StatusCode::CONFLICT, "invalid_transition");
+    log.check("the whole test").await;
 }

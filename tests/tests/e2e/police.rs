@@ -577,6 +577,7 @@ async fn a_warning_letters_village_visit_is_missed() {
 #[tokio::test]
 async fn a_violation_raises_the_escalation_to_imminent() {
     let app = spawn_app().await;
+    let mut log = crate::changes::Touches::install(&app).await;
     let (case, m) = warned(&app).await;
     let id = case["id"].as_str().unwrap();
     assert_eq!(case["escalation"]["urgency"], "high");
@@ -621,6 +622,7 @@ async fn a_violation_raises_the_escalation_to_imminent() {
     assert_eq!(d["escalation"]["status"], "pending");
     assert_eq!(d["escalation"]["urgency"], "imminent");
     assert_ne!(d["escalation"]["id"], json!(esc));
+    log.check("the whole test").await;
 }
 
 #[tokio::test]

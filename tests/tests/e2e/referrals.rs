@@ -137,6 +137,7 @@ async fn refused(app: &TestApp, case_id: &str) {
 #[tokio::test]
 async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answered() {
     let app = spawn_app().await;
+    let mut log = crate::changes::Touches::install(&app).await;
     // PostgreSQL: a second process on the same database and clock.
     let other = if app.is_postgres() {
         Some(spawn_app_with(app.same_database()).await)
@@ -404,6 +405,7 @@ async fn a_domestic_violence_case_with_three_referrals_declined_urged_and_answer
     }
     figures(&app).await;
     drop(other);
+    log.check("the whole test").await;
 }
 
 /// The allowance referral stays silent: its accept deadline fires once,
