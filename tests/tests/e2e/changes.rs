@@ -157,16 +157,14 @@ async fn every_change_to_a_case_its_escalation_or_its_handlers_is_in_its_timelin
 
     let case_url = |a: &str| format!("/api/v1/cases/{id}/{a}");
     let esc_url = |a: &str| format!("/api/v1/escalations/{esc}/{a}");
-    post(&app, &station, &case_url("accept"), json!({})).await;
-    log.check("accepted").await;
-    post(
-        &app,
-        &station,
-        &case_url("notes"),
-        json!({"body": "已联系当事人"}),
-    )
-    .await;
-    log.check("a note").await;
+    let legal_aid = app.unit_id("阳朔县法律援助中心").await;
+    for (what, body, step) in [
+        ("accept", json!({}), "accepted"),
+        ("notes", json!({"body": "已联系当事人"}), "a note"),
+    ] {
+        post(&app, &station, &case_url(what), body).await;
+        log.check(step).await;
+    }
     for (what, body) in [
         ("acknowledge", json!({})),
         ("actions", json!({"kind": "dispatched", "notes": "出警"})),
@@ -175,47 +173,32 @@ async fn every_change_to_a_case_its_escalation_or_its_handlers_is_in_its_timelin
         post(&app, &police, &esc_url(what), body).await;
         log.check(&format!("the escalation: {what}")).await;
     }
-    post(
-        &app,
-        &station,
-        &case_url("risk"),
-        json!({"risk_level": "imminent", "reason": "再次受到威胁"}),
-    )
-    .await;
-    log.check("the risk raised by hand").await;
-    post(
-        &app,
-        &station,
-        &case_url("outcome"),
-        json!({"result": "resolved", "details": "已安置"}),
-    )
-    .await;
-    log.check("the outcome").await;
-    post(
-        &app,
-        &station,
-        &case_url("close"),
-        json!({"follow_up": "回访正常", "override_reason": "派出所已电话确认处置完毕"}),
-    )
-    .await;
-    log.check("closed over an open escalation").await;
-    post(
-        &app,
-        &station,
-        &case_url("reopen"),
-        json!({"reason": "再次来电"}),
-    )
-    .await;
-    log.check("reopened").await;
-    let legal_aid = app.unit_id("阳朔县法律援助中心").await;
-    post(
-        &app,
-        &station,
-        &case_url("transfer"),
-        json!({"unit_id": legal_aid, "reason": "需要法律援助"}),
-    )
-    .await;
-    log.check("transferred").await;
+    for (what, body, step) in [
+        (
+            "risk",
+            json!({"risk_level": "imminent", "reason": "再次受到威胁"}),
+            "the risk raised by hand",
+        ),
+        (
+            "outcome",
+            json!({"result": "resolved", "details": "已安置"}),
+            "the outcome",
+        ),
+        (
+            "close",
+            json!({"follow_up": "回访正常", "override_reason": "派出所已电话确认处置完毕"}),
+            "closed over an open escalation",
+        ),
+        ("reopen", json!({"reason": "再次来电"}), "reopened"),
+        (
+            "transfer",
+            json!({"unit_id": legal_aid, "reason": "需要法律援助"}),
+            "transferred",
+        ),
+    ] {
+        post(&app, &station, &case_url(what), body).await;
+        log.check(step).await;
+    }
     let legalaid = app.login("legalaid").await;
     post(
         &app,
