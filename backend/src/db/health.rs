@@ -61,9 +61,11 @@ pub fn unavailable() -> DbErr {
     ))
 }
 
-/// One ping, bounded by [`PING_TIMEOUT`].
+/// One ping on the health check's own connection (so a pool whose every
+/// connection is busy is not taken for a database that is down), bounded
+/// by [`PING_TIMEOUT`].
 pub async fn ping_once(db: &Db) -> Result<(), DbErr> {
-    match tokio::time::timeout(PING_TIMEOUT, db.conn.ping()).await {
+    match tokio::time::timeout(PING_TIMEOUT, db.pinger().ping()).await {
         Ok(result) => result,
         Err(_) => Err(DbErr::Conn(RuntimeErr::Internal("ping timed out".into()))),
     }

@@ -40,6 +40,9 @@ pub struct Db {
     sqlite_file: Option<std::path::PathBuf>,
     /// Kept current by `health::run`: writes fail fast while it is down.
     health: Arc<health::Health>,
+    /// The health check's own connection (a pool of one): a pool busy
+    /// with requests must not read as a database that is down.
+    pinger: DatabaseConnection,
     pub url: String,
 }
 
@@ -115,14 +118,14 @@ impl Db {
             synced: true,
         };
         let conn = Database::connect(options(settings, &url, pool)).await?;
+        let one = |cache_mib, synced| Pool {
+            max: 1,
+            min: 1,
+            cache_mib,
+            synced,
+        };
         let (write_lock, writer, relaxed) = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => {
-                let one = |cache_mib, synced| Pool {
-                    max: 1,
-                    min: 1,
-                    cache_mib,
-                    synced,
-                };
                 let writer = options(settings, &url, one(d.sqlite_writer_cache_mib, true));
                 let relaxed = options(settings, &url, one(1, false));
                 (
@@ -134,6 +137,7 @@ impl Db {
             _ => (None, None, None),
         };
         let sqlite_file = wal::database_file(&conn).await?;
+        let pinger = Database::connect(options(settings, &url, one(1, true))).await?;
         Ok(Db {
             conn,
             write_lock,
@@ -141,6 +145,7 @@ impl Db {
             relaxed,
             sqlite_file,
             health: Arc::default(),
+            pinger,
             url,
         })
     }
@@ -151,6 +156,11 @@ impl Db {
 
     pub fn is_postgres(&self) -> bool {
         self.backend() == DatabaseBackend::Postgres
+    }
+
+    /// The health check's connection, apart from the pool.
+    pub(crate) fn pinger(&self) -> &DatabaseConnection {
+        &self.pinger
     }
 
     /// The shared health flag (`health::run` keeps it current).

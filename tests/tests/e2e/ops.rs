@@ -232,3 +232,37 @@ async fn the_case_export_is_in_chinese_with_beijing_time() {
         assert!(!row.contains("+00:00"), "{row}");
     }
 }
+
+/// Requests holding every pooled connection (a burst of slow writes) are
+/// not a database that is down: the health check asks on a connection of
+/// its own, so the API goes on answering instead of refusing everything
+/// with 503 `database_unavailable` until the burst passes.
+#[tokio::test]
+async fn a_pool_busy_with_requests_is_not_taken_for_a_database_that_is_down() {
+    let app = spawn_app().await;
+    // Take pooled connections until none is left (the live feed's
+    // listener keeps one on PostgreSQL).
+    let mut held = Vec::new();
+    loop {
+        let wait = Duration::from_millis(300);
+        match tokio::time::timeout(wait, app.state.db.conn.begin()).await {
+            Ok(txn) => held.push(txn.unwrap_or_else(|e| panic!("begin: {e}"))),
+            Err(_) => break,
+        }
+        assert!(held.len() <= 64, "the pool never ran out");
+    }
+    assert!(!held.is_empty());
+    // Longer than a ping may wait: a ping that needed a pooled connection
+    // would have timed out and marked the database down.
+    let until = Instant::now() + 2 * lianxin::db::health::PING_TIMEOUT;
+    while Instant::now() < until {
+        assert!(
+            app.state.db.health().is_up(),
+            "a busy pool was taken for a database that is down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(held);
+    let (status, ready) = app.get("", "/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+}
