@@ -108,7 +108,9 @@ fn count_batch(cases: usize) {
 /// Write `intakes` in one transaction; the committed cases, in order.
 async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>> {
     let now = state.now();
+    let asked = std::time::Instant::now();
     let mut w = state.work_at(now).await?;
+    let began = std::time::Instant::now();
 
     let numbers = number(&w, intakes).await?;
     let mut rows = Vec::with_capacity(intakes.len());
@@ -145,8 +147,16 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     w.schedule_many(&due).await?;
 
     link_and_announce(&mut w, state, intakes, &cases).await?;
+    let written = std::time::Instant::now();
     // Wakes the engine only for a deadline earlier than its plan.
     w.commit().await?;
+    let phase = |name: &'static str, secs: std::time::Duration| {
+        metrics::histogram!("lianxin_intake_batch_phase_seconds", "phase" => name)
+            .record(secs.as_secs_f64());
+    };
+    phase("writer_wait", began - asked);
+    phase("statements", written - began);
+    phase("commit", written.elapsed());
     Ok(cases)
 }
 

@@ -171,8 +171,16 @@ impl Db {
     /// A write transaction; fails at once while the health check finds
     /// the database down (503 to the client, nothing saved).
     pub async fn begin_write(&self) -> Result<WriteTxn, DbErr> {
+        let asked = std::time::Instant::now();
         let guard = self.writers_turn().await?;
+        let locked = std::time::Instant::now();
         let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
+        let step = |name: &'static str, secs: Duration| {
+            metrics::histogram!("lianxin_db_begin_write_seconds", "step" => name)
+                .record(secs.as_secs_f64());
+        };
+        step("lock", locked - asked);
+        step("begin", locked.elapsed());
         Ok(WriteTxn { txn, _guard: guard })
     }
 

@@ -34,7 +34,7 @@ use super::{lease::Lease, outbox::pending};
 use crate::{
     db::entities::mail,
     error::{Error, Result},
-    scheduler::{sleep_until, MAX_NAP},
+    scheduler::{gather, sleep_until, MAX_NAP},
     shutdown::Shutdown,
     state::AppState,
 };
@@ -129,6 +129,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
             &mut shutdown,
         )
         .await;
+        gather(&mut shutdown).await;
     }
     tracing::info!("mail sender stopped");
 }

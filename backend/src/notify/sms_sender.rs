@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{lease::Lease, sender::backoff_s, sms::sms_message};
 use crate::{
     error::Result,
-    scheduler::{sleep_until, MAX_NAP},
+    scheduler::{gather, sleep_until, MAX_NAP},
     shutdown::Shutdown,
     state::AppState,
 };
@@ -68,6 +68,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
         }
         let wake = state.signals.sms.clone();
         sleep_until(&state.clock, next, MAX_NAP, Some(&wake), &mut shutdown).await;
+        gather(&mut shutdown).await;
     }
 }
 

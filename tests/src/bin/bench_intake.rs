@@ -584,12 +584,19 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     println!(
         "  server memory, peak of 200 ms samples during the load: PSS {pss:.0} MiB, RSS {rss:.0} MiB (target PSS < 200 MiB)"
     );
-    let [b, c, t] = [0, 1, 2].map(|i| batches1[i] - batches0[i]);
+    let [b, c, t, wait, statements, commit] = [0, 1, 2, 3, 4, 5].map(|i| batches1[i] - batches0[i]);
     if b > 0.0 {
         println!(
             "  group commit: {b:.0} batches, {:.1} cases and {:.1} ms per batch on average",
             c / b,
             1000.0 * t / b
+        );
+        println!(
+            "  a batch's phases on average: waiting for the writer {:.2} ms, its statements {:.2} ms, \
+             the commit (mail, texts, events, COMMIT) {:.2} ms",
+            1000.0 * wait / b,
+            1000.0 * statements / b,
+            1000.0 * commit / b
         );
     }
     match args.db {
@@ -638,9 +645,10 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     Ok(())
 }
 
-/// Intake batches, cases written in them, and seconds spent writing them,
-/// from the server's `/metrics` (zeros if it cannot be read).
-async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 3] {
+/// Intake batches, cases written in them, seconds spent writing them, and
+/// the seconds of the batches' phases (waiting for the writer, statements,
+/// commit), from the server's `/metrics` (zeros if it cannot be read).
+async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 6] {
     let text = match client.get(format!("{base}/metrics")).send().await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -654,6 +662,9 @@ async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 3] {
         value("lianxin_intake_batches_total "),
         value("lianxin_intake_cases_total "),
         value("lianxin_intake_batch_seconds_sum "),
+        value("lianxin_intake_batch_phase_seconds_sum{phase=\"writer_wait\"} "),
+        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements\"} "),
+        value("lianxin_intake_batch_phase_seconds_sum{phase=\"commit\"} "),
     ]
 }
 
