@@ -206,6 +206,8 @@ test('polish: the reveal says it is recorded, punctuation follows the language, 
   await page.click('#lang-switch');
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   await page.waitForSelector('#reveal-btn');
+  // The page re-renders in the new language: wait for its priority badge.
+  await page.waitForFunction(() => [...document.querySelectorAll('#main .badge')].some((el) => /^Priority: /.test(el.textContent)));
   assert.equal((await page.textContent('#reveal-btn')).trim(), 'Show full numbers (the view is recorded)');
   const english = await page.$$eval('#main h1, #main h2, #main h3, #main dt, #main label, #main legend, #main button, #main .badge, #main .countdown',
     (els) => els.map((el) => el.textContent));
@@ -214,6 +216,10 @@ test('polish: the reveal says it is recorded, punctuation follows the language, 
   assert.ok(english.some((x) => /^Priority: /.test(x)), 'the priority badge reads "Priority: …"');
   await page.click('#lang-switch');
   await page.waitForFunction(() => document.documentElement.lang === 'zh-CN');
+  // Back in Chinese once the page has re-rendered (it may take a moment
+  // after the language attribute changes).
+  await page.waitForFunction(() => [...document.querySelectorAll('#main .badge')].some((el) => /^优先级：/.test(el.textContent)))
+    .catch(() => {});
   assert.ok((await page.$$eval('#main .badge', (els) => els.map((el) => el.textContent))).some((x) => /^优先级：/.test(x)),
     'and "优先级：…" in Chinese');
   await page.context().close();
