@@ -66,14 +66,11 @@ impl<'a> Touches<'a> {
         Touches { app, checked: 0 }
     }
 
-    async fn rows(&self, sql: String) -> Vec<sea_orm::QueryResult> {
+    async fn rows(&self, sql: &str) -> Vec<sea_orm::QueryResult> {
         let conn = &self.app.state.db.conn;
-        conn.query_all_raw(Statement::from_string(
-            conn.get_database_backend(),
-            sql.clone(),
-        ))
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     /// Changes without an event of their case: on PostgreSQL in the same
@@ -87,7 +84,7 @@ impl<'a> Touches<'a> {
                 .to_string()
         } else {
             let upto = self
-                .rows("SELECT COALESCE(MAX(id), 0) AS m FROM test_touches".into())
+                .rows("SELECT COALESCE(MAX(id), 0) AS m FROM test_touches")
                 .await[0]
                 .try_get::<i64>("", "m")
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -100,7 +97,7 @@ impl<'a> Touches<'a> {
                  AND e.id > {from} AND e.id <= {to})"
             )
         };
-        self.rows(sql)
+        self.rows(&sql)
             .await
             .iter()
             .map(|r| {
@@ -274,7 +271,7 @@ async fn every_change_to_a_case_its_escalation_or_its_handlers_is_in_its_timelin
     log.check("a duplicate closed into its original").await;
 
     let seen = log
-        .rows("SELECT DISTINCT what FROM test_touches ORDER BY what".into())
+        .rows("SELECT DISTINCT what FROM test_touches ORDER BY what")
         .await;
     let seen: Vec<String> = seen
         .iter()
