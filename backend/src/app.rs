@@ -59,8 +59,17 @@ impl App {
         let office = crate::calendar::parse_office_hours(&settings.calendar.office_hours)
             .unwrap_or(crate::calendar::OFFICE_DEFAULT);
         let head = events::head(&db.conn).await?;
-        let signals = Signals::default();
-        let hub = Hub::new(head, settings.live.queue_capacity, signals.feed.clone());
+        let cases = Arc::new(events::CaseCache::new(events::CASE_CACHE_CASES));
+        let signals = Signals {
+            cases: cases.clone(),
+            ..Signals::default()
+        };
+        let hub = Hub::new(
+            head,
+            settings.live.queue_capacity,
+            signals.feed.clone(),
+            signals.cases.clone(),
+        );
         let listener = TcpListener::bind(&settings.listen).await?;
         let (trigger, shutdown) = shutdown::channel();
         let node_id: Arc<str> = Arc::from(format!(
@@ -90,6 +99,7 @@ impl App {
             sessions: Arc::default(),
             calendar: Arc::new(crate::calendar::store::Shared::new(office)),
             timelines: crate::events::TimelineCache::new(crate::events::TIMELINE_CACHE_EVENTS),
+            cases,
         });
         Ok(App {
             state,

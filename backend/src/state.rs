@@ -60,6 +60,9 @@ pub struct Inner {
     /// Case timelines read a moment ago, checked against the case's latest
     /// seq at every read (`events::TimelineCache`).
     pub timelines: crate::events::TimelineCache,
+    /// Whole cases read a moment ago for the case page, dropped when they
+    /// change (`events::CaseCache`; `signals.cases` is the same cache).
+    pub cases: Arc<crate::events::CaseCache<crate::cases::scope::CaseRecord>>,
 }
 
 impl AppState {

@@ -3,7 +3,8 @@
 //! rows and record events, mail and deadlines on it, and `commit` queues
 //! the mail, appends the events last (they take the feed-order lock, see
 //! `events`), commits, and wakes whoever in this process must hear of it:
-//! the live-feed hub, the deadline engine (only for a deadline earlier than
+//! the case cache (it drops the cases changed), the live-feed hub, the
+//! deadline engine (only for a deadline earlier than
 //! it planned to read), the mail sender. Other processes hear of the events
 //! from the commit itself (`NOTIFY` on PostgreSQL). Dropping a `Work`
 //! without committing rolls everything back, effects included.
@@ -21,7 +22,7 @@ use crate::{
     db::{Db, WriteTxn},
     deadlines,
     error::Result,
-    events::{self, NewEvent},
+    events::{self, Forget, NewEvent},
     notify::{self, sms::Sms, Mail},
 };
 
@@ -39,6 +40,9 @@ pub struct Signals {
     pub mail: Arc<Notify>,
     /// The SMS sender.
     pub sms: Arc<Notify>,
+    /// The cases held for the case page (`events::CaseCache`): a commit
+    /// drops those it changed.
+    pub cases: Arc<dyn Forget>,
 }
 
 impl Default for Signals {
@@ -49,6 +53,7 @@ impl Default for Signals {
             plan: Arc::new(AtomicI64::new(i64::MIN)),
             mail: Arc::new(Notify::new()),
             sms: Arc::new(Notify::new()),
+            cases: Arc::new(()),
         }
     }
 }
@@ -175,10 +180,19 @@ impl Work {
         let mail = !mails.is_empty();
         let texts = !sms.is_empty();
         let fed = !events.is_empty();
+        let mut changed: Vec<Uuid> = events.iter().map(|e| e.case_id).collect();
+        changed.dedup();
         notify::enqueue(&*txn, now, mails).await?;
         notify::sms::enqueue(&*txn, now, sms).await?;
         events::append(&*txn, &node, events).await?;
-        txn.commit().await?;
+        let committed = txn.commit().await;
+        // Before anyone hears of the commit, and whether or not its
+        // acknowledgement arrived (a commit whose answer was lost may
+        // still have happened).
+        for case_id in changed {
+            signals.cases.forget(case_id);
+        }
+        committed?;
         if fed {
             signals.feed.notify_one();
         }

@@ -601,6 +601,31 @@ impl TestApp {
     }
 }
 
+/// Read live frames until an event of `kind` arrives (its frame) or
+/// `within` passes (`None`).
+pub async fn live_event_within(
+    ws: &mut LiveSocket,
+    kind: &str,
+    within: std::time::Duration,
+) -> Option<Value> {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    let until = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(until, ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                if let Ok(v) = serde_json::from_str::<Value>(&t) {
+                    if v["event"] == kind {
+                        return Some(v);
+                    }
+                }
+            }
+            Ok(Some(Ok(_))) => continue,
+            _ => return None,
+        }
+    }
+}
+
 /// Wait up to `within` for the server to close `ws`; the close code
 /// (`Some(0)` when the connection ended without a close frame), or `None`
 /// when it stayed open. Text frames (events) are skipped.

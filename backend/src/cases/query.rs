@@ -3,11 +3,12 @@
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use super::{
     model::PhoneNumber,
-    scope,
+    scope::{self, CaseRecord},
     service::audit_reveal,
     view::{CaseDetail, CaseView, Timeline},
 };
@@ -23,20 +24,20 @@ use crate::{
 
 pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> Result<CaseDetail> {
     let conn = &state.db.conn;
-    let read = scope::load_for_read(conn, p, id).await?;
-    let (c, access) = (read.case, read.access);
+    let read = held_or_read(state, id).await?;
+    let access = scope::access_to(p, &read)?;
+    let c = &read.case;
     if reveal {
         if !access.may_unmask() {
             return Err(Error::Forbidden(
                 "only the handling unit and the hotline may see full phone and ID numbers".into(),
             ));
         }
-        audit_reveal(state, p, &c).await?;
+        audit_reveal(state, p, c).await?;
     }
-    let esc = if read.escalated {
-        escalation::latest_for_case(conn, &c, state.now()).await?
-    } else {
-        None
+    let esc = match &read.escalation {
+        Some(latest) => Some(latest.view_at(&c.number, state.now())?),
+        None => None,
     };
     let all = state.timelines.timeline(conn, c.id, read.last_seq).await?;
     let timeline = if access == scope::Access::ReadOnly {
@@ -49,12 +50,36 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid, reveal: bool) -> 
     } else {
         Timeline::All(all)
     };
-    let case = CaseView::build(&c, reveal, esc)?;
+    let case = CaseView::build(c, reveal, esc)?;
     Ok(CaseDetail {
         case,
-        danger_screen: c.danger_screen,
+        danger_screen: c.danger_screen.clone(),
         timeline,
     })
+}
+
+/// The case as held in memory (`events::CaseCache`), else as read now (and
+/// then held, unless it changed while it was read).
+async fn held_or_read(state: &AppState, id: Uuid) -> Result<Arc<CaseRecord>> {
+    let lease = match state.cases.get(id) {
+        crate::events::Lookup::Hit(r) => {
+            metrics::counter!("lianxin_case_cache_total", "result" => "hit").increment(1);
+            return Ok(r);
+        }
+        crate::events::Lookup::Miss(lease) => lease,
+    };
+    metrics::counter!("lianxin_case_cache_total", "result" => "miss").increment(1);
+    match scope::record(&state.db.conn, id).await {
+        Ok(read) => {
+            let read = Arc::new(read);
+            state.cases.fill(lease, read.clone());
+            Ok(read)
+        }
+        Err(e) => {
+            state.cases.abandon(lease);
+            Err(e)
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]

@@ -5,7 +5,8 @@
 //! case its user could not read.
 use sea_orm::{
     sea_query::{Expr, ExprTrait, Func, Query, QueryStatementBuilder},
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QuerySelect, QueryTrait,
 };
 use uuid::Uuid;
 
@@ -70,44 +71,87 @@ pub async fn load(
     p: &Principal,
     id: Uuid,
 ) -> Result<(case::Model, Access)> {
-    let r = fetch(conn, p, id, false).await?;
-    Ok((r.case, r.access))
-}
-
-/// A case as the case page reads it.
-pub struct ForRead {
-    pub case: case::Model,
-    pub access: Access,
-    /// Whether the case was ever escalated (a case never escalated costs
-    /// no escalation query).
-    pub escalated: bool,
-    /// The seq of its latest event, if any: whether a timeline kept in
-    /// memory is still whole (`events::TimelineCache`).
-    pub last_seq: Option<i64>,
-}
-
-/// [`load`] for the case page.
-pub async fn load_for_read(
-    conn: &impl ConnectionTrait,
-    p: &Principal,
-    id: Uuid,
-) -> Result<ForRead> {
-    fetch(conn, p, id, true).await
-}
-
-/// One query: the case row, whether the principal's unit is among its
-/// handlers, and (for the case page) whether it has an escalation and its
-/// latest event's seq. The case page is read far more often than anything
-/// else; round trips were most of its cost.
-async fn fetch(
-    conn: &impl ConnectionTrait,
-    p: &Principal,
-    id: Uuid,
-    for_read: bool,
-) -> Result<ForRead> {
+    // The roles that read by scope alone need not ask about handlers.
     let unit = p
         .unit_id()
         .filter(|_| !matches!(p.role, Role::Admin | Role::Operator | Role::Supervisor));
+    let r = fetch(conn, unit, id, false).await?;
+    let access = access(p, &r.case, r.handled).ok_or(Error::NotFound("case"))?;
+    Ok((r.case, access))
+}
+
+/// A case as the case page reads it, whoever reads it; held by
+/// `events::CaseCache` (which drops it when the case changes).
+#[derive(Debug)]
+pub struct CaseRecord {
+    pub case: case::Model,
+    /// Every unit in `case_handlers` for the case.
+    pub handlers: Vec<Uuid>,
+    /// Its latest escalation, if it was ever escalated.
+    pub escalation: Option<crate::escalation::view::Latest>,
+    /// The seq of its latest event.
+    pub last_seq: Option<i64>,
+}
+
+impl CaseRecord {
+    pub fn handled_by(&self, unit: Option<Uuid>) -> bool {
+        unit.is_some_and(|u| self.handlers.contains(&u))
+    }
+}
+
+impl crate::events::Held for CaseRecord {
+    fn last_seq(&self) -> Option<i64> {
+        self.last_seq
+    }
+}
+
+/// Read a case as the case page reads it: its row and its
+/// latest event's seq (one query), every unit that handled it, and its
+/// latest escalation (a case never escalated costs no escalation query).
+/// Kept by `events::CaseCache`; [`access_to`] decides who may read it.
+pub async fn record(conn: &impl ConnectionTrait, id: Uuid) -> Result<CaseRecord> {
+    let read = fetch(conn, None, id, true).await?;
+    let handlers = case_handler::Entity::find()
+        .select_only()
+        .column(case_handler::Column::UnitId)
+        .filter(case_handler::Column::CaseId.eq(id))
+        .into_tuple::<Uuid>()
+        .all(conn)
+        .await?;
+    let escalation = if read.escalated {
+        crate::escalation::view::latest_of_case(conn, id).await?
+    } else {
+        None
+    };
+    Ok(CaseRecord {
+        case: read.case,
+        handlers,
+        escalation,
+        last_seq: read.last_seq,
+    })
+}
+
+/// The principal's access to a case read by [`record`], or `NotFound`.
+pub fn access_to(p: &Principal, r: &CaseRecord) -> Result<Access> {
+    access(p, &r.case, r.handled_by(p.unit_id())).ok_or(Error::NotFound("case"))
+}
+
+struct Fetched {
+    case: case::Model,
+    handled: bool,
+    escalated: bool,
+    last_seq: Option<i64>,
+}
+
+/// One query: the case row, whether `unit` is among its handlers, and (for
+/// the case page) whether it has an escalation and its latest event's seq.
+/// Round trips were most of the case page's cost.
+async fn fetch(
+    conn: &impl ConnectionTrait,
+    unit: Option<Uuid>,
+    id: Uuid,
+    for_read: bool,
+) -> Result<Fetched> {
     let mut q = case::Entity::find_by_id(id);
     if let Some(unit_id) = unit {
         let handled = Query::select()
@@ -161,10 +205,9 @@ async fn fetch(
     } else {
         None
     };
-    let access = access(p, &c, handled).ok_or(Error::NotFound("case"))?;
-    Ok(ForRead {
+    Ok(Fetched {
         case: c,
-        access,
+        handled,
         escalated,
         last_seq,
     })

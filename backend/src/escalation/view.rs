@@ -186,19 +186,45 @@ pub async fn latest_for_cases(
         .collect())
 }
 
+/// A case's latest escalation with its actions, as read: its view at any
+/// later moment is [`Latest::view_at`] (whether a clock has passed is
+/// decided then). Kept with the case in `events::CaseCache`.
+#[derive(Debug, Clone)]
+pub struct Latest {
+    pub row: escalation::Model,
+    pub actions: Vec<ActionView>,
+}
+
+impl Latest {
+    pub fn view_at(&self, case_number: &str, now: DateTime<Utc>) -> Result<EscalationView> {
+        view_of(&self.row, case_number, self.actions.clone(), now)
+    }
+}
+
+/// The most recent escalation of a case with its actions.
+pub async fn latest_of_case(conn: &impl ConnectionTrait, case_id: Uuid) -> Result<Option<Latest>> {
+    let e = escalation::Entity::find()
+        .filter(escalation::Column::CaseId.eq(case_id))
+        .order_by_desc(escalation::Column::CreatedAt)
+        .one(conn)
+        .await?;
+    match e {
+        Some(row) => Ok(Some(Latest {
+            actions: actions_of(conn, row.id).await?,
+            row,
+        })),
+        None => Ok(None),
+    }
+}
+
 /// The most recent escalation of a case, for the case view.
 pub async fn latest_for_case(
     conn: &impl ConnectionTrait,
     c: &case::Model,
     now: DateTime<Utc>,
 ) -> Result<Option<EscalationView>> {
-    let e = escalation::Entity::find()
-        .filter(escalation::Column::CaseId.eq(c.id))
-        .order_by_desc(escalation::Column::CreatedAt)
-        .one(conn)
-        .await?;
-    match e {
-        Some(e) => Ok(Some(view(conn, &e, &c.number, now).await?)),
-        None => Ok(None),
-    }
+    latest_of_case(conn, c.id)
+        .await?
+        .map(|l| l.view_at(&c.number, now))
+        .transpose()
 }

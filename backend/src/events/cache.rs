@@ -5,7 +5,7 @@
 //! `events`). So a timeline read once, ending at seq N, is still the
 //! beginning of that case's timeline at any later moment: the case's
 //! highest seq, read in the same query as the case row
-//! (`cases::scope::load_for_read`), says whether anything was added since,
+//! (`cases::scope::record`), says whether anything was added since,
 //! and only the events after N are read then. The case page read the
 //! whole timeline on every request — a second query, its rows decoded
 //! again — and is read far more often than anything else (issue 20).

@@ -20,7 +20,9 @@ use uuid::Uuid;
 use crate::db::entities::case_event;
 
 mod cache;
+mod held;
 pub use cache::{TimelineCache, TIMELINE_CACHE_EVENTS};
+pub use held::{CaseCache, Forget, Held, Lease, Lookup, CASE_CACHE_CASES};
 
 /// PostgreSQL channel on which committed events are announced.
 pub const NOTIFY_CHANNEL: &str = "lianxin_feed";

@@ -4,7 +4,10 @@
 //!
 //! **Boundary:** the hub holds no authoritative state. It learns of commits
 //! by a local wake (same process), PostgreSQL `NOTIFY lianxin_feed` (other
-//! processes) or a fallback poll, and always reads the log itself.
+//! processes) or a fallback poll, and always reads the log itself. Before
+//! it fans an event out it drops the event's case from the case cache
+//! (`events::CaseCache`), so a client that reloads a case on hearing its
+//! event reads the change.
 //!
 //! **Invariant (replay/live boundary):** a connection registers and reads
 //! the hub's head under the same lock the pump holds while fanning out, so
@@ -63,6 +66,9 @@ struct HubInner {
     next_id: AtomicU64,
     connections: AtomicI64,
     capacity: usize,
+    /// The cases held for the case page: dropped when their events are
+    /// read, before a client hears of them.
+    cases: Arc<dyn events::Forget>,
 }
 
 #[derive(Clone)]
@@ -85,8 +91,14 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    /// `wake` is the feed signal of `work::Signals`: commits notify it.
-    pub fn new(head: i64, capacity: usize, wake: Arc<Notify>) -> Hub {
+    /// `wake` is the feed signal of `work::Signals`: commits notify it;
+    /// `cases` its case cache.
+    pub fn new(
+        head: i64,
+        capacity: usize,
+        wake: Arc<Notify>,
+        cases: Arc<dyn events::Forget>,
+    ) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
                 registry: Mutex::new(Registry {
@@ -97,6 +109,7 @@ impl Hub {
                 next_id: AtomicU64::new(1),
                 connections: AtomicI64::new(0),
                 capacity,
+                cases,
             }),
         }
     }
@@ -229,6 +242,9 @@ impl Hub {
         const BATCH: u64 = 1000;
         let events = events::read_after(&db.conn, self.head(), BATCH).await?;
         let full = events.len() as u64 == BATCH;
+        for e in &events {
+            self.inner.cases.heard(e.case_id, e.seq);
+        }
         if !events.is_empty() {
             self.fan_out(&events);
         }

@@ -155,6 +155,7 @@ async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
         ("station  GET /cases/{id}", &station, &mine),
     ];
     for (name, token, ids) in loads {
+        let cached = cache_counts(http, base).await;
         let before = cpu_s(pid);
         let load = Load {
             addr: &addr,
@@ -165,8 +166,33 @@ async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
         let r = load.run(args.secs).await?;
         let cpu_per_k = (cpu_s(pid) - before) / (r.count as f64 / 1000.0).max(1e-9);
         r.report(name, cpu_per_k, pss_mib(pid));
+        let (hits, misses) = cache_counts(http, base).await;
+        if hits + misses > cached.0 + cached.1 {
+            println!(
+                "    case cache: {} hits, {} misses (the first 1 s included)",
+                hits - cached.0,
+                misses - cached.1
+            );
+        }
     }
     Ok(())
+}
+
+/// The server's case cache counters so far, from `/metrics` (0 for a
+/// build without the cache).
+async fn cache_counts(http: &reqwest::Client, base: &str) -> (u64, u64) {
+    let text = match http.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let count = |result: &str| {
+        let name = format!("lianxin_case_cache_total{{result=\"{result}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(name.as_str()))
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .map_or(0, |n| n as u64)
+    };
+    (count("hit"), count("miss"))
 }
 
 /// `n` cases opened by 16 clients; their ids.

@@ -1,8 +1,8 @@
 //! Every change to a case is told: the transaction that writes a case row,
-//! one of its escalations or its handlers also records an event of that
-//! case. The timeline, the live feed (a police liaison hears of a change
-//! only through its event) and the case page's timeline cache rely on it;
-//! a whole-case cache would too. Test-only triggers, added to this test's
+//! one of its escalations, their actions or its handlers also records an
+//! event of that case. The timeline, the live feed (a police liaison hears
+//! of a change only through its event), the case page's timeline cache and
+//! its whole-case cache (`events::CaseCache`) rely on it. Test-only triggers, added to this test's
 //! database, log each such row change and each event with its case; after
 //! every step the test asks for changes that came without an event.
 //! Other modules' workflow tests (mediation, measures, referrals, the
@@ -23,6 +23,7 @@ const SQLITE_LOG: &[&str] = &[
     "CREATE TRIGGER test_touch_esc_u AFTER UPDATE ON escalations BEGIN INSERT INTO test_touches (case_id, what) VALUES (NEW.case_id, 'escalations'); END",
     "CREATE TRIGGER test_touch_handlers_i AFTER INSERT ON case_handlers BEGIN INSERT INTO test_touches (case_id, what) VALUES (NEW.case_id, 'case_handlers'); END",
     "CREATE TRIGGER test_touch_handlers_d AFTER DELETE ON case_handlers BEGIN INSERT INTO test_touches (case_id, what) VALUES (OLD.case_id, 'case_handlers'); END",
+    "CREATE TRIGGER test_touch_actions AFTER INSERT ON escalation_actions BEGIN INSERT INTO test_touches (case_id, what) SELECT case_id, 'escalation_actions' FROM escalations WHERE id = NEW.escalation_id; END",
     "CREATE TRIGGER test_touch_events AFTER INSERT ON case_events BEGIN INSERT INTO test_touches (case_id, what) VALUES (NEW.case_id, 'event'); END",
 ];
 
@@ -34,11 +35,13 @@ const POSTGRES_LOG: &[&str] = &[
        IF TG_OP = 'DELETE' THEN INSERT INTO test_touches (case_id, what) VALUES (OLD.case_id, TG_TABLE_NAME); \
        ELSIF TG_TABLE_NAME = 'cases' THEN INSERT INTO test_touches (case_id, what) VALUES (NEW.id, 'cases'); \
        ELSIF TG_TABLE_NAME = 'case_events' THEN INSERT INTO test_touches (case_id, what) VALUES (NEW.case_id, 'event'); \
+       ELSIF TG_TABLE_NAME = 'escalation_actions' THEN INSERT INTO test_touches (case_id, what) SELECT case_id, TG_TABLE_NAME FROM escalations WHERE id = NEW.escalation_id; \
        ELSE INSERT INTO test_touches (case_id, what) VALUES (NEW.case_id, TG_TABLE_NAME); \
        END IF; RETURN NULL; END $$",
     "CREATE TRIGGER test_touch_cases AFTER INSERT OR UPDATE ON cases FOR EACH ROW EXECUTE FUNCTION test_touch()",
     "CREATE TRIGGER test_touch_esc AFTER INSERT OR UPDATE ON escalations FOR EACH ROW EXECUTE FUNCTION test_touch()",
     "CREATE TRIGGER test_touch_handlers AFTER INSERT OR DELETE ON case_handlers FOR EACH ROW EXECUTE FUNCTION test_touch()",
+    "CREATE TRIGGER test_touch_actions AFTER INSERT ON escalation_actions FOR EACH ROW EXECUTE FUNCTION test_touch()",
     "CREATE TRIGGER test_touch_events AFTER INSERT ON case_events FOR EACH ROW EXECUTE FUNCTION test_touch()",
 ];
 
@@ -280,7 +283,16 @@ async fn every_change_to_a_case_its_escalation_or_its_handlers_is_in_its_timelin
                 .unwrap_or_else(|e| panic!("{e}"))
         })
         .collect();
-    assert_eq!(seen, ["case_handlers", "cases", "escalations", "event"]);
+    assert_eq!(
+        seen,
+        [
+            "case_handlers",
+            "cases",
+            "escalation_actions",
+            "escalations",
+            "event"
+        ]
+    );
 
     // The check itself: a case row changed behind the application's back,
     // with no event, is found.

@@ -953,17 +953,40 @@ async fn the_case_page_shows_what_was_just_added_through_any_server() {
     assert_eq!(timeline_kinds(&second).len(), opened + 2, "{second}");
     let (_, again) = a.get(&op, &path).await;
     assert_eq!(again["timeline"], second["timeline"]);
+    assert_eq!(again["version"], second["version"]);
+    // The case page came from memory the second time (`events::CaseCache`).
+    let (_, metrics) = a.get("", "/metrics").await;
+    let hits = metrics
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("lianxin_case_cache_total{result=\"hit\"}"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok());
+    assert!(hits.is_some_and(|n| n >= 1.0), "{metrics}");
 
     if !a.is_postgres() {
         println!("second server skipped: several processes need PostgreSQL");
         return;
     }
+    // A case changed through another process: held here until this
+    // process reads its event, which it does before its live feed carries
+    // it — a console that hears the event and reloads reads the change.
+    let mut feed_a = a.live_connect(&op).await;
     let b = spawn_app_with(a.same_database()).await;
     let (_, on_b) = b.get(&op, &path).await;
     assert_eq!(on_b["timeline"], second["timeline"]);
     let (status, v) = b.post_json(&op, &format!("{path}/notes"), note(3)).await;
     assert!(status.is_success(), "{status} {v}");
+    let heard = lianxin_tests::live_event_within(
+        &mut feed_a,
+        "case.note_added",
+        std::time::Duration::from_secs(10),
+    )
+    .await;
+    assert!(heard.is_some(), "the note written on b reached a's feed");
     let (_, on_a) = a.get(&op, &path).await;
+    assert_eq!(on_a["version"], v["version"], "{on_a}");
     assert_eq!(
         notes(&on_a),
         ["第1次回访记录", "第2次回访记录", "第3次回访记录"],

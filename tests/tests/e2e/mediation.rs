@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use chrono::Duration as Span;
-use futures_util::StreamExt;
 use lianxin_tests::{
     assert_error, smtp::SmtpServer, spawn_app, spawn_app_with, timeline_kinds, StatusCode, TestApp,
     TestOptions,
@@ -121,20 +120,9 @@ async fn wait_mail(smtp: &SmtpServer, number: &str, what: &str, to: &str) {
 
 /// Read live frames until an event of `kind` arrives; its frame.
 async fn live_event(ws: &mut lianxin_tests::LiveSocket, kind: &str) -> Value {
-    use tokio_tungstenite::tungstenite::Message;
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => {
-                let v: Value = serde_json::from_str(&t).unwrap();
-                if v["event"] == kind {
-                    return v;
-                }
-            }
-            Ok(Some(Ok(_))) => continue,
-            other => panic!("no {kind} on the live feed: {other:?}"),
-        }
-    }
+    lianxin_tests::live_event_within(ws, kind, WAIT)
+        .await
+        .unwrap_or_else(|| panic!("no {kind} on the live feed"))
 }
 
 #[tokio::test]

@@ -747,19 +747,9 @@ async fn the_110_reference_is_kept_on_the_escalation() {
 /// Read live frames until an event named `name` arrives (true) or
 /// `within` passes.
 async fn live_event(ws: &mut lianxin_tests::LiveSocket, name: &str, within: Duration) -> bool {
-    use futures_util::StreamExt;
-    let until = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(until, ws.next()).await {
-            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t)))) => {
-                if serde_json::from_str::<Value>(&t).is_ok_and(|v| v["event"] == name) {
-                    return true;
-                }
-            }
-            Ok(Some(Ok(_))) => continue,
-            _ => return false,
-        }
-    }
+    lianxin_tests::live_event_within(ws, name, within)
+        .await
+        .is_some()
 }
 
 /// A one-route HTTP gateway: answers the first request with `first`, the
