@@ -6,7 +6,9 @@
 //! The handler is aiosmtpd's `Mailbox` with one addition, so tests can
 //! provoke the failures a real relay gives: a recipient whose local part
 //! starts with `reject` gets `550` (permanent), one starting with `busy`
-//! gets `451` (temporary). Everything else is accepted and stored.
+//! gets `451` (temporary), one starting with `slow` is accepted after half
+//! a second (a relay that takes its time). Everything else is accepted and
+//! stored.
 //!
 //! Needs `python3` with `aiosmtpd` (`pip install aiosmtpd`; `.ci/run`
 //! installs it). The process is killed when the [`SmtpServer`] is dropped.
@@ -29,6 +31,8 @@ use std::{
 use serde::Deserialize;
 
 const HANDLER: &str = r#"
+import asyncio
+
 from aiosmtpd.handlers import Mailbox
 
 
@@ -39,6 +43,8 @@ class Handler(Mailbox):
             return "550 5.1.1 mailbox unavailable"
         if local.startswith("busy"):
             return "451 4.3.0 try again later"
+        if local.startswith("slow"):
+            await asyncio.sleep(0.5)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 "#;

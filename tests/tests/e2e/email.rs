@@ -1,8 +1,9 @@
 //! Email through the outbox, against a real SMTP server (aiosmtpd) and the
 //! real database: delivery with a stable Message-ID and UTF-8 subject, an
 //! outage that delays but never loses or duplicates mail, permanent
-//! failures visible to admins and re-queued by them, `.eml` files when no
-//! SMTP server is configured, and two senders sharing one PostgreSQL.
+//! failures visible to admins and re-queued by them, a shutdown mid-pass
+//! that gives back what it did not send, `.eml` files when no SMTP server
+//! is configured, and two senders sharing one PostgreSQL.
 use std::{collections::HashSet, time::Duration};
 
 use lianxin::{
@@ -224,6 +225,54 @@ async fn an_smtp_outage_delays_mail_and_every_message_arrives_exactly_once() {
     let got_later = smtp.messages();
     assert_eq!(got_later.len(), 20, "every message exactly once: {got:#?}");
     let received: HashSet<String> = got_later.iter().map(|m| m.message_id.clone()).collect();
+    let queued: HashSet<String> = rows.iter().map(|r| r.message_id.clone()).collect();
+    assert_eq!(received, queued);
+}
+
+/// A server stopped in the middle of a mail pass gives back the messages
+/// the pass had claimed but not sent: the next server sends them at once,
+/// not when their five-minute claim runs out, and none twice.
+#[tokio::test]
+async fn a_shutdown_mid_pass_gives_back_the_mail_it_did_not_send() {
+    let smtp = SmtpServer::start().await;
+    let mut app = spawn_app_with(with_smtp(&smtp)).await;
+    let mails: Vec<Mail> = (0..6)
+        .map(|i| {
+            mail_to(
+                &format!("slow{i}@demo.lianxin"),
+                &format!("关机测试 第{i}封"),
+            )
+        })
+        .collect();
+    let rows = enqueue(&app, mails).await;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+
+    // Half a second a message: stop while the pass is on its first ones.
+    delivered(&app, &smtp, 1).await;
+    app.stop().await;
+    let sent_then = smtp.count();
+    assert!(sent_then < 6, "the pass was cut short: {sent_then} sent");
+    let now = app.now();
+    for id in &ids {
+        let r = row(&app, *id).await;
+        if r.sent_at.is_none() {
+            assert!(
+                r.next_attempt_at <= now,
+                "an unsent message is due again at once, not at its claim's end: {r:?}"
+            );
+        }
+    }
+
+    // The next server (same database, same clock: no claim can run out)
+    // sends the rest.
+    app.start().await;
+    app.state.mail_wake.notify_one();
+    delivered(&app, &smtp, 6).await;
+    wait_rows(&app, &ids, "sent", |r| r.sent_at.is_some()).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = smtp.messages();
+    assert_eq!(got.len(), 6, "each message once: {got:#?}");
+    let received: HashSet<String> = got.iter().map(|m| m.message_id.clone()).collect();
     let queued: HashSet<String> = rows.iter().map(|r| r.message_id.clone()).collect();
     assert_eq!(received, queued);
 }
