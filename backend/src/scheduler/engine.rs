@@ -11,6 +11,18 @@
 //! On PostgreSQL the row is first locked with `FOR UPDATE SKIP LOCKED`, so
 //! two engines that read the same batch of due rows split it between them
 //! instead of queueing behind each other's row locks.
+//!
+//! **The engine yields to users.** It locks the deadline row first and its
+//! case (or other subject) after; a use case changes the case first and
+//! cancels its deadlines after (an accept). Those two orders can deadlock
+//! on PostgreSQL, and the database then aborts one of them after a second
+//! — as likely the user's, who was told "nothing was saved, please
+//! retry". So the engine's firing waits at most [`YIELD_AFTER`] for a
+//! lock (`lock_timeout`, well under the deadlock timeout); when it gives
+//! up it rolls back, the user's change goes through, and the deadline is
+//! fired again [`YIELD_RETRY`] later (if it is still due: an accept
+//! cancels it). The commit's own wait for the feed-order lock has no
+//! bound (every writer takes that lock last: no cycle).
 use std::{collections::HashMap, sync::atomic::Ordering};
 
 use chrono::{DateTime, Utc};
@@ -31,6 +43,13 @@ const BATCH: u64 = 500;
 /// How long a deadline whose firing failed is left alone before it is
 /// tried again, so one broken row cannot spin the loop.
 const RETRY_AFTER: chrono::Duration = chrono::Duration::seconds(5);
+
+/// The longest a firing waits for a row lock on PostgreSQL (see the module
+/// documentation); the deadlock timeout is 1 s by default.
+const YIELD_AFTER: &str = "SET LOCAL lock_timeout = '200ms'";
+
+/// When a firing that yielded is tried again.
+const YIELD_RETRY: chrono::Duration = chrono::Duration::seconds(1);
 
 /// Run until shutdown. Errors are logged and the loop goes on.
 pub async fn run(state: AppState, mut shutdown: Shutdown) {
@@ -106,7 +125,16 @@ impl Engine {
             if self.failed.contains_key(&deadline.id) {
                 continue;
             }
-            if let Err(e) = fire_one(state, deadline).await {
+            let fired = fire_one(state, deadline).await;
+            if fired.as_ref().is_err_and(lock_timed_out) {
+                tracing::info!(
+                    deadline = %deadline.id,
+                    kind = %deadline.kind,
+                    "deadline firing yielded to a user's change; trying again in a second"
+                );
+                metrics::counter!("lianxin_deadline_fire_yields_total").increment(1);
+                self.failed.insert(deadline.id, state.now() + YIELD_RETRY);
+            } else if let Err(e) = fired {
                 tracing::error!(
                     deadline = %deadline.id,
                     kind = %deadline.kind,
@@ -129,20 +157,41 @@ async fn fire_one(state: &AppState, deadline: &Deadline) -> Result<bool> {
     let now = state.now();
     let cal = state.calendar().await?;
     let mut w = state.work_at(now).await?;
-    if state.db.is_postgres() && !lock_unless_taken(&*w, deadline.id).await? {
-        return Ok(false);
+    let postgres = state.db.is_postgres();
+    if postgres {
+        w.execute_unprepared(YIELD_AFTER).await?;
+        if !lock_unless_taken(&*w, deadline.id).await? {
+            return Ok(false);
+        }
     }
     if !deadlines::claim(&*w, deadline.id, now, &state.node_id).await? {
         return Ok(false);
     }
     // A no-op firing still commits its claim; it has nothing to wake.
     fire::fire(&mut w, &state.settings, &state.directory, &cal, deadline).await?;
+    if postgres {
+        w.execute_unprepared("SET LOCAL lock_timeout = 0").await?;
+    }
     w.commit().await?;
     let lag = (now - deadline.due_at).num_milliseconds() as f64 / 1000.0;
     metrics::gauge!("lianxin_deadline_engine_lag_seconds").set(lag.max(0.0));
     metrics::counter!("lianxin_deadlines_fired_total").increment(1);
     tracing::debug!(deadline = %deadline.id, kind = %deadline.kind, lag_s = lag, "deadline fired");
     Ok(true)
+}
+
+/// PostgreSQL's "lock timeout" (SQLSTATE 55P03): the firing yielded.
+fn lock_timed_out(e: &crate::error::Error) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let crate::error::Error::Db(
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)),
+    ) = e
+    else {
+        return false;
+    };
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "55P03")
 }
 
 /// PostgreSQL: lock the pending row unless another transaction holds it.
