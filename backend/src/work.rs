@@ -182,10 +182,20 @@ impl Work {
         let fed = !events.is_empty();
         let mut changed: Vec<Uuid> = events.iter().map(|e| e.case_id).collect();
         changed.dedup();
+        let started = std::time::Instant::now();
         notify::enqueue(&*txn, now, mails).await?;
         notify::sms::enqueue(&*txn, now, sms).await?;
+        let queued = std::time::Instant::now();
         events::append(&*txn, &node, events).await?;
+        let appended = std::time::Instant::now();
         let committed = txn.commit().await;
+        let step = |name: &'static str, secs: std::time::Duration| {
+            metrics::histogram!("lianxin_work_commit_step_seconds", "step" => name)
+                .record(secs.as_secs_f64());
+        };
+        step("outbox", queued - started);
+        step("events", appended - queued);
+        step("commit", appended.elapsed());
         // Before anyone hears of the commit, and whether or not its
         // acknowledgement arrived (a commit whose answer was lost may
         // still have happened).

@@ -113,6 +113,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     let began = std::time::Instant::now();
 
     let numbers = number(&w, intakes).await?;
+    let numbered = std::time::Instant::now();
     let mut rows = Vec::with_capacity(intakes.len());
     let mut cases = Vec::with_capacity(intakes.len());
     for (intake, number) in intakes.iter().zip(numbers) {
@@ -145,6 +146,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         due.push(("case", c.id, RESOLVE, intake.resolve_due));
     }
     w.schedule_many(&due).await?;
+    let inserted = std::time::Instant::now();
 
     link_and_announce(&mut w, state, intakes, &cases).await?;
     let written = std::time::Instant::now();
@@ -156,6 +158,12 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     };
     phase("writer_wait", began - asked);
     phase("statements", written - began);
+    // The statements, apart: the numbers' counter bump; the rows of the
+    // cases, their handlers and deadlines; what opens with them (calls,
+    // reporters, referrals, ledger links, escalations).
+    phase("statements_numbers", numbered - began);
+    phase("statements_rows", inserted - numbered);
+    phase("statements_links", written - inserted);
     phase("commit", written.elapsed());
     Ok(cases)
 }

@@ -584,7 +584,8 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     println!(
         "  server memory, peak of 200 ms samples during the load: PSS {pss:.0} MiB, RSS {rss:.0} MiB (target PSS < 200 MiB)"
     );
-    let [b, c, t, wait, statements, commit] = [0, 1, 2, 3, 4, 5].map(|i| batches1[i] - batches0[i]);
+    let [b, c, t, wait, statements, commit, numbers, rows, links, commits, outbox, events, commit_only] =
+        std::array::from_fn(|i| batches1[i] - batches0[i]);
     if b > 0.0 {
         println!(
             "  group commit: {b:.0} batches, {:.1} cases and {:.1} ms per batch on average",
@@ -597,6 +598,22 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
             1000.0 * wait / b,
             1000.0 * statements / b,
             1000.0 * commit / b
+        );
+        println!(
+            "  its statements: case numbers {:.2} ms, rows (cases, handlers, deadlines) {:.2} ms, \
+             what opens with them (escalations, referrals, links) {:.2} ms",
+            1000.0 * numbers / b,
+            1000.0 * rows / b,
+            1000.0 * links / b
+        );
+    }
+    if commits > 0.0 {
+        println!(
+            "  every unit of work's commit ({commits:.0} during the load): outbox rows {:.2} ms, \
+             events {:.2} ms, COMMIT {:.2} ms on average",
+            1000.0 * outbox / commits,
+            1000.0 * events / commits,
+            1000.0 * commit_only / commits
         );
     }
     match args.db {
@@ -648,7 +665,7 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
 /// Intake batches, cases written in them, seconds spent writing them, and
 /// the seconds of the batches' phases (waiting for the writer, statements,
 /// commit), from the server's `/metrics` (zeros if it cannot be read).
-async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 6] {
+async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 13] {
     let text = match client.get(format!("{base}/metrics")).send().await {
         Ok(r) => r.text().await.unwrap_or_default(),
         Err(_) => String::new(),
@@ -665,6 +682,13 @@ async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 6] {
         value("lianxin_intake_batch_phase_seconds_sum{phase=\"writer_wait\"} "),
         value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements\"} "),
         value("lianxin_intake_batch_phase_seconds_sum{phase=\"commit\"} "),
+        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements_numbers\"} "),
+        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements_rows\"} "),
+        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements_links\"} "),
+        value("lianxin_work_commit_step_seconds_count{step=\"commit\"} "),
+        value("lianxin_work_commit_step_seconds_sum{step=\"outbox\"} "),
+        value("lianxin_work_commit_step_seconds_sum{step=\"events\"} "),
+        value("lianxin_work_commit_step_seconds_sum{step=\"commit\"} "),
     ]
 }
 
