@@ -23,6 +23,7 @@ mod m20261205_000019_must_change_password;
 mod m20261205_000020_daily_counts;
 mod m20261206_000021_region_counts;
 mod m20261207_000022_village_counts;
+mod m20261208_000023_statement_counts;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000020_daily_counts::Migration),
             Box::new(m20261206_000021_region_counts::Migration),
             Box::new(m20261207_000022_village_counts::Migration),
+            Box::new(m20261208_000023_statement_counts::Migration),
         ]
     }
 }

@@ -164,7 +164,7 @@ fn deadline_rows(backend: DatabaseBackend, region: RegionFn, r: &str, sign: i32)
 
 /// The statement a trigger runs for `rows`: SQLite adds them to the
 /// counters, PostgreSQL appends them as deltas.
-fn apply(backend: DatabaseBackend, rows: &str) -> String {
+pub(crate) fn apply(backend: DatabaseBackend, rows: &str) -> String {
     let grouped = format!(
         "SELECT day, region_code, dim, value, SUM(n) AS n FROM ({rows}) x WHERE 1 = 1 \
          GROUP BY day, region_code, dim, value HAVING SUM(n) <> 0"
@@ -212,8 +212,8 @@ const CASE_CHANGED: &str = "OLD.created_at IS DISTINCT FROM NEW.created_at OR OL
 const DEADLINE_CHANGED: &str = "OLD.fired_at IS DISTINCT FROM NEW.fired_at OR OLD.cancelled_at IS DISTINCT FROM NEW.cancelled_at \
     OR OLD.due_at IS DISTINCT FROM NEW.due_at OR OLD.kind IS DISTINCT FROM NEW.kind OR OLD.subject_id IS DISTINCT FROM NEW.subject_id";
 
-type RowsFn = fn(DatabaseBackend, RegionFn, &str, i32) -> String;
-const TABLES_WATCHED: [(&str, &str, RowsFn, &str); 2] = [
+pub(crate) type RowsFn = fn(DatabaseBackend, RegionFn, &str, i32) -> String;
+pub(crate) const TABLES_WATCHED: [(&str, &str, RowsFn, &str); 2] = [
     ("cases", "case_report_counts", case_rows, CASE_CHANGED),
     (
         "deadlines",

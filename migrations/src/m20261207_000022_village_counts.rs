@@ -31,7 +31,7 @@ impl MigrationName for Migration {
 }
 
 /// The case's own region code.
-fn village(t: &str) -> String {
+pub(crate) fn village(t: &str) -> String {
     format!("{t}.region_code")
 }
 
