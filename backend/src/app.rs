@@ -60,16 +60,8 @@ impl App {
             .unwrap_or(crate::calendar::OFFICE_DEFAULT);
         let head = events::head(&db.conn).await?;
         let cases = Arc::new(events::CaseCache::new(events::CASE_CACHE_CASES));
-        let signals = Signals {
-            cases: cases.clone(),
-            ..Signals::default()
-        };
-        let hub = Hub::new(
-            head,
-            settings.live.queue_capacity,
-            signals.feed.clone(),
-            signals.cases.clone(),
-        );
+        let signals = Signals::new(cases.clone());
+        let hub = Hub::new(head, settings.live.queue_capacity, &signals);
         let listener = TcpListener::bind(&settings.listen).await?;
         let (trigger, shutdown) = shutdown::channel();
         let node_id: Arc<str> = Arc::from(format!(

@@ -45,20 +45,19 @@ pub struct Signals {
     pub cases: Arc<dyn Forget>,
 }
 
-impl Default for Signals {
-    fn default() -> Self {
+impl Signals {
+    /// Fresh notifiers around the process's case cache.
+    pub fn new(cases: Arc<dyn Forget>) -> Self {
         Signals {
             feed: Arc::new(Notify::new()),
             deadlines: Arc::new(Notify::new()),
             plan: Arc::new(AtomicI64::new(i64::MIN)),
             mail: Arc::new(Notify::new()),
             sms: Arc::new(Notify::new()),
-            cases: Arc::new(()),
+            cases,
         }
     }
-}
 
-impl Signals {
     /// A deadline due at `earliest` was committed: wake the engine only if
     /// it would otherwise read the store later than that (intake schedules
     /// hours ahead, and a wake-up costs the engine two queries). The engine

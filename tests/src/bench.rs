@@ -276,3 +276,22 @@ pub const DEMO_VILLAGES: &[&str] = &[
     "450323101201",
     "450224100201",
 ];
+
+/// The values of `names` in the server's `/metrics` (each a metric name
+/// with its labels as the exporter prints them, `name{label="v"}`), 0 for
+/// one absent or a page that cannot be read.
+pub async fn metric_values<const N: usize>(
+    http: &reqwest::Client,
+    base: &str,
+    names: [&str; N],
+) -> [f64; N] {
+    let text = match http.get(format!("{base}/metrics")).send().await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    names.map(|name| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    })
+}

@@ -17,8 +17,8 @@
 //! A case changed by another process is therefore held here, stale, until
 //! this process's pump reads the event (`NOTIFY`, milliseconds) — a read
 //! through another process at that moment shows the case as it was an
-//! instant earlier, and a write on it is still checked against its
-//! version in the database.
+//! instant earlier; a write reads the case in its own transaction, never
+//! from here.
 //!
 //! **Filling without a race.** A reader that misses takes a lease (a
 //! token in the slot) before it reads the database, and its record is put
@@ -45,18 +45,13 @@ pub trait Held: Send + Sync {
 }
 
 /// What commits and the pump tell a case cache (`work::Signals`,
-/// `realtime::Hub`). `()` is told and keeps nothing.
+/// `realtime::Hub`).
 pub trait Forget: Send + Sync {
     /// A commit changed the case: drop it and any lease on it.
     fn forget(&self, case_id: Uuid);
     /// The pump read event `seq` of the case: drop what was read before
     /// it (a held case already at or past `seq` stays).
     fn heard(&self, case_id: Uuid, seq: i64);
-}
-
-impl Forget for () {
-    fn forget(&self, _: Uuid) {}
-    fn heard(&self, _: Uuid, _: i64) {}
 }
 
 enum Slot<R> {
@@ -111,6 +106,9 @@ impl<R: Held> CaseCache<R> {
     /// The held case, or a lease to read it.
     pub fn get(&self, case_id: Uuid) -> Lookup<R> {
         let mut inner = self.lock();
+        if let Some(Slot::Held(r)) = inner.map.get(&case_id) {
+            return Lookup::Hit(r.clone());
+        }
         inner.next_token += 1;
         let token = inner.next_token;
         let lease = Lookup::Miss(Lease { case_id, token });
@@ -118,7 +116,6 @@ impl<R: Held> CaseCache<R> {
             return lease;
         }
         match inner.map.get_mut(&case_id) {
-            Some(Slot::Held(r)) => return Lookup::Hit(r.clone()),
             Some(slot) => *slot = Slot::Leased(token),
             None => {
                 inner.map.insert(case_id, Slot::Leased(token));

@@ -91,25 +91,20 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    /// `wake` is the feed signal of `work::Signals`: commits notify it;
-    /// `cases` its case cache.
-    pub fn new(
-        head: i64,
-        capacity: usize,
-        wake: Arc<Notify>,
-        cases: Arc<dyn events::Forget>,
-    ) -> Hub {
+    /// Woken by `signals.feed` (commits notify it); drops cases from
+    /// `signals.cases`.
+    pub fn new(head: i64, capacity: usize, signals: &crate::work::Signals) -> Hub {
         Hub {
             inner: Arc::new(HubInner {
                 registry: Mutex::new(Registry {
                     clients: HashMap::new(),
                     head,
                 }),
-                wake,
+                wake: signals.feed.clone(),
                 next_id: AtomicU64::new(1),
                 connections: AtomicI64::new(0),
                 capacity,
-                cases,
+                cases: signals.cases.clone(),
             }),
         }
     }

@@ -666,30 +666,26 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
 /// the seconds of the batches' phases (waiting for the writer, statements,
 /// commit), from the server's `/metrics` (zeros if it cannot be read).
 async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 13] {
-    let text = match client.get(format!("{base}/metrics")).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let value = |name: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    [
-        value("lianxin_intake_batches_total "),
-        value("lianxin_intake_cases_total "),
-        value("lianxin_intake_batch_seconds_sum "),
-        value("lianxin_intake_batch_phase_seconds_sum{phase=\"writer_wait\"} "),
-        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements\"} "),
-        value("lianxin_intake_batch_phase_seconds_sum{phase=\"commit\"} "),
-        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements_numbers\"} "),
-        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements_rows\"} "),
-        value("lianxin_intake_batch_phase_seconds_sum{phase=\"statements_links\"} "),
-        value("lianxin_work_commit_step_seconds_count{step=\"commit\"} "),
-        value("lianxin_work_commit_step_seconds_sum{step=\"outbox\"} "),
-        value("lianxin_work_commit_step_seconds_sum{step=\"events\"} "),
-        value("lianxin_work_commit_step_seconds_sum{step=\"commit\"} "),
-    ]
+    lianxin_tests::bench::metric_values(
+        client,
+        base,
+        [
+            "lianxin_intake_batches_total",
+            "lianxin_intake_cases_total",
+            "lianxin_intake_batch_seconds_sum",
+            "lianxin_intake_batch_phase_seconds_sum{phase=\"writer_wait\"}",
+            "lianxin_intake_batch_phase_seconds_sum{phase=\"statements\"}",
+            "lianxin_intake_batch_phase_seconds_sum{phase=\"commit\"}",
+            "lianxin_intake_batch_phase_seconds_sum{phase=\"statements_numbers\"}",
+            "lianxin_intake_batch_phase_seconds_sum{phase=\"statements_rows\"}",
+            "lianxin_intake_batch_phase_seconds_sum{phase=\"statements_links\"}",
+            "lianxin_work_commit_step_seconds_count{step=\"commit\"}",
+            "lianxin_work_commit_step_seconds_sum{step=\"outbox\"}",
+            "lianxin_work_commit_step_seconds_sum{step=\"events\"}",
+            "lianxin_work_commit_step_seconds_sum{step=\"commit\"}",
+        ],
+    )
+    .await
 }
 
 async fn wait_ready(client: &reqwest::Client, base: &str, fx: &mut Fixture) -> Result<()> {

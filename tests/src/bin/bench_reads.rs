@@ -178,21 +178,19 @@ async fn bench(args: &Args, scratch: &Scratch) -> Result<()> {
     Ok(())
 }
 
-/// The server's case cache counters so far, from `/metrics` (0 for a
-/// build without the cache).
+/// The server's case cache counters so far (0 for a build without the
+/// cache).
 async fn cache_counts(http: &reqwest::Client, base: &str) -> (u64, u64) {
-    let text = match http.get(format!("{base}/metrics")).send().await {
-        Ok(r) => r.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    let count = |result: &str| {
-        let name = format!("lianxin_case_cache_total{{result=\"{result}\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(name.as_str()))
-            .and_then(|n| n.trim().parse::<f64>().ok())
-            .map_or(0, |n| n as u64)
-    };
-    (count("hit"), count("miss"))
+    let [hits, misses] = lianxin_tests::bench::metric_values(
+        http,
+        base,
+        [
+            "lianxin_case_cache_total{result=\"hit\"}",
+            "lianxin_case_cache_total{result=\"miss\"}",
+        ],
+    )
+    .await;
+    (hits as u64, misses as u64)
 }
 
 /// `n` cases opened by 16 clients; their ids.

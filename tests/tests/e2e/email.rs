@@ -161,6 +161,18 @@ async fn delivered(
     smtp.messages()
 }
 
+/// After a moment for a duplicate to show up: every queued message
+/// arrived, and each exactly once (by its Message-ID).
+async fn each_arrived_once(smtp: &SmtpServer, rows: &[mail::Model]) {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = smtp.messages();
+    assert_eq!(got.len(), rows.len(), "each message exactly once: {got:#?}");
+    let received: HashSet<String> = got.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(received.len(), rows.len(), "no Message-ID twice");
+    let queued: HashSet<String> = rows.iter().map(|r| r.message_id.clone()).collect();
+    assert_eq!(received, queued);
+}
+
 fn find_item(list: &Value, id: Uuid) -> Value {
     list["items"]
         .as_array()
@@ -214,19 +226,14 @@ async fn an_smtp_outage_delays_mail_and_every_message_arrives_exactly_once() {
     // The server comes back; the retries go through.
     smtp.start_again().await;
     app.clock.advance(chrono::Duration::seconds(10));
-    let got = delivered(&app, &smtp, 20).await;
+    delivered(&app, &smtp, 20).await;
     wait_rows(&app, &ids, "sent", |r| {
         r.sent_at.is_some() && r.failed_at.is_none()
     })
     .await;
     // Give a duplicate the chance to show up.
     app.clock.advance(chrono::Duration::minutes(10));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let got_later = smtp.messages();
-    assert_eq!(got_later.len(), 20, "every message exactly once: {got:#?}");
-    let received: HashSet<String> = got_later.iter().map(|m| m.message_id.clone()).collect();
-    let queued: HashSet<String> = rows.iter().map(|r| r.message_id.clone()).collect();
-    assert_eq!(received, queued);
+    each_arrived_once(&smtp, &rows).await;
 }
 
 /// A server stopped in the middle of a mail pass gives back the messages
@@ -269,12 +276,7 @@ async fn a_shutdown_mid_pass_gives_back_the_mail_it_did_not_send() {
     app.state.mail_wake.notify_one();
     delivered(&app, &smtp, 6).await;
     wait_rows(&app, &ids, "sent", |r| r.sent_at.is_some()).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let got = smtp.messages();
-    assert_eq!(got.len(), 6, "each message once: {got:#?}");
-    let received: HashSet<String> = got.iter().map(|m| m.message_id.clone()).collect();
-    let queued: HashSet<String> = rows.iter().map(|r| r.message_id.clone()).collect();
-    assert_eq!(received, queued);
+    each_arrived_once(&smtp, &rows).await;
 }
 
 #[tokio::test]
@@ -519,9 +521,5 @@ async fn two_senders_on_one_postgresql_database_send_each_message_once() {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     delivered(&a, &smtp, 60).await;
     wait_rows(&a, &ids, "sent", |r| r.sent_at.is_some()).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let got = smtp.messages();
-    assert_eq!(got.len(), 60, "each message once");
-    let unique: HashSet<String> = got.iter().map(|m| m.message_id.clone()).collect();
-    assert_eq!(unique.len(), 60);
+    each_arrived_once(&smtp, &rows).await;
 }
