@@ -32,6 +32,7 @@
 //!   keep them for a post-mortem).
 pub mod bench;
 pub mod procfs;
+pub mod sinks;
 pub mod smtp;
 
 use std::{

@@ -7,8 +7,8 @@
 //! provoke the failures a real relay gives: a recipient whose local part
 //! starts with `reject` gets `550` (permanent), one starting with `busy`
 //! gets `451` (temporary), one starting with `slow` is accepted after half
-//! a second (a relay that takes its time). Everything else is accepted and
-//! stored.
+//! a second (a relay that takes its time), one starting with `stall` after
+//! three. Everything else is accepted and stored.
 //!
 //! Needs `python3` with `aiosmtpd` (`pip install aiosmtpd`; `.ci/run`
 //! installs it). The process is killed when the [`SmtpServer`] is dropped.
@@ -45,6 +45,8 @@ class Handler(Mailbox):
             return "451 4.3.0 try again later"
         if local.startswith("slow"):
             await asyncio.sleep(0.5)
+        if local.startswith("stall"):
+            await asyncio.sleep(3)
         envelope.rcpt_tos.append(address)
         return "250 OK"
 "#;

@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p lianxin-tests --bin bench_intake -- \
 //!     [--db sqlite|postgres] [--concurrency 32] [--cases 10000] [--calls 1000000] \
-//!     [--mix simple|realistic]
+//!     [--mix simple|realistic] [--outlets files|network]
 //! ```
 //!
 //! `--mix simple` (the default) is the mix every earlier figure was taken
@@ -21,7 +21,12 @@
 //! texts the load queued, counted in the database, how many were still
 //! unsent when the load ended and how long they then took to go out (with
 //! the server CPU per case counting that work), and the server's peak
-//! PSS and RSS (`/proc/PID/smaps_rollup`). `--db-set key=value` adds a
+//! PSS and RSS (`/proc/PID/smaps_rollup`). `--outlets network` sends the
+//! mail and texts where production sends them: to an SMTP relay and an
+//! HTTP text gateway (`lianxin_tests::sinks`, on loopback in this
+//! process), and reports what they received; with `files` (the default,
+//! as every earlier figure) they are `.eml`/`.txt` files beside the
+//! database. `--db-set key=value` adds a
 //! line to the server's `[database]` settings (e.g. `sqlite_mmap_mib=64`).
 //!
 //! What it does, in order:
@@ -47,7 +52,7 @@
 //! cuts disk-bound figures tenfold, so rerun when the machine is quiet.
 //! `--keep` leaves the directory (server log, databases) for a post-mortem;
 //! `RUST_LOG` is passed to the server, whose log is `<dir>/server.log`.
-use lianxin_tests::procfs::loadavg;
+use lianxin_tests::{procfs::loadavg, sinks};
 use std::{
     path::{Path, PathBuf},
     process::Stdio,
@@ -119,6 +124,9 @@ struct Args {
     /// A server binary to run instead of target/release/lianxin (A/B runs).
     server: Option<PathBuf>,
     mix: Mix,
+    /// Where mail and texts go: files in the data directory, or the
+    /// loopback sinks (`--outlets network`).
+    network_outlets: bool,
     /// `key = value` lines added to the server's `[database]` section.
     db_set: Vec<String>,
     build: bool,
@@ -129,7 +137,8 @@ const USAGE: &str =
     "usage: bench_intake [--db sqlite|postgres] [--concurrency 32] [--cases 10000] \
 [--warmup 300] [--calls 1000000] [--phones 200000] [--persons 0] [--lookups 3000] [--raw-secs 5] \
 [--pg-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable] [--dir PATH] [--client-threads 1] \
-[--server PATH] [--mix simple|realistic] [--db-set key=value]... [--no-build] [--keep]";
+[--server PATH] [--mix simple|realistic] [--outlets files|network] [--db-set key=value]... \
+[--no-build] [--keep]";
 
 /// What the clients send (see the module comment).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -158,6 +167,7 @@ impl Args {
             client_threads: 1,
             server: None,
             mix: Mix::Simple,
+            network_outlets: false,
             db_set: Vec::new(),
             build: true,
             keep: false,
@@ -193,6 +203,13 @@ impl Args {
                         "simple" => Mix::Simple,
                         "realistic" => Mix::Realistic,
                         other => bail!("unknown --mix {other}\n{USAGE}"),
+                    }
+                }
+                "--outlets" => {
+                    a.network_outlets = match value()?.as_str() {
+                        "files" => false,
+                        "network" => true,
+                        other => bail!("unknown --outlets {other}\n{USAGE}"),
                     }
                 }
                 "--db-set" => a.db_set.push(lianxin_tests::bench::db_set_line(&value()?)?),
@@ -313,6 +330,8 @@ struct Fixture {
     config: PathBuf,
     server: Option<tokio::process::Child>,
     base: String,
+    /// The SMTP relay and text gateway with `--outlets network`.
+    sinks: Option<[sinks::Sink; 2]>,
 }
 
 async fn run(args: Args) -> Result<()> {
@@ -369,6 +388,7 @@ async fn run(args: Args) -> Result<()> {
         config: dir.join("lianxin.toml"),
         server: None,
         base: String::new(),
+        sinks: None,
     };
     let result = bench(&args, &root, &server_bin, &mut fx).await;
     if let Err(e) = &result {
@@ -469,6 +489,18 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
             .map(|l| format!("{l}\n"))
             .collect::<String>()
     );
+    // After the `[database]` lines: mail and texts to the loopback sinks.
+    let config = if args.network_outlets {
+        let outlets = [sinks::smtp().await?, sinks::gateway().await?];
+        let config = format!(
+            "{config}[smtp]\nurl = \"smtp://{}\"\n[sms]\nurl = \"http://{}/sms\"\n",
+            outlets[0].addr, outlets[1].addr
+        );
+        fx.sinks = Some(outlets);
+        config
+    } else {
+        config
+    };
     std::fs::write(&fx.config, config)?;
     println!("directory {}", fx.dir.display());
     println!("database  {}", fx.db_url);
@@ -581,6 +613,13 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
         },
         1000.0 * (cpu2 - cpu0) / args.cases.max(1) as f64
     );
+    if let Some([smtp, gateway]) = &fx.sinks {
+        println!(
+            "  the SMTP relay received {} messages, the text gateway {} texts (all the server sent)",
+            smtp.received(),
+            gateway.received()
+        );
+    }
     println!(
         "  server memory, peak of 200 ms samples during the load: PSS {pss:.0} MiB, RSS {rss:.0} MiB (target PSS < 200 MiB)"
     );

@@ -243,7 +243,8 @@ async fn an_smtp_outage_delays_mail_and_every_message_arrives_exactly_once() {
 async fn a_shutdown_mid_pass_gives_back_the_mail_it_did_not_send() {
     let smtp = SmtpServer::start().await;
     let mut app = spawn_app_with(with_smtp(&smtp)).await;
-    let mails: Vec<Mail> = (0..6)
+    // More than a pass sends at once (16), half a second each.
+    let mails: Vec<Mail> = (0..40)
         .map(|i| {
             mail_to(
                 &format!("slow{i}@demo.lianxin"),
@@ -258,7 +259,7 @@ async fn a_shutdown_mid_pass_gives_back_the_mail_it_did_not_send() {
     delivered(&app, &smtp, 1).await;
     app.stop().await;
     let sent_then = smtp.count();
-    assert!(sent_then < 6, "the pass was cut short: {sent_then} sent");
+    assert!(sent_then < 40, "the pass was cut short: {sent_then} sent");
     let now = app.now();
     for id in &ids {
         let r = row(&app, *id).await;
@@ -274,9 +275,46 @@ async fn a_shutdown_mid_pass_gives_back_the_mail_it_did_not_send() {
     // sends the rest.
     app.start().await;
     app.state.mail_wake.notify_one();
-    delivered(&app, &smtp, 6).await;
+    delivered(&app, &smtp, 40).await;
     wait_rows(&app, &ids, "sent", |r| r.sent_at.is_some()).await;
     each_arrived_once(&smtp, &rows).await;
+}
+
+/// A relay slow to accept one recipient does not hold up the mail queued
+/// behind it: the police's escalation mail goes out beside a stalled
+/// message, not three seconds after it.
+#[tokio::test]
+async fn a_stalled_message_does_not_hold_up_the_mail_behind_it() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(with_smtp(&smtp)).await;
+    let stalled = mail_to("stall@demo.lianxin", "迟迟未被接收的邮件");
+    let urgent = mail_to("police@demo.lianxin", "紧急：安全威胁升级");
+    let subjects = [stalled.subject.clone(), urgent.subject.clone()];
+    // One pass, the stalled message first in its order.
+    let txn = app.state.db.begin_write().await.unwrap();
+    notify::enqueue(&*txn, app.now(), vec![stalled, urgent])
+        .await
+        .unwrap();
+    mail::Entity::update_many()
+        .col_expr(
+            mail::Column::NextAttemptAt,
+            sea_orm::sea_query::Expr::value(app.now() - chrono::Duration::seconds(1)),
+        )
+        .filter(mail::Column::Subject.eq(subjects[0].as_str()))
+        .exec(&*txn)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    app.state.mail_wake.notify_one();
+
+    let first = delivered(&app, &smtp, 1).await;
+    assert_eq!(
+        first.iter().map(|m| m.subject.as_str()).collect::<Vec<_>>(),
+        vec![subjects[1].as_str()],
+        "the urgent message arrived while the stalled one was still being accepted"
+    );
+    let both = delivered(&app, &smtp, 2).await;
+    assert_eq!(both.len(), 2, "the stalled message arrives too: {both:#?}");
 }
 
 #[tokio::test]
