@@ -33,7 +33,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{lease::Lease, outbox::pending};
+use super::{
+    lease::{send_claimed, Lease, SENDING_AT_ONCE},
+    outbox::pending,
+};
 use crate::{
     db::entities::mail,
     error::{Error, Result},
@@ -53,13 +56,6 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 const SEND_WITHIN: Duration = Duration::from_secs(150);
 /// Delivery outcomes saved per commit.
 const RECORD_EVERY: usize = 16;
-/// Messages in flight at once, each on its own pooled connection.
-/// One at a time, each SMTP message waited ~40 ms on TCP's delayed ACK
-/// (lettre writes the body and its final dot apart, and the relay answers
-/// only after the dot): ~23 messages a second, so a surge of escalations
-/// left the police's mail queued for minutes (`bench_intake --outlets
-/// network`). A slow recipient no longer holds up the others either.
-const SENDING_AT_ONCE: usize = 16;
 /// The longest pause between two attempts, however many have failed.
 const MAX_BACKOFF_S: u64 = 3600;
 
@@ -186,11 +182,11 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
         .await?;
     let started = std::time::Instant::now();
     let (mut records, mut unsent) = (Vec::new(), Vec::new());
-    let sends: Vec<_> = claimed
-        .into_iter()
-        .map(|row| send_one(state, outlet, shutdown, started, row))
-        .collect();
-    let mut sends = futures_util::stream::iter(sends).buffer_unordered(SENDING_AT_ONCE);
+    let mut sends = std::pin::pin!(send_claimed(
+        claimed,
+        || shutdown.is_triggered() || started.elapsed() > SEND_WITHIN,
+        |row| deliver(state, outlet, row),
+    ));
     while let Some((row, outcome)) = sends.next().await {
         let Some(outcome) = outcome else {
             unsent.push(row.id);
@@ -201,27 +197,11 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
             flush(state, std::mem::take(&mut records)).await;
         }
     }
-    drop(sends);
     flush(state, records).await;
     if let Err(e) = MAIL_LEASE.release(&state.db, &unsent, state.now()).await {
         tracing::error!(error = %e, "mail sender: cannot give back unsent claims; their lease runs out");
     }
     Ok(due.len())
-}
-
-/// Deliver `row` unless the pass is out of time or shutting down
-/// (`None`: give it back).
-async fn send_one<'a>(
-    state: &AppState,
-    outlet: &Outlet,
-    shutdown: &Shutdown,
-    started: std::time::Instant,
-    row: &'a mail::Model,
-) -> (&'a mail::Model, Option<std::result::Result<(), Failure>>) {
-    if shutdown.is_triggered() || started.elapsed() > SEND_WITHIN {
-        return (row, None);
-    }
-    (row, Some(deliver(state, outlet, row).await))
 }
 
 /// The mail outbox's lease.

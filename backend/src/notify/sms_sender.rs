@@ -13,7 +13,13 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{lease::Lease, sender::backoff_s, sms::sms_message};
+use futures_util::StreamExt;
+
+use super::{
+    lease::{send_claimed, Lease},
+    sender::backoff_s,
+    sms::sms_message,
+};
 use crate::{
     error::Result,
     scheduler::{gather, sleep_until, MAX_NAP},
@@ -74,7 +80,8 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
 
 /// One pass: send what is due; whether the batch was full, and when the
 /// next pending row is due. Claims in one commit, outcomes
-/// [`RECORD_EVERY`] to a commit, and gives back the claims not reached,
+/// [`RECORD_EVERY`] to a commit, sends up to 16 at once (`send_claimed`)
+/// and gives back the claims not reached,
 /// as the mail sender does.
 async fn drain(
     state: &AppState,
@@ -100,12 +107,16 @@ async fn drain(
     let claimed = SMS_LEASE.claim(&state.db, due, |r| r.id, now).await?;
     let started = std::time::Instant::now();
     let (mut records, mut unsent) = (Vec::new(), Vec::new());
-    for row in claimed {
-        if shutdown.is_triggered() || started.elapsed() > SEND_WITHIN {
+    let mut sends = std::pin::pin!(send_claimed(
+        claimed,
+        || shutdown.is_triggered() || started.elapsed() > SEND_WITHIN,
+        |row| deliver(state, outlet, row),
+    ));
+    while let Some((row, outcome)) = sends.next().await {
+        let Some(outcome) = outcome else {
             unsent.push(row.id);
             continue;
-        }
-        let outcome = deliver(state, outlet, row).await;
+        };
         records.push(record(state, row, outcome));
         if records.len() >= RECORD_EVERY {
             flush(state, std::mem::take(&mut records)).await;
