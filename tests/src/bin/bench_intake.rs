@@ -615,7 +615,7 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     );
     if let Some([smtp, gateway]) = &fx.sinks {
         println!(
-            "  the SMTP relay received {} messages, the text gateway {} texts (all the server sent)",
+            "  the SMTP relay received {} messages, the text gateway {} texts (all the server sent, warm-up included)",
             smtp.received(),
             gateway.received()
         );
