@@ -22,7 +22,6 @@
 use std::{path::PathBuf, time::Duration};
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use lettre::{
     message::{header::ContentType, Mailbox},
     transport::smtp::PoolConfig,
@@ -54,8 +53,6 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 /// A pass sends its claimed rows within half their lease, so none is sent
 /// after another process may have claimed it again.
 const SEND_WITHIN: Duration = Duration::from_secs(150);
-/// Delivery outcomes saved per commit.
-const RECORD_EVERY: usize = 16;
 /// The longest pause between two attempts, however many have failed.
 const MAX_BACKOFF_S: u64 = 3600;
 
@@ -159,7 +156,7 @@ async fn backlog(state: &AppState) -> Result<(u64, Option<DateTime<Utc>>)> {
 /// One pass over the due rows, oldest first. Returns how many were read.
 ///
 /// The pass claims its rows in one transaction and records their outcomes
-/// [`RECORD_EVERY`] to a transaction: under load a commit per message (two,
+/// `lease::RECORD_EVERY` to a transaction: under load a commit per message (two,
 /// with its claim) took the writer more often than intake did. A crash
 /// before a record's commit sends those messages again, with the same
 /// Message-ID. Rows claimed but not reached before [`SEND_WITHIN`] (or
@@ -181,23 +178,16 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
         .claim(&state.db, due.iter().collect(), |r| r.id, now)
         .await?;
     let started = std::time::Instant::now();
-    let (mut records, mut unsent) = (Vec::new(), Vec::new());
-    let mut sends = std::pin::pin!(send_claimed(
+    let unsent: Vec<Uuid> = send_claimed(
         claimed,
         || shutdown.is_triggered() || started.elapsed() > SEND_WITHIN,
-        |row| deliver(state, outlet, row),
-    ));
-    while let Some((row, outcome)) = sends.next().await {
-        let Some(outcome) = outcome else {
-            unsent.push(row.id);
-            continue;
-        };
-        records.push(record(state, row, outcome));
-        if records.len() >= RECORD_EVERY {
-            flush(state, std::mem::take(&mut records)).await;
-        }
-    }
-    flush(state, records).await;
+        |row| attempt(state, outlet, row),
+        |records| flush(state, records),
+    )
+    .await
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     if let Err(e) = MAIL_LEASE.release(&state.db, &unsent, state.now()).await {
         tracing::error!(error = %e, "mail sender: cannot give back unsent claims; their lease runs out");
     }
@@ -232,6 +222,11 @@ fn build_message(state: &AppState, row: &mail::Model) -> std::result::Result<Mes
         .header(ContentType::TEXT_PLAIN)
         .body(row.body.clone())
         .map_err(|e| Failure::Permanent(format!("cannot build the message: {e}")))
+}
+
+/// Send `row`; the update that records how it went.
+async fn attempt(state: &AppState, outlet: &Outlet, row: &mail::Model) -> Record {
+    record(state, row, deliver(state, outlet, row).await)
 }
 
 async fn deliver(

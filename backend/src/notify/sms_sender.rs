@@ -13,8 +13,6 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use futures_util::StreamExt;
-
 use super::{
     lease::{send_claimed, Lease},
     sender::backoff_s,
@@ -32,8 +30,6 @@ const LEASE: chrono::Duration = chrono::Duration::minutes(2);
 const TIMEOUT: Duration = Duration::from_secs(15);
 /// Claimed rows are sent within half their lease.
 const SEND_WITHIN: Duration = Duration::from_secs(60);
-/// Delivery outcomes saved per commit.
-const RECORD_EVERY: usize = 16;
 
 enum Outlet {
     Gateway(reqwest::Client, String),
@@ -80,7 +76,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
 
 /// One pass: send what is due; whether the batch was full, and when the
 /// next pending row is due. Claims in one commit, outcomes
-/// [`RECORD_EVERY`] to a commit, sends up to 16 at once (`send_claimed`)
+/// 16 to a commit, sends up to 16 at once (`lease::send_claimed`)
 /// and gives back the claims not reached,
 /// as the mail sender does.
 async fn drain(
@@ -106,23 +102,16 @@ async fn drain(
     }
     let claimed = SMS_LEASE.claim(&state.db, due, |r| r.id, now).await?;
     let started = std::time::Instant::now();
-    let (mut records, mut unsent) = (Vec::new(), Vec::new());
-    let mut sends = std::pin::pin!(send_claimed(
+    let unsent: Vec<Uuid> = send_claimed(
         claimed,
         || shutdown.is_triggered() || started.elapsed() > SEND_WITHIN,
-        |row| deliver(state, outlet, row),
-    ));
-    while let Some((row, outcome)) = sends.next().await {
-        let Some(outcome) = outcome else {
-            unsent.push(row.id);
-            continue;
-        };
-        records.push(record(state, row, outcome));
-        if records.len() >= RECORD_EVERY {
-            flush(state, std::mem::take(&mut records)).await;
-        }
-    }
-    flush(state, records).await;
+        |row| attempt(state, outlet, row),
+        |records| flush(state, records),
+    )
+    .await
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
     // As the mail sender: a failed save or give-back ends nothing early;
     // the texts it concerns stay claimed until their lease runs out.
     if let Err(e) = SMS_LEASE.release(&state.db, &unsent, state.now()).await {
@@ -147,6 +136,15 @@ const SMS_LEASE: Lease<sms_message::Entity> = Lease {
     pending,
     length: LEASE,
 };
+
+/// Send `row`; the update that records how it went.
+async fn attempt(
+    state: &AppState,
+    outlet: &Outlet,
+    row: &sms_message::Model,
+) -> sea_orm::UpdateMany<sms_message::Entity> {
+    record(state, row, deliver(state, outlet, row).await)
+}
 
 /// `Err((permanent, why))` when not delivered.
 async fn deliver(
