@@ -11,7 +11,7 @@
 //! runtime, so their CPU is counted on this machine like the client's.
 use std::sync::{
     atomic::{AtomicU64, Ordering},
-    Arc,
+    Arc, Mutex,
 };
 
 use anyhow::Result;
@@ -20,35 +20,54 @@ use tokio::{
     net::{TcpListener, TcpStream},
 };
 
-/// A running sink: where it listens and how many messages it accepted.
+/// A running sink: where it listens, how many messages it accepted and,
+/// when it keeps them, what they were.
 #[derive(Clone)]
 pub struct Sink {
     pub addr: std::net::SocketAddr,
-    received: Arc<AtomicU64>,
+    state: Arc<State>,
+}
+
+/// What a sink's sessions share.
+#[derive(Default)]
+struct State {
+    received: AtomicU64,
+    /// The gateway's answer to its first request (later ones get 200).
+    first_status: u16,
+    /// Every request (head, empty line, body), when kept.
+    kept: Option<Mutex<Vec<String>>>,
 }
 
 impl Sink {
     pub fn received(&self) -> u64 {
-        self.received.load(Ordering::Relaxed)
+        self.state.received.load(Ordering::Relaxed)
+    }
+
+    /// The requests a keeping sink got, in order (empty when it keeps none).
+    pub fn requests(&self) -> Vec<String> {
+        match &self.state.kept {
+            Some(kept) => kept.lock().map(|k| k.clone()).unwrap_or_default(),
+            None => Vec::new(),
+        }
     }
 }
 
 /// Serve `session` on every connection to a new loopback port.
-async fn serve<F, Fut>(session: F) -> Result<Sink>
+async fn serve<F, Fut>(state: State, session: F) -> Result<Sink>
 where
-    F: Fn(TcpStream, Arc<AtomicU64>) -> Fut + Send + Sync + 'static,
+    F: Fn(TcpStream, Arc<State>) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let sink = Sink {
         addr: listener.local_addr()?,
-        received: Arc::default(),
+        state: Arc::new(state),
     };
-    let received = sink.received.clone();
+    let state = sink.state.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
             let _ = stream.set_nodelay(true);
-            tokio::spawn(session(stream, received.clone()));
+            tokio::spawn(session(stream, state.clone()));
         }
     });
     Ok(sink)
@@ -56,10 +75,10 @@ where
 
 /// An SMTP relay that accepts every message (`smtp://ADDR`).
 pub async fn smtp() -> Result<Sink> {
-    serve(smtp_session).await
+    serve(State::default(), smtp_session).await
 }
 
-async fn smtp_session(stream: TcpStream, received: Arc<AtomicU64>) -> std::io::Result<()> {
+async fn smtp_session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     write.write_all(b"220 bench sink ESMTP\r\n").await?;
@@ -84,7 +103,7 @@ async fn smtp_session(stream: TcpStream, received: Arc<AtomicU64>) -> std::io::R
                         break;
                     }
                 }
-                received.fetch_add(1, Ordering::Relaxed);
+                state.received.fetch_add(1, Ordering::Relaxed);
                 b"250 queued\r\n"
             }
             "QUIT" => {
@@ -97,31 +116,53 @@ async fn smtp_session(stream: TcpStream, received: Arc<AtomicU64>) -> std::io::R
     }
 }
 
-/// An HTTP gateway that answers 200 to every POST (`http://ADDR/sms`).
+/// An HTTP gateway that answers 200 to every POST (`http://ADDR/sms`)
+/// and counts them.
 pub async fn gateway() -> Result<Sink> {
-    serve(http_session).await
+    serve(
+        State {
+            first_status: 200,
+            ..State::default()
+        },
+        http_session,
+    )
+    .await
 }
 
-async fn http_session(stream: TcpStream, received: Arc<AtomicU64>) -> std::io::Result<()> {
+/// An HTTP gateway that answers its first request with `first_status`
+/// (an outage, say), the rest with 200, and keeps every request.
+pub async fn keeping_gateway(first_status: u16) -> Result<Sink> {
+    serve(
+        State {
+            first_status,
+            kept: Some(Mutex::default()),
+            ..State::default()
+        },
+        http_session,
+    )
+    .await
+}
+
+async fn http_session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
     let mut line = String::new();
     loop {
         // The request line and headers, up to the empty line.
         let mut length = 0usize;
-        let mut first = true;
+        let mut head = String::new();
         loop {
             line.clear();
             if lines.read_line(&mut line).await? == 0 {
                 return Ok(());
             }
             if line == "\r\n" || line == "\n" {
-                if first {
+                if head.is_empty() {
                     continue;
                 }
                 break;
             }
-            first = false;
+            head.push_str(&line);
             if let Some((name, value)) = line.split_once(':') {
                 if name.eq_ignore_ascii_case("content-length") {
                     length = value.trim().parse().unwrap_or(0);
@@ -130,9 +171,17 @@ async fn http_session(stream: TcpStream, received: Arc<AtomicU64>) -> std::io::R
         }
         let mut body = vec![0; length];
         lines.read_exact(&mut body).await?;
-        received.fetch_add(1, Ordering::Relaxed);
-        write
-            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-            .await?;
+        if let Some(kept) = &state.kept {
+            let request = format!("{head}\r\n{}", String::from_utf8_lossy(&body));
+            if let Ok(mut kept) = kept.lock() {
+                kept.push(request);
+            }
+        }
+        let status = match state.received.fetch_add(1, Ordering::Relaxed) {
+            0 => state.first_status,
+            _ => 200,
+        };
+        let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");
+        write.write_all(answer.as_bytes()).await?;
     }
 }

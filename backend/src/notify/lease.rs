@@ -17,27 +17,66 @@ use crate::db::Db;
 /// An outbox table's lease: its columns and how long a claim holds.
 pub struct Lease<E: EntityTrait> {
     pub id: E::Column,
+    /// The id of a row read from the table.
+    pub id_of: fn(&E::Model) -> Uuid,
     pub next_attempt_at: E::Column,
     /// Neither sent nor given up.
     pub pending: fn() -> Condition,
     pub length: chrono::Duration,
+    /// Claimed rows are started within this (half the lease, say), so
+    /// none is sent after another process may have claimed it again.
+    pub send_within: std::time::Duration,
+    /// Who is sending, for the log.
+    pub sender: &'static str,
 }
 
 impl<E: EntityTrait> Lease<E> {
-    /// Claim `rows` (read as due at `now`): the ones this process won.
-    pub async fn claim<'r, R>(
+    /// One sender's pass over `due` (read as due at `now`): claim them in
+    /// one commit, deliver the ones won ([`send_claimed`]: `attempt` sends
+    /// one, `save` commits outcomes), and give back at once the claims not
+    /// started because `stop` said so or [`Lease::send_within`] ran out.
+    /// A failed give-back ends nothing early: those rows stay claimed
+    /// until their lease runs out.
+    pub async fn pass<'r, T, F, S>(
         &self,
         db: &Db,
-        rows: Vec<&'r R>,
-        id: impl Fn(&R) -> Uuid,
+        due: Vec<&'r E::Model>,
         now: DateTime<Utc>,
-    ) -> Result<Vec<&'r R>, DbErr> {
+        stop: impl Fn() -> bool,
+        attempt: impl Fn(&'r E::Model) -> F,
+        save: impl Fn(Vec<T>) -> S,
+    ) -> Result<(), DbErr>
+    where
+        F: Future<Output = T>,
+        S: Future<Output = ()>,
+    {
+        let claimed = self.claim(db, due, now).await?;
+        let started = std::time::Instant::now();
+        let give_up = || stop() || started.elapsed() > self.send_within;
+        let unsent: Vec<Uuid> = send_claimed(claimed, give_up, attempt, save)
+            .await
+            .into_iter()
+            .map(self.id_of)
+            .collect();
+        if let Err(e) = self.release(db, &unsent, now).await {
+            tracing::error!(error = %e, sender = self.sender, "cannot give back unsent claims; their lease runs out");
+        }
+        Ok(())
+    }
+
+    /// Claim `rows` (read as due at `now`): the ones this process won.
+    async fn claim<'r>(
+        &self,
+        db: &Db,
+        rows: Vec<&'r E::Model>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<&'r E::Model>, DbErr> {
         let updates = rows
             .iter()
             .map(|row| {
                 E::update_many()
                     .col_expr(self.next_attempt_at, Expr::value(now + self.length))
-                    .filter(self.id.eq(id(row)))
+                    .filter(self.id.eq((self.id_of)(row)))
                     .filter((self.pending)())
                     .filter(self.next_attempt_at.lte(now))
             })
@@ -52,7 +91,7 @@ impl<E: EntityTrait> Lease<E> {
     }
 
     /// Claimed rows not sent: due again at `now`.
-    pub async fn release(&self, db: &Db, ids: &[Uuid], now: DateTime<Utc>) -> Result<(), DbErr> {
+    async fn release(&self, db: &Db, ids: &[Uuid], now: DateTime<Utc>) -> Result<(), DbErr> {
         if ids.is_empty() {
             return Ok(());
         }

@@ -33,7 +33,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    lease::{send_claimed, Lease, SENDING_AT_ONCE},
+    lease::{Lease, SENDING_AT_ONCE},
     outbox::pending,
 };
 use crate::{
@@ -174,32 +174,28 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
     if shutdown.is_triggered() {
         return Ok(0);
     }
-    let claimed = MAIL_LEASE
-        .claim(&state.db, due.iter().collect(), |r| r.id, now)
+    MAIL_LEASE
+        .pass(
+            &state.db,
+            due.iter().collect(),
+            now,
+            || shutdown.is_triggered(),
+            |row| attempt(state, outlet, row),
+            |records| flush(state, records),
+        )
         .await?;
-    let started = std::time::Instant::now();
-    let unsent: Vec<Uuid> = send_claimed(
-        claimed,
-        || shutdown.is_triggered() || started.elapsed() > SEND_WITHIN,
-        |row| attempt(state, outlet, row),
-        |records| flush(state, records),
-    )
-    .await
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
-    if let Err(e) = MAIL_LEASE.release(&state.db, &unsent, state.now()).await {
-        tracing::error!(error = %e, "mail sender: cannot give back unsent claims; their lease runs out");
-    }
     Ok(due.len())
 }
 
 /// The mail outbox's lease.
 const MAIL_LEASE: Lease<mail::Entity> = Lease {
     id: mail::Column::Id,
+    id_of: |row| row.id,
     next_attempt_at: mail::Column::NextAttemptAt,
     pending,
     length: LEASE,
+    send_within: SEND_WITHIN,
+    sender: "mail",
 };
 
 fn build_message(state: &AppState, row: &mail::Model) -> std::result::Result<Message, Failure> {

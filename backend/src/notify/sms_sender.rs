@@ -13,11 +13,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    lease::{send_claimed, Lease},
-    sender::backoff_s,
-    sms::sms_message,
-};
+use super::{lease::Lease, sender::backoff_s, sms::sms_message};
 use crate::{
     error::Result,
     scheduler::{gather, sleep_until, MAX_NAP},
@@ -100,23 +96,16 @@ async fn drain(
     if shutdown.is_triggered() {
         return Ok((false, next));
     }
-    let claimed = SMS_LEASE.claim(&state.db, due, |r| r.id, now).await?;
-    let started = std::time::Instant::now();
-    let unsent: Vec<Uuid> = send_claimed(
-        claimed,
-        || shutdown.is_triggered() || started.elapsed() > SEND_WITHIN,
-        |row| attempt(state, outlet, row),
-        |records| flush(state, records),
-    )
-    .await
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
-    // As the mail sender: a failed save or give-back ends nothing early;
-    // the texts it concerns stay claimed until their lease runs out.
-    if let Err(e) = SMS_LEASE.release(&state.db, &unsent, state.now()).await {
-        tracing::error!(error = %e, "SMS sender: cannot give back unsent claims; their lease runs out");
-    }
+    SMS_LEASE
+        .pass(
+            &state.db,
+            due,
+            now,
+            || shutdown.is_triggered(),
+            |row| attempt(state, outlet, row),
+            |records| flush(state, records),
+        )
+        .await?;
     Ok((rows.len() as u64 == BATCH && next.is_none(), next))
 }
 
@@ -132,9 +121,12 @@ async fn flush(state: &AppState, records: Vec<sea_orm::UpdateMany<sms_message::E
 /// The SMS outbox's lease.
 const SMS_LEASE: Lease<sms_message::Entity> = Lease {
     id: sms_message::Column::Id,
+    id_of: |row| row.id,
     next_attempt_at: sms_message::Column::NextAttemptAt,
     pending,
     length: LEASE,
+    send_within: SEND_WITHIN,
+    sender: "SMS",
 };
 
 /// Send `row`; the update that records how it went.

@@ -752,56 +752,10 @@ async fn live_event(ws: &mut lianxin_tests::LiveSocket, name: &str, within: Dura
         .is_some()
 }
 
-/// A one-route HTTP gateway: answers the first request with `first`, the
-/// rest with 200, and keeps every request (head and body).
-async fn sms_gateway(first: u16) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/send", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let keep = seen.clone();
-    tokio::spawn(async move {
-        let mut n = 0;
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            // Read the head, then as much body as Content-Length says.
-            while let Ok(k) = sock.read(&mut chunk).await {
-                if k == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..k]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            let l = l.to_ascii_lowercase();
-                            l.strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len {
-                        break;
-                    }
-                }
-            }
-            keep.lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(&buf).to_string());
-            let status = if n == 0 { first } else { 200 };
-            n += 1;
-            let reply =
-                format!("HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            let _ = sock.write_all(reply.as_bytes()).await;
-        }
-    });
-    (url, seen)
-}
-
 #[tokio::test]
 async fn the_sms_gateway_gets_the_text_and_an_outage_delays_it_without_losing_it() {
-    let (url, seen) = sms_gateway(503).await;
+    let gateway = lianxin_tests::sinks::keeping_gateway(503).await.unwrap();
+    let url = format!("http://{}/send", gateway.addr);
     let app =
         lianxin_tests::spawn_app_with(lianxin_tests::TestOptions::default().settings(move |s| {
             s.sms.url = url.clone();
@@ -816,17 +770,18 @@ async fn the_sms_gateway_gets_the_text_and_an_outage_delays_it_without_losing_it
     .await;
     let number = case["number"].as_str().unwrap().to_string();
     let wait = |n: usize| {
-        let seen = seen.clone();
+        let gateway = gateway.clone();
         async move {
             let started = std::time::Instant::now();
             loop {
-                if seen.lock().unwrap().len() >= n {
-                    return seen.lock().unwrap().clone();
+                let seen = gateway.requests();
+                if seen.len() >= n {
+                    return seen;
                 }
                 assert!(
                     started.elapsed() < WAIT,
                     "gateway got {} requests",
-                    seen.lock().unwrap().len()
+                    seen.len()
                 );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
