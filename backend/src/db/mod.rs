@@ -184,9 +184,15 @@ impl Db {
         Ok(WriteTxn { txn, _guard: guard })
     }
 
-    /// `updates` in one write transaction, one commit: the rows each
-    /// changed, in order. For the senders' claims and delivery records,
-    /// which took a commit (and, on SQLite, the writer) per message.
+    /// `updates` in one write transaction, one commit that does not wait
+    /// for the disk ([`Db::begin_write_relaxed`]): the rows each changed,
+    /// in order. For the senders' claims and delivery records, which took
+    /// a commit (and, on SQLite, the writer) per message, then a synced
+    /// commit per pass. Such a commit is seen by every other writer and
+    /// process at once; what a power cut may lose of it is a claim or a
+    /// "sent" mark, and then a message goes twice (with the same
+    /// Message-ID), never not at all — as after a crash between sending
+    /// and recording, which the senders accept anyway.
     pub async fn update_all<E: sea_orm::EntityTrait>(
         &self,
         updates: Vec<sea_orm::UpdateMany<E>>,
@@ -194,7 +200,7 @@ impl Db {
         if updates.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.begin_write().await?;
+        let txn = self.begin_write_relaxed().await?;
         let mut changed = Vec::with_capacity(updates.len());
         for update in updates {
             changed.push(update.exec(&*txn).await?.rows_affected);
@@ -218,7 +224,8 @@ impl Db {
     /// A write transaction whose commit does not wait for the disk: for
     /// the record that someone looked (the screen pop's `caller.lookup`
     /// audit row), written on every ringing call, where the fsync was most
-    /// of the answer's time and its p99 followed the disk's. Nothing a
+    /// of the answer's time and its p99 followed the disk's; and the
+    /// senders' claims and delivery records ([`Db::update_all`]). Nothing a
     /// user writes, and nothing a user is told is saved, goes through it.
     ///
     /// What a power cut or an operating-system crash may lose: on SQLite

@@ -86,6 +86,7 @@ impl Db {
             Some(lock) => Some(lock.clone().lock_owned().await),
             None => None,
         };
+        let held = std::time::Instant::now();
         let conn = self.writer.as_ref().unwrap_or(&self.conn);
         // A reader that holds old frames for long must not stall every
         // writer for the full busy timeout: give up after a second, the
@@ -100,6 +101,9 @@ impl Db {
             .await;
         conn.execute_unprepared("PRAGMA busy_timeout = 10000")
             .await?;
+        // How long every writer of ours waited on it.
+        metrics::histogram!("lianxin_sqlite_checkpoint_seconds", "mode" => mode.to_string())
+            .record(held.elapsed().as_secs_f64());
         let row = row?;
         let Some(row) = row else {
             return Ok((0, 0, 0));

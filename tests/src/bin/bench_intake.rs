@@ -623,7 +623,7 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     println!(
         "  server memory, peak of 200 ms samples during the load: PSS {pss:.0} MiB, RSS {rss:.0} MiB (target PSS < 200 MiB)"
     );
-    let [b, c, t, wait, statements, commit, numbers, rows, links, commits, outbox, events, commit_only] =
+    let [b, c, t, wait, statements, commit, numbers, rows, links, commits, outbox, events, commit_only, restarts, restarts_s] =
         std::array::from_fn(|i| batches1[i] - batches0[i]);
     if b > 0.0 {
         println!(
@@ -653,6 +653,12 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
             1000.0 * outbox / commits,
             1000.0 * events / commits,
             1000.0 * commit_only / commits
+        );
+    }
+    if restarts > 0.0 {
+        println!(
+            "  the SQLite log restarted {restarts:.0} times during the load, holding the write lock {:.1} ms each",
+            1000.0 * restarts_s / restarts
         );
     }
     match args.db {
@@ -704,7 +710,7 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
 /// Intake batches, cases written in them, seconds spent writing them, and
 /// the seconds of the batches' phases (waiting for the writer, statements,
 /// commit), from the server's `/metrics` (zeros if it cannot be read).
-async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 13] {
+async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 15] {
     lianxin_tests::bench::metric_values(
         client,
         base,
@@ -722,6 +728,8 @@ async fn batch_stats(client: &reqwest::Client, base: &str) -> [f64; 13] {
             "lianxin_work_commit_step_seconds_sum{step=\"outbox\"}",
             "lianxin_work_commit_step_seconds_sum{step=\"events\"}",
             "lianxin_work_commit_step_seconds_sum{step=\"commit\"}",
+            "lianxin_sqlite_checkpoint_seconds_count{mode=\"RESTART\"}",
+            "lianxin_sqlite_checkpoint_seconds_sum{mode=\"RESTART\"}",
         ],
     )
     .await
