@@ -26,6 +26,8 @@ pub struct Lease<E: EntityTrait> {
     /// Claimed rows are started within this (half the lease, say), so
     /// none is sent after another process may have claimed it again.
     pub send_within: std::time::Duration,
+    /// Messages in flight at once ([`SENDING_AT_ONCE`] unless configured).
+    pub at_once: usize,
     /// Who is sending, for the log.
     pub sender: &'static str,
 }
@@ -53,7 +55,7 @@ impl<E: EntityTrait> Lease<E> {
         let claimed = self.claim(db, due, now).await?;
         let started = std::time::Instant::now();
         let give_up = || stop() || started.elapsed() > self.send_within;
-        let unsent: Vec<Uuid> = send_claimed(claimed, give_up, attempt, save)
+        let unsent: Vec<Uuid> = send_claimed(claimed, self.at_once, give_up, attempt, save)
             .await
             .into_iter()
             .map(self.id_of)
@@ -104,7 +106,8 @@ impl<E: EntityTrait> Lease<E> {
     }
 }
 
-/// Messages a pass has in flight at once. One at a time, each SMTP
+/// Messages a pass has in flight at once by default (mail:
+/// `smtp.connections`). One at a time, each SMTP
 /// message waited ~40 ms on TCP's delayed ACK (lettre writes the body and
 /// its closing dot apart; the relay answers only after the dot): ~23 a
 /// second, so a surge of escalations left the police's mail queued for
@@ -118,7 +121,7 @@ pub const SENDING_AT_ONCE: usize = 16;
 /// text id).
 pub const RECORD_EVERY: usize = 16;
 
-/// Deliver the `claimed` rows of a pass, up to [`SENDING_AT_ONCE`] at a
+/// Deliver the `claimed` rows of a pass, up to `at_once` at a
 /// time; `attempt` sends one and gives the update that records its
 /// outcome, and `save` commits those updates [`RECORD_EVERY`] at a time.
 /// Returns the rows not started because `give_up` said so (shutdown, or
@@ -126,6 +129,7 @@ pub const RECORD_EVERY: usize = 16;
 /// is asked just before each row would start.
 pub async fn send_claimed<'a, R, T, F, S>(
     claimed: Vec<&'a R>,
+    at_once: usize,
     give_up: impl Fn() -> bool,
     attempt: impl Fn(&'a R) -> F,
     save: impl Fn(Vec<T>) -> S,
@@ -138,7 +142,7 @@ where
     let mut in_flight = FuturesUnordered::new();
     let (mut records, mut unsent) = (Vec::new(), Vec::new());
     loop {
-        while in_flight.len() < SENDING_AT_ONCE {
+        while in_flight.len() < at_once.max(1) {
             let Some(row) = rows.next() else { break };
             if give_up() {
                 unsent.push(row);
@@ -173,6 +177,7 @@ mod tests {
         let saved = std::sync::Mutex::new(Vec::new());
         let unsent = send_claimed(
             rows.iter().collect(),
+            SENDING_AT_ONCE,
             || started.load(Ordering::SeqCst) >= 20,
             |row: &usize| {
                 started.fetch_add(1, Ordering::SeqCst);

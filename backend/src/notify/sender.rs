@@ -74,7 +74,7 @@ impl Outlet {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| Error::validation("smtp.url", format!("invalid SMTP URL: {e}")))?
             .timeout(Some(SMTP_TIMEOUT))
-            .pool_config(PoolConfig::new().max_size(SENDING_AT_ONCE as u32))
+            .pool_config(PoolConfig::new().max_size(state.settings.smtp.connections))
             .build();
         Ok(Outlet::Smtp(transport))
     }
@@ -174,7 +174,12 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
     if shutdown.is_triggered() {
         return Ok(0);
     }
-    MAIL_LEASE
+    // As many in flight as the pool has connections.
+    let lease = Lease {
+        at_once: state.settings.smtp.connections as usize,
+        ..MAIL_LEASE
+    };
+    lease
         .pass(
             &state.db,
             due.iter().collect(),
@@ -195,6 +200,7 @@ const MAIL_LEASE: Lease<mail::Entity> = Lease {
     pending,
     length: LEASE,
     send_within: SEND_WITHIN,
+    at_once: SENDING_AT_ONCE,
     sender: "mail",
 };
 

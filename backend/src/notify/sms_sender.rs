@@ -13,7 +13,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{lease::Lease, sender::backoff_s, sms::sms_message};
+use super::{
+    lease::{Lease, SENDING_AT_ONCE},
+    sender::backoff_s,
+    sms::sms_message,
+};
 use crate::{
     error::Result,
     scheduler::{gather, sleep_until, MAX_NAP},
@@ -126,6 +130,7 @@ const SMS_LEASE: Lease<sms_message::Entity> = Lease {
     pending,
     length: LEASE,
     send_within: SEND_WITHIN,
+    at_once: SENDING_AT_ONCE,
     sender: "SMS",
 };
 

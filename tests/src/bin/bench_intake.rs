@@ -127,6 +127,8 @@ struct Args {
     /// Where mail and texts go: files in the data directory, or the
     /// loopback sinks (`--outlets network`).
     network_outlets: bool,
+    /// `[smtp] connections` for the server (its default when absent).
+    smtp_connections: Option<u32>,
     /// `key = value` lines added to the server's `[database]` section.
     db_set: Vec<String>,
     build: bool,
@@ -137,7 +139,7 @@ const USAGE: &str =
     "usage: bench_intake [--db sqlite|postgres] [--concurrency 32] [--cases 10000] \
 [--warmup 300] [--calls 1000000] [--phones 200000] [--persons 0] [--lookups 3000] [--raw-secs 5] \
 [--pg-url postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable] [--dir PATH] [--client-threads 1] \
-[--server PATH] [--mix simple|realistic] [--outlets files|network] [--db-set key=value]... \
+[--server PATH] [--mix simple|realistic] [--outlets files|network] [--smtp-connections N] [--db-set key=value]... \
 [--no-build] [--keep]";
 
 /// What the clients send (see the module comment).
@@ -168,6 +170,7 @@ impl Args {
             server: None,
             mix: Mix::Simple,
             network_outlets: false,
+            smtp_connections: None,
             db_set: Vec::new(),
             build: true,
             keep: false,
@@ -212,6 +215,7 @@ impl Args {
                         other => bail!("unknown --outlets {other}\n{USAGE}"),
                     }
                 }
+                "--smtp-connections" => a.smtp_connections = Some(value()?.parse()?),
                 "--db-set" => a.db_set.push(lianxin_tests::bench::db_set_line(&value()?)?),
                 "--no-build" => a.build = false,
                 "--keep" => a.keep = true,
@@ -492,8 +496,12 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
     // After the `[database]` lines: mail and texts to the loopback sinks.
     let config = if args.network_outlets {
         let outlets = [sinks::smtp().await?, sinks::gateway().await?];
+        let connections = args
+            .smtp_connections
+            .map(|n| format!("connections = {n}\n"))
+            .unwrap_or_default();
         let config = format!(
-            "{config}[smtp]\nurl = \"smtp://{}\"\n[sms]\nurl = \"http://{}/sms\"\n",
+            "{config}[smtp]\nurl = \"smtp://{}\"\n{connections}[sms]\nurl = \"http://{}/sms\"\n",
             outlets[0].addr, outlets[1].addr
         );
         fx.sinks = Some(outlets);
