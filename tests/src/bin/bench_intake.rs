@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p lianxin-tests --bin bench_intake -- \
 //!     [--db sqlite|postgres] [--concurrency 32] [--cases 10000] [--calls 1000000] \
-//!     [--mix simple|realistic] [--outlets files|network]
+//!     [--mix simple|realistic] [--outlets files|network] [--smtp-connections N]
 //! ```
 //!
 //! `--mix simple` (the default) is the mix every earlier figure was taken
@@ -26,7 +26,8 @@
 //! HTTP text gateway (`lianxin_tests::sinks`, on loopback in this
 //! process), and reports what they received; with `files` (the default,
 //! as every earlier figure) they are `.eml`/`.txt` files beside the
-//! database. `--db-set key=value` adds a
+//! database; `--smtp-connections N` sets the server's `[smtp]
+//! connections` (its default, 16, otherwise). `--db-set key=value` adds a
 //! line to the server's `[database]` settings (e.g. `sqlite_mmap_mib=64`).
 //!
 //! What it does, in order:
