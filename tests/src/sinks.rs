@@ -32,8 +32,9 @@ pub struct Sink {
 #[derive(Default)]
 struct State {
     received: AtomicU64,
-    /// The gateway's answer to its first request (later ones get 200).
-    first_status: u16,
+    /// The gateway's answer to its first request, when not 200 (later
+    /// ones get 200).
+    first_status: Option<u16>,
     /// Every request (head, empty line, body), when kept.
     kept: Option<Mutex<Vec<String>>>,
 }
@@ -119,14 +120,7 @@ async fn smtp_session(stream: TcpStream, state: Arc<State>) -> std::io::Result<(
 /// An HTTP gateway that answers 200 to every POST (`http://ADDR/sms`)
 /// and counts them.
 pub async fn gateway() -> Result<Sink> {
-    serve(
-        State {
-            first_status: 200,
-            ..State::default()
-        },
-        http_session,
-    )
-    .await
+    serve(State::default(), http_session).await
 }
 
 /// An HTTP gateway that answers its first request with `first_status`
@@ -134,7 +128,7 @@ pub async fn gateway() -> Result<Sink> {
 pub async fn keeping_gateway(first_status: u16) -> Result<Sink> {
     serve(
         State {
-            first_status,
+            first_status: Some(first_status),
             kept: Some(Mutex::default()),
             ..State::default()
         },
@@ -178,7 +172,7 @@ async fn http_session(stream: TcpStream, state: Arc<State>) -> std::io::Result<(
             }
         }
         let status = match state.received.fetch_add(1, Ordering::Relaxed) {
-            0 => state.first_status,
+            0 => state.first_status.unwrap_or(200),
             _ => 200,
         };
         let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n");

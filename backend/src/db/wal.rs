@@ -93,27 +93,33 @@ impl Db {
         // next round tries again.
         conn.execute_unprepared("PRAGMA busy_timeout = 1000")
             .await?;
-        let row = conn
-            .query_one_raw(Statement::from_string(
-                DatabaseBackend::Sqlite,
-                format!("PRAGMA wal_checkpoint({mode})"),
-            ))
-            .await;
+        let answer = wal_checkpoint(conn, mode).await;
         conn.execute_unprepared("PRAGMA busy_timeout = 10000")
             .await?;
         // How long every writer of ours waited on it.
         metrics::histogram!("lianxin_sqlite_checkpoint_seconds", "mode" => mode.to_string())
             .record(held.elapsed().as_secs_f64());
-        let row = row?;
-        let Some(row) = row else {
-            return Ok((0, 0, 0));
-        };
-        Ok((
-            row.try_get_by_index(0)?,
-            row.try_get_by_index(1)?,
-            row.try_get_by_index(2)?,
-        ))
+        answer
     }
+}
+
+/// `PRAGMA wal_checkpoint(mode)` on `conn`: SQLite's answer `(busy, log
+/// frames, checkpointed frames)`.
+async fn wal_checkpoint(conn: &impl ConnectionTrait, mode: &str) -> Result<(i64, i64, i64), DbErr> {
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Sqlite,
+            format!("PRAGMA wal_checkpoint({mode})"),
+        ))
+        .await?;
+    let Some(row) = row else {
+        return Ok((0, 0, 0));
+    };
+    Ok((
+        row.try_get_by_index(0)?,
+        row.try_get_by_index(1)?,
+        row.try_get_by_index(2)?,
+    ))
 }
 
 /// One round: a passive checkpoint; then a restart if the log holds more
@@ -121,15 +127,8 @@ impl Db {
 /// (`restarted`: the log's frames then), or a truncation if the file is
 /// over [`JOURNAL_SIZE_LIMIT`]. Returns the WAL file's size afterwards.
 pub async fn checkpoint_once(db: &Db, restarted: &mut Option<i64>) -> u64 {
-    let frames = match db
-        .conn
-        .query_one_raw(Statement::from_string(
-            DatabaseBackend::Sqlite,
-            "PRAGMA wal_checkpoint(PASSIVE)",
-        ))
-        .await
-    {
-        Ok(row) => row.and_then(|r| r.try_get_by_index::<i64>(1).ok()),
+    let frames = match wal_checkpoint(&db.conn, "PASSIVE").await {
+        Ok((_, log, _)) => Some(log),
         Err(e) => {
             tracing::warn!(error = %e, "WAL checkpoint failed");
             None

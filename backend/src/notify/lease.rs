@@ -26,7 +26,8 @@ pub struct Lease<E: EntityTrait> {
     /// Claimed rows are started within this (half the lease, say), so
     /// none is sent after another process may have claimed it again.
     pub send_within: std::time::Duration,
-    /// Messages in flight at once ([`SENDING_AT_ONCE`] unless configured).
+    /// Messages in flight at once (texts: [`SENDING_AT_ONCE`]; mail:
+    /// `smtp.connections`).
     pub at_once: usize,
     /// Who is sending, for the log.
     pub sender: &'static str,

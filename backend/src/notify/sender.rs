@@ -32,10 +32,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{
-    lease::{Lease, SENDING_AT_ONCE},
-    outbox::pending,
-};
+use super::{lease::Lease, outbox::pending};
 use crate::{
     db::entities::mail,
     error::{Error, Result},
@@ -175,11 +172,7 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
         return Ok(0);
     }
     // As many in flight as the pool has connections.
-    let lease = Lease {
-        at_once: state.settings.smtp.connections as usize,
-        ..MAIL_LEASE
-    };
-    lease
+    mail_lease(state.settings.smtp.connections as usize)
         .pass(
             &state.db,
             due.iter().collect(),
@@ -192,17 +185,19 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
     Ok(due.len())
 }
 
-/// The mail outbox's lease.
-const MAIL_LEASE: Lease<mail::Entity> = Lease {
-    id: mail::Column::Id,
-    id_of: |row| row.id,
-    next_attempt_at: mail::Column::NextAttemptAt,
-    pending,
-    length: LEASE,
-    send_within: SEND_WITHIN,
-    at_once: SENDING_AT_ONCE,
-    sender: "mail",
-};
+/// The mail outbox's lease, sending `at_once` (`smtp.connections`).
+fn mail_lease(at_once: usize) -> Lease<mail::Entity> {
+    Lease {
+        id: mail::Column::Id,
+        id_of: |row| row.id,
+        next_attempt_at: mail::Column::NextAttemptAt,
+        pending,
+        length: LEASE,
+        send_within: SEND_WITHIN,
+        at_once,
+        sender: "mail",
+    }
+}
 
 fn build_message(state: &AppState, row: &mail::Model) -> std::result::Result<Message, Failure> {
     let from: Mailbox = state
