@@ -99,8 +99,13 @@ impl Work {
         node: Arc<str>,
         signals: Signals,
     ) -> Result<Work> {
-        Ok(Work {
-            txn: db.begin_write().await?,
+        Ok(Work::on(db.begin_write().await?, now, node, signals))
+    }
+
+    /// A unit of work on a write transaction already begun.
+    pub fn on(txn: WriteTxn, now: DateTime<Utc>, node: Arc<str>, signals: Signals) -> Work {
+        Work {
+            txn,
             now,
             node,
             signals,
@@ -108,7 +113,7 @@ impl Work {
             mails: Vec::new(),
             sms: Vec::new(),
             earliest_deadline: None,
-        })
+        }
     }
 
     /// Record a case event; it is appended at commit.

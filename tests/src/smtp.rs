@@ -60,13 +60,21 @@ def raw_subject(raw):
     return m.group(1).decode("ascii", "replace").strip() if m else ""
 
 
+def arrival(name):
+    # Maildir names are "<seconds>.M<microseconds>P<pid>Q<count>.<host>",
+    # none of the numbers zero-padded: sorted as text, M95000 (0.095 s)
+    # came after M120000 (0.12 s) of the same second, and Q10 before Q2.
+    m = re.match(r"(\d+)\.M(\d+)P(\d+)Q(\d+)", name)
+    return tuple(int(g) for g in m.groups()) if m else (float("inf"), name)
+
+
 out = []
 root = sys.argv[1]
 for sub in ("new", "cur"):
     d = os.path.join(root, sub)
     if not os.path.isdir(d):
         continue
-    for name in sorted(os.listdir(d)):
+    for name in sorted(os.listdir(d), key=arrival):
         with open(os.path.join(d, name), "rb") as f:
             raw = f.read()
         msg = email.message_from_bytes(raw, policy=email.policy.default)

@@ -2,22 +2,32 @@
 //!
 //! `service::open` validates and routes a new case outside any transaction
 //! and hands the result here. Requests that arrive while a batch is being
-//! written queue up; the next request to take the intake lock writes every
-//! queued case in one transaction: one counter bump for the case numbers,
-//! one multi-row insert each for cases, handlers and deadlines (and, for
-//! the cases whose danger opens one, for their escalations, with their
-//! mail and texts: `escalation::open_many`), one feed stamp for all their
-//! events, one durable commit. Under load that pays the
-//! fsync (and, on SQLite, the writer lock and the hand-offs to sqlx's worker
-//! thread) once per batch instead of once per case; a lone request is a
-//! batch of one and waits for nobody.
+//! written queue up; the request that takes the intake lock starts a drain:
+//! batch after batch, each of every case queued when it starts, until the
+//! queue is empty. A batch is one transaction: one counter bump for the case
+//! numbers, one multi-row insert each for cases, handlers and deadlines
+//! (and, for the cases whose danger opens one, for their escalations, with
+//! their mail and texts: `escalation::open_many`), one feed stamp for all
+//! their events, one durable commit. Under load that pays the fsync (and,
+//! on SQLite, the writer lock) once per batch instead of once per case; a
+//! lone request is a batch of one and waits for nobody.
+//!
+//! **Where the batches run.** The drain runs on the intake writer's own
+//! thread (a one-thread runtime, `IntakeQueue::writer`), and on PostgreSQL
+//! on its own connection, opened there. A batch is a dozen statements, each
+//! a round trip (to SQLite's worker thread or to the PostgreSQL server);
+//! on the server's runtime every reply waited its turn behind the requests
+//! that runtime was serving, and a PostgreSQL socket's readiness came
+//! through that runtime's poller even to another thread. On its own thread
+//! each reply wakes the batch at once (README, Performance: "The intake
+//! writer's own thread").
 //!
 //! **Invariants.** A request hears about its case only after the batch's
 //! commit. If a batch fails, nothing of it was written, and every case in
 //! it is retried alone, so one bad case cannot fail the others and still
-//! gets its own error. The batch is written by a spawned task: the request
-//! leading it may be dropped (its client gone) without cancelling the
-//! writes the others are waiting for.
+//! gets its own error. The drain is a task of its own: the request leading
+//! it may be dropped (its client gone) without cancelling the writes the
+//! others are waiting for.
 use chrono::Datelike;
 use sea_orm::{
     sea_query::Expr, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel,
@@ -43,41 +53,51 @@ use crate::{
 
 /// Queue `intake`, write it (in this request's batch or an earlier one's),
 /// and return the committed case.
+///
+/// Whoever takes the intake lock drains the queue: batch after batch in one
+/// spawned task, until a batch finds it empty. Cases queued while a batch
+/// is written go out in the next one straight away, without a hand-over of
+/// the lock to another request's task (which, on a runtime busy with those
+/// requests, waited its turn between every two batches). A request whose
+/// case went out in another's batch hears of it at once, without waiting
+/// for the lock.
 pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Model> {
     let queue = &state.intake;
     let (done, mut written) = oneshot::channel();
     queue.pending().push((intake, done));
-    loop {
-        let lead = queue.leader.clone().lock_owned().await;
-        // Waiting for the lock, this request's case may have gone out in
-        // another leader's batch. Then it must not lead: a queue of such
-        // waiters, each writing the one or two cases that arrived just
-        // before its turn, would undo the batching.
-        match written.try_recv() {
-            Ok(result) => return result,
-            Err(oneshot::error::TryRecvError::Closed) => {
-                return Err(Error::Internal("the intake batch was lost".into()))
+    let lost = || Error::Internal("the intake batch was lost".into());
+    let lead = tokio::select! {
+        biased;
+        result = &mut written => return result.map_err(|_| lost())?,
+        lead = queue.leader.clone().lock_owned() => lead,
+    };
+    let st = state.clone();
+    let work = async move {
+        let _lead = lead;
+        loop {
+            let batch = st.intake.take_batch();
+            if batch.is_empty() {
+                break;
             }
-            Err(oneshot::error::TryRecvError::Empty) => {}
-        }
-        let batch = queue.take_batch();
-        if batch.is_empty() {
-            // Another leader took this request's case; its result follows.
-            drop(lead);
-            break;
-        }
-        let st = state.clone();
-        let writer = tokio::spawn(async move {
-            let _lead = lead;
             write_and_answer(&st, batch).await;
-        });
-        if writer.await.is_err() {
-            tracing::error!("an intake batch task failed");
+        }
+    };
+    let drain = match queue.writer() {
+        Some(thread) => thread.spawn(work),
+        None => tokio::spawn(work),
+    };
+    tokio::select! {
+        biased;
+        result = &mut written => result.map_err(|_| lost())?,
+        finished = drain => {
+            if finished.is_err() {
+                tracing::error!("an intake batch task failed");
+            }
+            // The drain ends only once the queue is empty, so this
+            // request's case was answered before it ended.
+            written.await.map_err(|_| lost())?
         }
     }
-    written
-        .await
-        .map_err(|_| Error::Internal("the intake batch was lost".into()))?
 }
 
 async fn write_and_answer(state: &AppState, batch: Vec<Job>) {
@@ -109,7 +129,7 @@ fn count_batch(cases: usize) {
 async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>> {
     let now = state.now();
     let asked = std::time::Instant::now();
-    let mut w = state.work_at(now).await?;
+    let mut w = begin(state, now).await?;
     let began = std::time::Instant::now();
 
     let numbers = number(&w, intakes).await?;
@@ -166,6 +186,26 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     phase("statements_links", written - inserted);
     phase("commit", written.elapsed());
     Ok(cases)
+}
+
+/// The batch's unit of work: on PostgreSQL on the intake writer's own
+/// connection (opened on its thread, the first time), else as any other.
+async fn begin(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Result<Work> {
+    if !state.db.is_postgres() {
+        return state.work_at(now).await;
+    }
+    let conn = state
+        .intake
+        .connection
+        .get_or_try_init(|| state.db.connect_writer(&state.settings))
+        .await?;
+    let txn = state.db.begin_write_on(conn).await?;
+    Ok(Work::on(
+        txn,
+        now,
+        state.node_id.clone(),
+        state.signals.clone(),
+    ))
 }
 
 /// Case numbers for `intakes`, in order: one counter bump per year in the

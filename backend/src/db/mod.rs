@@ -184,6 +184,27 @@ impl Db {
         Ok(WriteTxn { txn, _guard: guard })
     }
 
+    /// A write transaction on `conn` (a connection of
+    /// [`Db::connect_writer`]) rather than on the shared pool.
+    pub async fn begin_write_on(&self, conn: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+        let guard = self.writers_turn().await?;
+        let txn = conn.begin().await?;
+        Ok(WriteTxn { txn, _guard: guard })
+    }
+
+    /// A pool of one connection to the same database, for a writer that
+    /// runs on a runtime of its own (the intake writer's thread): its
+    /// socket is then polled by that runtime, not handed across.
+    pub async fn connect_writer(&self, settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+        let pool = Pool {
+            max: 1,
+            min: 1,
+            cache_mib: settings.database.sqlite_writer_cache_mib,
+            synced: true,
+        };
+        Database::connect(options(settings, &self.url, pool)).await
+    }
+
     /// `updates` in one write transaction, one commit that does not wait
     /// for the disk ([`Db::begin_write_relaxed`]): the rows each changed,
     /// in order. For the senders' claims and delivery records, which took
