@@ -12,9 +12,9 @@
 //! on SQLite, the writer lock) once per batch instead of once per case; a
 //! lone request is a batch of one and waits for nobody.
 //!
-//! **Where the batches run.** The drain runs on the intake writer's own
-//! thread (a one-thread runtime, `IntakeQueue::writer`), and on PostgreSQL
-//! on its own connection, opened there. A batch is a dozen statements, each
+//! **Where the batches run.** The drain runs on the writers' own thread (a
+//! one-thread runtime, `db::writer_thread`), and on PostgreSQL on its own
+//! connection, opened there. A batch is a dozen statements, each
 //! a round trip (to SQLite's worker thread or to the PostgreSQL server);
 //! on the server's runtime every reply waited its turn behind the requests
 //! that runtime was serving, and a PostgreSQL socket's readiness came
@@ -82,7 +82,7 @@ pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Mod
             write_and_answer(&st, batch).await;
         }
     };
-    let drain = match queue.writer() {
+    let drain = match state.db.writer_thread.handle() {
         Some(thread) => thread.spawn(work),
         None => tokio::spawn(work),
     };
@@ -144,7 +144,12 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     }
     bulk::insert_rows(&*w, rows).await?;
 
-    let handlers: Vec<case_handler::ActiveModel> = cases
+    // The escalations the danger screens open, planned first: their
+    // police handlers and deadlines go into the cases' own statements.
+    let escalate = to_escalate(intakes, &cases);
+    let (settings, directory) = (&state.settings, &state.directory);
+    let planned = escalation::plan(&w, settings, directory, &escalate).await?;
+    let mut handlers: Vec<case_handler::ActiveModel> = cases
         .iter()
         .filter_map(|c| {
             c.assigned_unit_id.map(|u| case_handler::ActiveModel {
@@ -153,9 +158,10 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
             })
         })
         .collect();
+    handlers.extend(planned.handlers);
     bulk::insert_rows(&*w, handlers).await?;
 
-    let mut due = Vec::with_capacity(intakes.len() * 2);
+    let mut due = Vec::with_capacity(intakes.len() * 3 + planned.deadlines.len());
     for (intake, c) in intakes.iter().zip(&cases) {
         if let Some(at) = intake.accept_due {
             due.push(("case", c.id, ACCEPT, at));
@@ -165,10 +171,12 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         }
         due.push(("case", c.id, RESOLVE, intake.resolve_due));
     }
+    due.extend(planned.deadlines);
     w.schedule_many(&due).await?;
     let inserted = std::time::Instant::now();
 
     link_and_announce(&mut w, state, intakes, &cases).await?;
+    escalation::write_planned(&mut w, settings, &escalate, &planned.models).await?;
     let written = std::time::Instant::now();
     // Wakes the engine only for a deadline earlier than its plan.
     w.commit().await?;
@@ -188,8 +196,8 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     Ok(cases)
 }
 
-/// The batch's unit of work: on PostgreSQL on the intake writer's own
-/// connection (opened on its thread, the first time), else as any other.
+/// The batch's unit of work: on PostgreSQL on the intake's own connection
+/// (opened on the writers' thread, the first time), else as any other.
 async fn begin(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Result<Work> {
     if !state.db.is_postgres() {
         return state.work_at(now).await;
@@ -230,18 +238,37 @@ async fn number(w: &Work, intakes: &[&Intake]) -> Result<Vec<String>> {
     Ok(numbers)
 }
 
+/// The escalations the batch's danger screens open (high or imminent), in
+/// the batch's order: written in its transaction, so a dangerous case
+/// never exists without its escalation.
+fn to_escalate<'a>(
+    intakes: &[&'a Intake],
+    cases: &'a [case::Model],
+) -> Vec<escalation::ToOpen<'a>> {
+    intakes
+        .iter()
+        .zip(cases)
+        .filter_map(|(intake, c)| {
+            let (urgency, reason) = intake.escalate.as_ref()?;
+            Some(escalation::ToOpen {
+                case: c,
+                urgency: *urgency,
+                reason,
+                actor: Some(intake.actor),
+            })
+        })
+        .collect()
+}
+
 /// Per case: link its call (409 `call_already_linked` if another case took
 /// it first), its `case.opened` and `case.assigned` events, its reporter,
-/// referrals and ledger link; then — the escalation seam — the batch's
-/// escalations, all in one go, so a dangerous case never exists without
-/// its escalation.
+/// referrals and ledger link.
 async fn link_and_announce(
     w: &mut Work,
     state: &AppState,
     intakes: &[&Intake],
     cases: &[case::Model],
 ) -> Result<()> {
-    let mut escalate = Vec::new();
     for (intake, c) in intakes.iter().zip(cases) {
         if let Some(call_id) = intake.call_id {
             let linked = call::Entity::update_many()
@@ -271,18 +298,8 @@ async fn link_and_announce(
         if let Some(r) = &intake.reporter {
             super::reporter::insert(&**w, c.id, r, intake.now).await?;
         }
-        if let Some((urgency, reason)) = &intake.escalate {
-            escalate.push(escalation::ToOpen {
-                case: c,
-                urgency: *urgency,
-                reason,
-                actor: Some(intake.actor),
-            });
-        }
         with_case(w, state, intake, c).await?;
     }
-    let (settings, directory) = (&state.settings, &state.directory);
-    escalation::open_many(w, settings, directory, &escalate).await?;
     Ok(())
 }
 

@@ -45,11 +45,8 @@ pub(super) type Job = (Intake, oneshot::Sender<Result<case::Model>>);
 pub struct IntakeQueue {
     pending: Mutex<Vec<Job>>,
     pub(super) leader: Arc<tokio::sync::Mutex<()>>,
-    /// The intake writer's own thread (a one-thread runtime), started by
-    /// the first batch; it ends when the queue is dropped.
-    writer: std::sync::OnceLock<Option<(tokio::runtime::Handle, oneshot::Sender<()>)>>,
-    /// On PostgreSQL, the intake writer's own connection, opened on its
-    /// thread.
+    /// On PostgreSQL, the intake's own connection, opened on the writers'
+    /// thread (`db::writer_thread`), whose runtime then polls its socket.
     pub(super) connection: tokio::sync::OnceCell<sea_orm::DatabaseConnection>,
 }
 
@@ -59,42 +56,6 @@ impl IntakeQueue {
     /// a poisoned lock is taken as it is rather than losing the cases in it.
     pub(super) fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Job>> {
         self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Where the batches are written: the intake writer's own thread, so
-    /// that between its statements the writer does not wait its turn
-    /// behind the requests on the server's runtime. `None` when the thread
-    /// could not be started (the batches then run on the server's runtime).
-    pub(super) fn writer(&self) -> Option<tokio::runtime::Handle> {
-        self.writer
-            .get_or_init(|| {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build();
-                let runtime = match runtime {
-                    Ok(r) => r,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no intake writer thread; writing on the server's runtime");
-                        return None;
-                    }
-                };
-                let handle = runtime.handle().clone();
-                let (stop, stopped) = oneshot::channel::<()>();
-                let started = std::thread::Builder::new()
-                    .name("lianxin-intake".into())
-                    .spawn(move || {
-                        let _ = runtime.block_on(stopped);
-                    });
-                match started {
-                    Ok(_) => Some((handle, stop)),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "no intake writer thread; writing on the server's runtime");
-                        None
-                    }
-                }
-            })
-            .as_ref()
-            .map(|(h, _)| h.clone())
     }
 
     pub(super) fn take_batch(&self) -> Vec<Job> {

@@ -10,6 +10,7 @@ pub mod entities;
 pub mod health;
 pub mod keyset;
 pub mod wal;
+pub mod writer_thread;
 
 use std::{sync::Arc, time::Duration};
 
@@ -44,6 +45,8 @@ pub struct Db {
     /// with requests must not read as a database that is down.
     pinger: DatabaseConnection,
     pub url: String,
+    /// Where the work that holds the write lock for many statements runs.
+    pub writer_thread: Arc<writer_thread::WriterThread>,
 }
 
 /// A write transaction; dropping it without [`WriteTxn::commit`] rolls back.
@@ -147,6 +150,7 @@ impl Db {
             health: Arc::default(),
             pinger,
             url,
+            writer_thread: Arc::default(),
         })
     }
 
@@ -214,6 +218,11 @@ impl Db {
     /// "sent" mark, and then a message goes twice (with the same
     /// Message-ID), never not at all — as after a crash between sending
     /// and recording, which the senders accept anyway.
+    ///
+    /// On SQLite the transaction runs on the writers' own thread
+    /// ([`writer_thread`]): a pass's claims are a statement a message, and on
+    /// the server's busy runtime the lock was held between them for as long
+    /// as each reply waited its turn, while intake waited for the lock.
     pub async fn update_all<E: sea_orm::EntityTrait>(
         &self,
         updates: Vec<sea_orm::UpdateMany<E>>,
@@ -221,25 +230,27 @@ impl Db {
         if updates.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.begin_write_relaxed().await?;
-        let mut changed = Vec::with_capacity(updates.len());
-        for update in updates {
-            changed.push(update.exec(&*txn).await?.rows_affected);
-        }
-        txn.commit().await?;
-        Ok(changed)
+        let Some(relaxed) = self.relaxed.clone() else {
+            let txn = self.begin_write_relaxed().await?;
+            return run_updates(txn, updates).await;
+        };
+        let (lock, health) = (self.write_lock.clone(), self.health.clone());
+        self.writer_thread
+            .run(async move {
+                let guard = turn(&health, lock).await?;
+                let txn = WriteTxn {
+                    txn: relaxed.begin().await?,
+                    _guard: guard,
+                };
+                run_updates(txn, updates).await
+            })
+            .await
     }
 
     /// Fails at once while the database is down; on SQLite, waits for the
     /// write lock.
     async fn writers_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {
-        if !self.health.is_up() {
-            return Err(health::unavailable());
-        }
-        Ok(match &self.write_lock {
-            Some(lock) => Some(lock.clone().lock_owned().await),
-            None => None,
-        })
+        turn(&self.health, self.write_lock.clone()).await
     }
 
     /// A write transaction whose commit does not wait for the disk: for
@@ -288,6 +299,34 @@ impl Db {
 
 /// A pooled PostgreSQL connection idle this long is pinged before use.
 const PG_PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
+/// Fails at once while the database is down; on SQLite (`lock`), waits for
+/// the write lock.
+async fn turn(
+    health: &health::Health,
+    lock: Option<Arc<Mutex<()>>>,
+) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {
+    if !health.is_up() {
+        return Err(health::unavailable());
+    }
+    Ok(match lock {
+        Some(lock) => Some(lock.lock_owned().await),
+        None => None,
+    })
+}
+
+/// `updates` in `txn`, committed: the rows each changed, in order.
+async fn run_updates<E: sea_orm::EntityTrait>(
+    txn: WriteTxn,
+    updates: Vec<sea_orm::UpdateMany<E>>,
+) -> Result<Vec<u64>, DbErr> {
+    let mut changed = Vec::with_capacity(updates.len());
+    for update in updates {
+        changed.push(update.exec(&*txn).await?.rows_affected);
+    }
+    txn.commit().await?;
+    Ok(changed)
+}
 
 /// A pool's size and, on SQLite, each connection's page cache.
 struct Pool {

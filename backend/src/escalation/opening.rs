@@ -2,14 +2,18 @@
 //! escalation rows, the police units' handler rows and the two deadlines
 //! of each in one statement per table, the police unit of each place from
 //! the in-memory directory, and the mail addresses and duty phones of every
-//! police unit concerned in one query each. An intake batch opens all of
+//! police unit concerned in one query. An intake batch opens all of
 //! its cases' escalations here (it used to cost eight statements per
 //! escalation, each holding the writer); a hand escalation or a raised
 //! risk opens one ([`open`]).
 use std::collections::HashMap;
 
-use chrono::Duration;
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    sea_query::{Expr, Query, UnionType},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -27,7 +31,7 @@ use crate::{
         entities::{case, case_handler, escalation, unit, user},
     },
     error::{Error, Result},
-    notify::sms::{duty_phones, Sms},
+    notify::sms::{unit_phone, Sms},
     regions::RegionCode,
     vocab::{EscalationStatus, Urgency},
     work::Work,
@@ -83,21 +87,84 @@ pub async fn open_many(
     directory: &Directory,
     items: &[ToOpen<'_>],
 ) -> Result<Vec<escalation::Model>> {
-    if items.is_empty() {
-        return Ok(Vec::new());
+    let planned = plan(w, settings, directory, items).await?;
+    if !planned.handlers.is_empty() {
+        // A case escalated before may have the unit as a handler already.
+        case_handler::Entity::insert_many(planned.handlers)
+            .on_conflict_do_nothing()
+            .exec_without_returning(&**w)
+            .await?;
     }
+    w.schedule_many(&planned.deadlines).await?;
+    write_planned(w, settings, items, &planned.models).await?;
+    Ok(planned.models)
+}
+
+/// The escalations of `items`, planned before anything is written: the
+/// rows, the police unit of each as a handler of its case (where it is not
+/// the case's unit), and their acknowledgement and first-action deadlines.
+/// Intake writes the handlers and deadlines in its own statements with its
+/// cases' ([`open_many`] writes them alone), then [`write_planned`].
+pub struct Planned {
+    pub models: Vec<escalation::Model>,
+    pub handlers: Vec<case_handler::ActiveModel>,
+    pub deadlines: Vec<(&'static str, Uuid, &'static str, DateTime<Utc>)>,
+}
+
+/// Plan the escalations of `items` (the police unit of each place from the
+/// in-memory directory).
+pub async fn plan(
+    w: &Work,
+    settings: &Settings,
+    directory: &Directory,
+    items: &[ToOpen<'_>],
+) -> Result<Planned> {
     let mut models = Vec::with_capacity(items.len());
     for it in items {
         let place = RegionCode::parse(&it.case.region_code).ok_or(Error::NotFound("region"))?;
         let police = police_unit_for(directory, &**w, &place, 1).await?;
         models.push(new_model(w.now, settings, it, police));
     }
-    write_rows(w, items, &models).await?;
-    for (it, e) in items.iter().zip(&models) {
+    let handlers = items
+        .iter()
+        .zip(&models)
+        .filter_map(|(it, e)| {
+            let p = e.police_unit_id?;
+            (it.case.assigned_unit_id != Some(p)).then_some(case_handler::ActiveModel {
+                case_id: Set(it.case.id),
+                unit_id: Set(p),
+            })
+        })
+        .collect();
+    let mut deadlines = Vec::with_capacity(models.len() * 2);
+    for e in &models {
+        deadlines.push(("escalation", e.id, ACK_DEADLINE, e.ack_due_at));
+        deadlines.push(("escalation", e.id, ACTION_DEADLINE, e.action_due_at));
+    }
+    Ok(Planned {
+        models,
+        handlers,
+        deadlines,
+    })
+}
+
+/// Write the planned escalation rows (their handlers and deadlines are
+/// written), their `escalation.raised` events, mail and texts.
+pub async fn write_planned(
+    w: &mut Work,
+    settings: &Settings,
+    items: &[ToOpen<'_>],
+    models: &[escalation::Model],
+) -> Result<()> {
+    if models.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<escalation::ActiveModel> = models.iter().cloned().map(Into::into).collect();
+    bulk::insert_rows(&**w, rows).await?;
+    for (it, e) in items.iter().zip(models) {
         w.event(raised_event(it, e));
     }
-    tell(w, settings, items, &models).await?;
-    Ok(models)
+    tell(w, settings, items, models).await
 }
 
 fn new_model(
@@ -132,43 +199,6 @@ fn new_model(
     }
 }
 
-/// The escalation rows, the police units as handlers of their cases
-/// (where not one already), and the acknowledgement and first-action
-/// deadlines: one statement each.
-async fn write_rows(
-    w: &mut Work,
-    items: &[ToOpen<'_>],
-    models: &[escalation::Model],
-) -> Result<()> {
-    let rows: Vec<escalation::ActiveModel> = models.iter().cloned().map(Into::into).collect();
-    bulk::insert_rows(&**w, rows).await?;
-    let handlers: Vec<case_handler::ActiveModel> = items
-        .iter()
-        .zip(models)
-        .filter_map(|(it, e)| {
-            let p = e.police_unit_id?;
-            (it.case.assigned_unit_id != Some(p)).then_some(case_handler::ActiveModel {
-                case_id: Set(it.case.id),
-                unit_id: Set(p),
-            })
-        })
-        .collect();
-    if !handlers.is_empty() {
-        // A case escalated before may have the unit as a handler already.
-        case_handler::Entity::insert_many(handlers)
-            .on_conflict_do_nothing()
-            .exec_without_returning(&**w)
-            .await?;
-    }
-    let mut due = Vec::with_capacity(models.len() * 2);
-    for e in models {
-        due.push(("escalation", e.id, ACK_DEADLINE, e.ack_due_at));
-        due.push(("escalation", e.id, ACTION_DEADLINE, e.action_due_at));
-    }
-    w.schedule_many(&due).await?;
-    Ok(())
-}
-
 fn raised_event(it: &ToOpen<'_>, e: &escalation::Model) -> crate::events::NewEvent {
     event(
         it.case,
@@ -201,16 +231,16 @@ async fn tell(
     let mut units: Vec<Uuid> = models.iter().filter_map(|e| e.police_unit_id).collect();
     units.sort_unstable();
     units.dedup();
-    let addresses = unit_addresses_of(&**w, &units).await?;
-    let phones: HashMap<Uuid, String> = duty_phones(&**w, &units).await?.into_iter().collect();
+    let contacts = contacts_of(&**w, &units).await?;
     for (it, e) in items.iter().zip(models) {
+        let police = e.police_unit_id.and_then(|p| contacts.get(&p));
         let to = match e.police_unit_id {
-            Some(p) => addresses.get(&p).cloned().unwrap_or_default(),
+            Some(_) => police.map(|c| c.addresses.clone()).unwrap_or_default(),
             None => recipients_for_level(&**w, it.case, e, e.level).await?,
         };
         let url = &settings.public_url;
         w.mail(mail::escalation_mails(url, it.case, e, &to, false));
-        if let Some(phone) = e.police_unit_id.and_then(|p| phones.get(&p)) {
+        if let Some(phone) = police.and_then(|c| c.duty_phone.as_ref()) {
             w.sms([Sms {
                 recipient: phone.clone(),
                 body: mail::escalation_text(url, it.case, e),
@@ -220,31 +250,84 @@ async fn tell(
     Ok(())
 }
 
-/// Each unit's own address and the addresses of its active users (as
-/// `chain::unit_addresses`, for many units in two queries).
-async fn unit_addresses_of(
+/// How each police unit concerned is told: its mail addresses (its own,
+/// then its active users') and its duty phone.
+#[derive(Default)]
+struct Contacts {
+    addresses: Vec<String>,
+    duty_phone: Option<String>,
+}
+
+/// Where a row of [`contacts_of`] comes from.
+const OWN_ADDRESS: i32 = 0;
+const USER_ADDRESS: i32 = 1;
+const DUTY_PHONE: i32 = 2;
+
+/// The [`Contacts`] of `units` in one query (the units' own addresses, their
+/// active users' and their duty phones, as `chain::unit_addresses` and
+/// `sms::duty_phones` read them apart): it runs while the intake batch
+/// holds the writer, where every round trip counts.
+async fn contacts_of(
     conn: &impl ConnectionTrait,
     units: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<String>>> {
-    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
+) -> Result<HashMap<Uuid, Contacts>> {
+    let mut out: HashMap<Uuid, Contacts> = HashMap::new();
     if units.is_empty() {
         return Ok(out);
     }
-    for u in unit::Entity::find()
-        .filter(unit::Column::Id.is_in(units.to_vec()))
-        .all(conn)
-        .await?
-    {
-        out.entry(u.id).or_default().extend(u.email);
+    let row = |id: Expr, source: i32, value: Expr| {
+        let mut q = Query::select();
+        q.expr_as(id, "unit_id")
+            .expr_as(Expr::val(source), "source")
+            .expr_as(value, "value");
+        q
+    };
+    let mut query = row(
+        Expr::col((unit::Entity, unit::Column::Id)),
+        OWN_ADDRESS,
+        Expr::col((unit::Entity, unit::Column::Email)),
+    )
+    .from(unit::Entity)
+    .and_where(unit::Column::Id.is_in(units.to_vec()))
+    .and_where(unit::Column::Email.is_not_null())
+    .to_owned();
+    let users = row(
+        Expr::col((user::Entity, user::Column::UnitId)),
+        USER_ADDRESS,
+        Expr::col((user::Entity, user::Column::Email)),
+    )
+    .from(user::Entity)
+    .and_where(user::Column::UnitId.is_in(units.to_vec()))
+    .and_where(user::Column::Active.eq(true))
+    .and_where(user::Column::Email.is_not_null())
+    .to_owned();
+    let phones = row(
+        Expr::col((unit_phone::Entity, unit_phone::Column::UnitId)),
+        DUTY_PHONE,
+        Expr::col((unit_phone::Entity, unit_phone::Column::DutyPhone)),
+    )
+    .from(unit_phone::Entity)
+    .and_where(unit_phone::Column::UnitId.is_in(units.to_vec()))
+    .to_owned();
+    query
+        .union(UnionType::All, users)
+        .union(UnionType::All, phones);
+    let backend = conn.get_database_backend();
+    let mut rows = Vec::new();
+    for r in conn.query_all_raw(backend.build(&query)).await? {
+        let unit: Uuid = r.try_get("", "unit_id")?;
+        let source: i32 = r.try_get("", "source")?;
+        let value: String = r.try_get("", "value")?;
+        rows.push((source, unit, value));
     }
-    for u in user::Entity::find()
-        .filter(user::Column::UnitId.is_in(units.to_vec()))
-        .filter(user::Column::Active.eq(true))
-        .all(conn)
-        .await?
-    {
-        if let (Some(unit), Some(email)) = (u.unit_id, u.email) {
-            out.entry(unit).or_default().push(email);
+    // The unit's own address before its users'.
+    rows.sort_by_key(|(source, _, _)| *source);
+    for (source, unit, value) in rows {
+        let c = out.entry(unit).or_default();
+        if source == DUTY_PHONE {
+            c.duty_phone = Some(value);
+        } else {
+            c.addresses.push(value);
         }
     }
     Ok(out)
