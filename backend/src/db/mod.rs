@@ -9,18 +9,20 @@ pub mod bulk;
 pub mod entities;
 pub mod health;
 pub mod keyset;
+mod options;
 pub mod wal;
 pub mod writer_thread;
 
 use std::{sync::Arc, time::Duration};
 
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, TransactionTrait,
+    ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::config::Settings;
+use options::{options, Pool};
 
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -297,9 +299,6 @@ impl Db {
     }
 }
 
-/// A pooled PostgreSQL connection idle this long is pinged before use.
-const PG_PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
-
 /// Fails at once while the database is down; on SQLite (`lock`), waits for
 /// the write lock.
 async fn turn(
@@ -326,70 +325,6 @@ async fn run_updates<E: sea_orm::EntityTrait>(
     }
     txn.commit().await?;
     Ok(changed)
-}
-
-/// A pool's size and, on SQLite, each connection's page cache.
-struct Pool {
-    max: u32,
-    min: u32,
-    cache_mib: u64,
-    /// `synchronous=FULL` (every commit synced) rather than `NORMAL`.
-    synced: bool,
-}
-
-/// Pool options for `url`, and on SQLite the pragmas every connection
-/// needs.
-fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOptions {
-    let mut opts = ConnectOptions::new(url.to_string());
-    let mmap = (settings.database.sqlite_mmap_mib * 1024 * 1024).to_string();
-    // A negative cache_size is in KiB.
-    let cache = format!("-{}", pool.cache_mib * 1024);
-    let sync = if pool.synced {
-        sqlx::sqlite::SqliteSynchronous::Full
-    } else {
-        sqlx::sqlite::SqliteSynchronous::Normal
-    };
-    opts.max_connections(pool.max)
-        .min_connections(pool.min)
-        .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
-        .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
-        // sqlx pings a pooled connection before every use by default. A
-        // SQLite file cannot hang up, and on SQLite each ping is a round
-        // trip to the connection's worker thread: as many thread
-        // handoffs as the query itself (a case read, 2 queries, paid 4).
-        opts.test_before_acquire(false);
-    } else {
-        // PostgreSQL: ping only a connection idle for a while. sqlx also
-        // pings every connection as it goes back to the pool and drops it
-        // when that fails, so a connection in use when the server went
-        // away is dropped after its one failed statement; one idle through
-        // a restart is found here before it is handed out. A ping on every
-        // use was one more round trip to the server per statement
-        // (`ops/pg-restart-drill.py` checks the recovery).
-        opts.test_before_acquire_if_idle_for(PG_PING_IF_IDLE_FOR);
-    }
-    opts.map_sqlx_sqlite_opts(move |o| {
-        // WAL + synchronous=FULL: a committed case is on disk before
-        // the client hears about it, even across a power cut (NORMAL only
-        // on the connection of `Db::begin_write_relaxed`).
-        o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sync)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true)
-            .create_if_missing(true)
-            // Checkpoints run beside the writers, not inside the
-            // commit that happens to cross the WAL's size limit
-            // (`wal::run_checkpointer`), which also keeps it bounded.
-            .pragma("wal_autocheckpoint", "0")
-            .pragma("journal_size_limit", wal::JOURNAL_SIZE_LIMIT.to_string())
-            // Reads through a memory map and a page cache per
-            // connection (`[database] sqlite_*`; README, Performance:
-            // "Memory").
-            .pragma("mmap_size", mmap.clone())
-            .pragma("cache_size", cache.clone())
-    });
-    opts
 }
 
 pub use wal::{run_checkpointer, CHECKPOINT_INTERVAL};
