@@ -82,10 +82,7 @@ pub(super) async fn submit(state: &AppState, intake: Intake) -> Result<case::Mod
             write_and_answer(&st, batch).await;
         }
     };
-    let drain = match state.db.writer_thread.handle() {
-        Some(thread) => thread.spawn(work),
-        None => tokio::spawn(work),
-    };
+    let drain = state.db.writer_thread.spawn(work);
     tokio::select! {
         biased;
         result = &mut written => result.map_err(|_| lost())?,
@@ -196,18 +193,10 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     Ok(cases)
 }
 
-/// The batch's unit of work: on PostgreSQL on the intake's own connection
-/// (opened on the writers' thread, the first time), else as any other.
+/// The batch's unit of work, on the writers' thread's transaction (on
+/// PostgreSQL its own connection).
 async fn begin(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Result<Work> {
-    if !state.db.is_postgres() {
-        return state.work_at(now).await;
-    }
-    let conn = state
-        .intake
-        .connection
-        .get_or_try_init(|| state.db.connect_writer(&state.settings))
-        .await?;
-    let txn = state.db.begin_write_on(conn).await?;
+    let txn = state.db.begin_write_on_thread().await?;
     Ok(Work::on(
         txn,
         now,

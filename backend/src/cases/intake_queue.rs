@@ -45,9 +45,6 @@ pub(super) type Job = (Intake, oneshot::Sender<Result<case::Model>>);
 pub struct IntakeQueue {
     pending: Mutex<Vec<Job>>,
     pub(super) leader: Arc<tokio::sync::Mutex<()>>,
-    /// On PostgreSQL, the intake's own connection, opened on the writers'
-    /// thread (`db::writer_thread`), whose runtime then polls its socket.
-    pub(super) connection: tokio::sync::OnceCell<sea_orm::DatabaseConnection>,
 }
 
 impl IntakeQueue {

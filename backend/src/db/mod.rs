@@ -49,6 +49,9 @@ pub struct Db {
     pub url: String,
     /// Where the work that holds the write lock for many statements runs.
     pub writer_thread: Arc<writer_thread::WriterThread>,
+    /// On PostgreSQL, how the writers' thread opens its own connection
+    /// ([`Db::begin_write_on_thread`]).
+    thread_options: Option<sea_orm::ConnectOptions>,
 }
 
 /// A write transaction; dropping it without [`WriteTxn::commit`] rolls back.
@@ -129,6 +132,8 @@ impl Db {
             cache_mib,
             synced,
         };
+        let postgres = conn.get_database_backend() == DatabaseBackend::Postgres;
+        let thread_options = postgres.then(|| options(settings, &url, one(1, true)));
         let (write_lock, writer, relaxed) = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => {
                 let writer = options(settings, &url, one(d.sqlite_writer_cache_mib, true));
@@ -153,6 +158,7 @@ impl Db {
             pinger,
             url,
             writer_thread: Arc::default(),
+            thread_options,
         })
     }
 
@@ -190,25 +196,19 @@ impl Db {
         Ok(WriteTxn { txn, _guard: guard })
     }
 
-    /// A write transaction on `conn` (a connection of
-    /// [`Db::connect_writer`]) rather than on the shared pool.
-    pub async fn begin_write_on(&self, conn: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
-        let guard = self.writers_turn().await?;
-        let txn = conn.begin().await?;
-        Ok(WriteTxn { txn, _guard: guard })
-    }
-
-    /// A pool of one connection to the same database, for a writer that
-    /// runs on a runtime of its own (the intake writer's thread): its
-    /// socket is then polled by that runtime, not handed across.
-    pub async fn connect_writer(&self, settings: &Settings) -> Result<DatabaseConnection, DbErr> {
-        let pool = Pool {
-            max: 1,
-            min: 1,
-            cache_mib: settings.database.sqlite_writer_cache_mib,
-            synced: true,
+    /// A write transaction for work running on the writers' thread
+    /// ([`writer_thread`]): on PostgreSQL on the thread's own connection,
+    /// opened there the first time; on SQLite as [`Db::begin_write`].
+    pub async fn begin_write_on_thread(&self) -> Result<WriteTxn, DbErr> {
+        let Some(options) = &self.thread_options else {
+            return self.begin_write().await;
         };
-        Database::connect(options(settings, &self.url, pool)).await
+        let guard = self.writers_turn().await?;
+        let conn = self.writer_thread.connection(options).await?;
+        Ok(WriteTxn {
+            txn: conn.begin().await?,
+            _guard: guard,
+        })
     }
 
     /// `updates` in one write transaction, one commit that does not wait
@@ -232,27 +232,33 @@ impl Db {
         if updates.is_empty() {
             return Ok(Vec::new());
         }
-        let Some(relaxed) = self.relaxed.clone() else {
-            let txn = self.begin_write_relaxed().await?;
-            return run_updates(txn, updates).await;
+        let db = self.clone();
+        let work = async move {
+            let txn = db.begin_write_relaxed().await?;
+            let mut changed = Vec::with_capacity(updates.len());
+            for update in updates {
+                changed.push(update.exec(&*txn).await?.rows_affected);
+            }
+            txn.commit().await?;
+            Ok(changed)
         };
-        let (lock, health) = (self.write_lock.clone(), self.health.clone());
-        self.writer_thread
-            .run(async move {
-                let guard = turn(&health, lock).await?;
-                let txn = WriteTxn {
-                    txn: relaxed.begin().await?,
-                    _guard: guard,
-                };
-                run_updates(txn, updates).await
-            })
-            .await
+        if self.is_postgres() {
+            work.await
+        } else {
+            self.writer_thread.run(work).await
+        }
     }
 
     /// Fails at once while the database is down; on SQLite, waits for the
     /// write lock.
     async fn writers_turn(&self) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {
-        turn(&self.health, self.write_lock.clone()).await
+        if !self.health.is_up() {
+            return Err(health::unavailable());
+        }
+        Ok(match &self.write_lock {
+            Some(lock) => Some(lock.clone().lock_owned().await),
+            None => None,
+        })
     }
 
     /// A write transaction whose commit does not wait for the disk: for
@@ -297,34 +303,6 @@ impl Db {
         }
         health::ping_once(self).await
     }
-}
-
-/// Fails at once while the database is down; on SQLite (`lock`), waits for
-/// the write lock.
-async fn turn(
-    health: &health::Health,
-    lock: Option<Arc<Mutex<()>>>,
-) -> Result<Option<OwnedMutexGuard<()>>, DbErr> {
-    if !health.is_up() {
-        return Err(health::unavailable());
-    }
-    Ok(match lock {
-        Some(lock) => Some(lock.lock_owned().await),
-        None => None,
-    })
-}
-
-/// `updates` in `txn`, committed: the rows each changed, in order.
-async fn run_updates<E: sea_orm::EntityTrait>(
-    txn: WriteTxn,
-    updates: Vec<sea_orm::UpdateMany<E>>,
-) -> Result<Vec<u64>, DbErr> {
-    let mut changed = Vec::with_capacity(updates.len());
-    for update in updates {
-        changed.push(update.exec(&*txn).await?.rows_affected);
-    }
-    txn.commit().await?;
-    Ok(changed)
 }
 
 pub use wal::{run_checkpointer, CHECKPOINT_INTERVAL};

@@ -4,20 +4,22 @@
 //! (to SQLite's worker thread, or to the PostgreSQL server); on the
 //! server's runtime every reply waited its turn behind the requests that
 //! runtime was serving, while the lock was held. Here each reply wakes the
-//! work at once. Started by its first use; it ends when the last clone of
-//! the [`Db`] is dropped.
+//! work at once. On PostgreSQL that work writes on a connection opened on
+//! the thread ([`super::Db::begin_write_on_thread`]). Started by its first
+//! use; it ends when the last clone of the [`Db`] is dropped.
 //!
 //! [`Db`]: super::Db
 use std::{future::Future, sync::OnceLock};
 
-use sea_orm::DbErr;
-use tokio::{runtime::Handle, sync::oneshot};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use tokio::{runtime::Handle, sync::oneshot, task::JoinHandle};
 
 #[derive(Default)]
 pub struct WriterThread {
     /// The runtime's handle, and the sender whose drop ends the thread;
     /// `None` when the thread could not be started.
     started: OnceLock<Option<(Handle, oneshot::Sender<()>)>>,
+    connection: tokio::sync::OnceCell<DatabaseConnection>,
 }
 
 impl std::fmt::Debug for WriterThread {
@@ -31,27 +33,47 @@ impl std::fmt::Debug for WriterThread {
 
 impl WriterThread {
     /// The thread's runtime, started the first time; `None` when it could
-    /// not be started (the work then runs where it is, as before).
-    pub fn handle(&self) -> Option<Handle> {
+    /// not be started.
+    fn handle(&self) -> Option<Handle> {
         self.started
             .get_or_init(start)
             .as_ref()
             .map(|(h, _)| h.clone())
     }
 
-    /// Run `work` on the thread (where it is when there is none) and wait
-    /// for its answer.
+    /// Start `work` on the thread (on the caller's runtime when there is
+    /// none): a task of its own, which dropping the handle does not cancel.
+    pub fn spawn<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> JoinHandle<T> {
+        match self.handle() {
+            Some(thread) => thread.spawn(work),
+            None => tokio::spawn(work),
+        }
+    }
+
+    /// Run `work` on the thread and wait for its answer.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl Future<Output = Result<T, DbErr>> + Send + 'static,
     ) -> Result<T, DbErr> {
-        match self.handle() {
-            Some(thread) => thread
-                .spawn(work)
-                .await
-                .map_err(|e| DbErr::Custom(format!("the writer thread's task failed: {e}")))?,
-            None => work.await,
-        }
+        self.spawn(work)
+            .await
+            .map_err(|e| DbErr::Custom(format!("the writer thread's task failed: {e}")))?
+    }
+
+    /// On PostgreSQL, the thread's own connection (a pool of one), opened
+    /// the first time from `options`: opened on the thread, its socket is
+    /// polled by the thread's runtime, and a reply wakes the work there
+    /// without crossing threads.
+    pub(super) async fn connection(
+        &self,
+        options: &ConnectOptions,
+    ) -> Result<&DatabaseConnection, DbErr> {
+        self.connection
+            .get_or_try_init(|| Database::connect(options.clone()))
+            .await
     }
 }
 

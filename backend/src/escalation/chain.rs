@@ -1,7 +1,13 @@
 //! The police chain and who is told: the police unit for each level of an
 //! escalation, the units that handled a case, and the mail addresses of a
 //! unit, of the region's supervisors and of each level.
-use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement, UnionType},
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+};
 use uuid::Uuid;
 
 use super::kinds::TOP_LEVEL;
@@ -11,6 +17,7 @@ use crate::{
     db::entities::{case, case_handler, escalation, unit, user},
     error::Error,
     error::Result,
+    notify::sms::unit_phone,
     regions::RegionCode,
     vocab::{Role, UnitKind},
 };
@@ -122,16 +129,103 @@ pub async fn recipients_for_level(
 
 /// The unit's own address and the addresses of its active users.
 pub async fn unit_addresses(conn: &impl ConnectionTrait, unit_id: Uuid) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    if let Some(u) = unit::Entity::find_by_id(unit_id).one(conn).await? {
-        out.extend(u.email);
+    Ok(contacts_of(conn, &[unit_id])
+        .await?
+        .remove(&unit_id)
+        .map(|c| c.addresses)
+        .unwrap_or_default())
+}
+
+/// How a unit is told: its mail addresses (its own, then its active
+/// users') and its duty phone.
+#[derive(Default)]
+pub struct Contacts {
+    pub addresses: Vec<String>,
+    pub duty_phone: Option<String>,
+}
+
+/// Where a row of [`contacts_of`] comes from.
+const OWN_ADDRESS: i32 = 0;
+const USER_ADDRESS: i32 = 1;
+const DUTY_PHONE: i32 = 2;
+
+/// One arm of [`contacts_of`]: `(unit_id, source, value)` from `table`, for
+/// the rows of `units` whose `value` is set.
+fn contact_rows<T, C>(
+    table: T,
+    unit_id: C,
+    value: C,
+    source: i32,
+    units: &[Uuid],
+) -> SelectStatement
+where
+    T: IntoIden + Copy + 'static,
+    C: IntoIden + Copy + 'static,
+{
+    Query::select()
+        .expr_as(Expr::col((table, unit_id)), "unit_id")
+        .expr_as(Expr::val(source), "source")
+        .expr_as(Expr::col((table, value)), "value")
+        .from(table)
+        .and_where(Expr::col((table, unit_id)).is_in(units.iter().copied()))
+        .and_where(Expr::col((table, value)).is_not_null())
+        .to_owned()
+}
+
+/// The [`Contacts`] of `units` in one query (the units' own addresses, their
+/// active users' and their duty phones): an intake batch reads them for its
+/// escalations while it holds the writer, where every round trip counts.
+pub async fn contacts_of(
+    conn: &impl ConnectionTrait,
+    units: &[Uuid],
+) -> Result<HashMap<Uuid, Contacts>> {
+    let mut out: HashMap<Uuid, Contacts> = HashMap::new();
+    if units.is_empty() {
+        return Ok(out);
     }
-    let users = user::Entity::find()
-        .filter(user::Column::UnitId.eq(unit_id))
-        .filter(user::Column::Active.eq(true))
-        .all(conn)
-        .await?;
-    out.extend(users.into_iter().filter_map(|u| u.email));
+    let mut query = contact_rows(
+        unit::Entity,
+        unit::Column::Id,
+        unit::Column::Email,
+        OWN_ADDRESS,
+        units,
+    );
+    let mut users = contact_rows(
+        user::Entity,
+        user::Column::UnitId,
+        user::Column::Email,
+        USER_ADDRESS,
+        units,
+    );
+    users.and_where(user::Column::Active.eq(true));
+    let phones = contact_rows(
+        unit_phone::Entity,
+        unit_phone::Column::UnitId,
+        unit_phone::Column::DutyPhone,
+        DUTY_PHONE,
+        units,
+    );
+    query
+        .union(UnionType::All, users)
+        .union(UnionType::All, phones);
+    let backend = conn.get_database_backend();
+    let mut rows = Vec::new();
+    for r in conn.query_all_raw(backend.build(&query)).await? {
+        let unit: Uuid = r.try_get("", "unit_id")?;
+        let source: i32 = r.try_get("", "source")?;
+        let value: String = r.try_get("", "value")?;
+        rows.push((source, unit, value));
+    }
+    // The unit's own address before its users'.
+    rows.sort_by_key(|(source, _, _)| *source);
+    for (source, unit, value) in rows {
+        let c = out.entry(unit).or_default();
+        if source == DUTY_PHONE {
+            c.duty_phone = Some(value);
+        } else {
+            c.addresses.push(value);
+        }
+    }
     Ok(out)
 }
 

@@ -6,19 +6,13 @@
 //! its cases' escalations here (it used to cost eight statements per
 //! escalation, each holding the writer); a hand escalation or a raised
 //! risk opens one ([`open`]).
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{
-    sea_query::{Expr, Query, UnionType},
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait,
-};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    chain::{police_unit_for, recipients_for_level},
+    chain::{contacts_of, police_unit_for, recipients_for_level},
     engine::{event, open_one, policy_for},
     kinds::{ACK_DEADLINE, ACTION_DEADLINE, TOP_LEVEL},
     mail,
@@ -28,10 +22,10 @@ use crate::{
     config::Settings,
     db::{
         bulk,
-        entities::{case, case_handler, escalation, unit, user},
+        entities::{case, case_handler, escalation},
     },
     error::{Error, Result},
-    notify::sms::{unit_phone, Sms},
+    notify::sms::Sms,
     regions::RegionCode,
     vocab::{EscalationStatus, Urgency},
     work::Work,
@@ -248,87 +242,4 @@ async fn tell(
         }
     }
     Ok(())
-}
-
-/// How each police unit concerned is told: its mail addresses (its own,
-/// then its active users') and its duty phone.
-#[derive(Default)]
-struct Contacts {
-    addresses: Vec<String>,
-    duty_phone: Option<String>,
-}
-
-/// Where a row of [`contacts_of`] comes from.
-const OWN_ADDRESS: i32 = 0;
-const USER_ADDRESS: i32 = 1;
-const DUTY_PHONE: i32 = 2;
-
-/// The [`Contacts`] of `units` in one query (the units' own addresses, their
-/// active users' and their duty phones, as `chain::unit_addresses` and
-/// `sms::duty_phones` read them apart): it runs while the intake batch
-/// holds the writer, where every round trip counts.
-async fn contacts_of(
-    conn: &impl ConnectionTrait,
-    units: &[Uuid],
-) -> Result<HashMap<Uuid, Contacts>> {
-    let mut out: HashMap<Uuid, Contacts> = HashMap::new();
-    if units.is_empty() {
-        return Ok(out);
-    }
-    let row = |id: Expr, source: i32, value: Expr| {
-        let mut q = Query::select();
-        q.expr_as(id, "unit_id")
-            .expr_as(Expr::val(source), "source")
-            .expr_as(value, "value");
-        q
-    };
-    let mut query = row(
-        Expr::col((unit::Entity, unit::Column::Id)),
-        OWN_ADDRESS,
-        Expr::col((unit::Entity, unit::Column::Email)),
-    )
-    .from(unit::Entity)
-    .and_where(unit::Column::Id.is_in(units.to_vec()))
-    .and_where(unit::Column::Email.is_not_null())
-    .to_owned();
-    let users = row(
-        Expr::col((user::Entity, user::Column::UnitId)),
-        USER_ADDRESS,
-        Expr::col((user::Entity, user::Column::Email)),
-    )
-    .from(user::Entity)
-    .and_where(user::Column::UnitId.is_in(units.to_vec()))
-    .and_where(user::Column::Active.eq(true))
-    .and_where(user::Column::Email.is_not_null())
-    .to_owned();
-    let phones = row(
-        Expr::col((unit_phone::Entity, unit_phone::Column::UnitId)),
-        DUTY_PHONE,
-        Expr::col((unit_phone::Entity, unit_phone::Column::DutyPhone)),
-    )
-    .from(unit_phone::Entity)
-    .and_where(unit_phone::Column::UnitId.is_in(units.to_vec()))
-    .to_owned();
-    query
-        .union(UnionType::All, users)
-        .union(UnionType::All, phones);
-    let backend = conn.get_database_backend();
-    let mut rows = Vec::new();
-    for r in conn.query_all_raw(backend.build(&query)).await? {
-        let unit: Uuid = r.try_get("", "unit_id")?;
-        let source: i32 = r.try_get("", "source")?;
-        let value: String = r.try_get("", "value")?;
-        rows.push((source, unit, value));
-    }
-    // The unit's own address before its users'.
-    rows.sort_by_key(|(source, _, _)| *source);
-    for (source, unit, value) in rows {
-        let c = out.entry(unit).or_default();
-        if source == DUTY_PHONE {
-            c.duty_phone = Some(value);
-        } else {
-            c.addresses.push(value);
-        }
-    }
-    Ok(out)
 }
