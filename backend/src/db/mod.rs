@@ -35,10 +35,10 @@ pub struct Db {
     /// connection that last wrote many transactions ago had to prepare
     /// again and, the database having changed, start its cache over.
     writer: Option<DatabaseConnection>,
-    /// On SQLite, a second writing connection (a pool of one, under the
-    /// same write lock) whose commits are not synced: see
-    /// [`Db::begin_write_relaxed`].
-    relaxed: Option<DatabaseConnection>,
+    /// On SQLite, set while the writer's connection may be at
+    /// `synchronous=NORMAL` ([`Db::begin_write_relaxed`]): the next
+    /// durable write sets it back to FULL first.
+    writer_relaxed: Arc<std::sync::atomic::AtomicBool>,
     /// The database file on SQLite (its WAL is this path + `-wal`).
     sqlite_file: Option<std::path::PathBuf>,
     /// Kept current by `health::run`: writes fail fast while it is down.
@@ -58,6 +58,9 @@ pub struct Db {
 pub struct WriteTxn {
     txn: DatabaseTransaction,
     _guard: Option<OwnedMutexGuard<()>>,
+    /// A relaxed transaction on SQLite: the writer's connection, set back
+    /// to `synchronous=FULL` after the commit, before the lock is let go.
+    relaxed: Option<(DatabaseConnection, Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl std::ops::Deref for WriteTxn {
@@ -69,8 +72,34 @@ impl std::ops::Deref for WriteTxn {
 
 impl WriteTxn {
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        self.txn.commit().await?;
+        if let Some((writer, flag)) = self.relaxed {
+            synchronous(&writer, &flag, "FULL", false).await?;
+        }
+        Ok(())
     }
+}
+
+/// Set the writer connection's `synchronous` level and, once it is set,
+/// the flag that says whether it may be below FULL (set before lowering,
+/// cleared after raising: a failure between leaves it set).
+async fn synchronous(
+    writer: &DatabaseConnection,
+    flag: &std::sync::atomic::AtomicBool,
+    level: &str,
+    relaxed: bool,
+) -> Result<(), DbErr> {
+    use std::sync::atomic::Ordering::SeqCst;
+    if relaxed {
+        flag.store(true, SeqCst);
+    }
+    writer
+        .execute_unprepared(&format!("PRAGMA synchronous = {level}"))
+        .await?;
+    if !relaxed {
+        flag.store(false, SeqCst);
+    }
+    Ok(())
 }
 
 /// A new row id for the tables that grow with every call and case (cases,
@@ -123,36 +152,32 @@ impl Db {
             max: d.max_connections,
             min: d.min_connections,
             cache_mib: d.sqlite_cache_mib,
-            synced: true,
         };
         let conn = Database::connect(options(settings, &url, pool)).await?;
-        let one = |cache_mib, synced| Pool {
+        let one = |cache_mib| Pool {
             max: 1,
             min: 1,
             cache_mib,
-            synced,
         };
         let postgres = conn.get_database_backend() == DatabaseBackend::Postgres;
-        let thread_options = postgres.then(|| options(settings, &url, one(1, true)));
-        let (write_lock, writer, relaxed) = match conn.get_database_backend() {
+        let thread_options = postgres.then(|| options(settings, &url, one(1)));
+        let (write_lock, writer) = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => {
-                let writer = options(settings, &url, one(d.sqlite_writer_cache_mib, true));
-                let relaxed = options(settings, &url, one(1, false));
+                let writer = options(settings, &url, one(d.sqlite_writer_cache_mib));
                 (
                     Some(Arc::new(Mutex::new(()))),
                     Some(Database::connect(writer).await?),
-                    Some(Database::connect(relaxed).await?),
                 )
             }
-            _ => (None, None, None),
+            _ => (None, None),
         };
         let sqlite_file = wal::database_file(&conn).await?;
-        let pinger = Database::connect(options(settings, &url, one(1, true))).await?;
+        let pinger = Database::connect(options(settings, &url, one(1))).await?;
         Ok(Db {
             conn,
             write_lock,
             writer,
-            relaxed,
+            writer_relaxed: Arc::default(),
             sqlite_file,
             health: Arc::default(),
             pinger,
@@ -186,14 +211,25 @@ impl Db {
         let asked = std::time::Instant::now();
         let guard = self.writers_turn().await?;
         let locked = std::time::Instant::now();
-        let txn = self.writer.as_ref().unwrap_or(&self.conn).begin().await?;
+        let writer = self.writer.as_ref().unwrap_or(&self.conn);
+        if self
+            .writer_relaxed
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            synchronous(writer, &self.writer_relaxed, "FULL", false).await?;
+        }
+        let txn = writer.begin().await?;
         let step = |name: &'static str, secs: Duration| {
             metrics::histogram!("lianxin_db_begin_write_seconds", "step" => name)
                 .record(secs.as_secs_f64());
         };
         step("lock", locked - asked);
         step("begin", locked.elapsed());
-        Ok(WriteTxn { txn, _guard: guard })
+        Ok(WriteTxn {
+            txn,
+            _guard: guard,
+            relaxed: None,
+        })
     }
 
     /// A write transaction for work running on the writers' thread
@@ -208,6 +244,7 @@ impl Db {
         Ok(WriteTxn {
             txn: conn.begin().await?,
             _guard: guard,
+            relaxed: None,
         })
     }
 
@@ -269,15 +306,22 @@ impl Db {
     /// user writes, and nothing a user is told is saved, goes through it.
     ///
     /// What a power cut or an operating-system crash may lose: on SQLite
-    /// (WAL, `synchronous=NORMAL` on its own connection) the rows written
+    /// (WAL, `synchronous=NORMAL` for this transaction) the rows written
     /// since the last synced commit — the next intake batch or checkpoint
     /// syncs them, since the log is one file; a crash of the process alone
     /// loses nothing. On PostgreSQL (`SET LOCAL synchronous_commit = off`)
     /// at most three `wal_writer_delay`s (600 ms by default) of them, also
     /// on a crash of the database server. Either way the database stays
     /// consistent.
+    ///
+    /// On SQLite it runs on the writer's own connection, lowered to
+    /// NORMAL and raised to FULL again after the commit (or, when that
+    /// did not happen, before the next durable write begins). A second
+    /// connection for it cost every intake batch after one of its commits
+    /// the writer's whole page cache: SQLite drops a connection's cache
+    /// when another connection has written.
     pub async fn begin_write_relaxed(&self) -> Result<WriteTxn, DbErr> {
-        let Some(relaxed) = &self.relaxed else {
+        let Some(writer) = &self.writer else {
             let txn = self.begin_write().await?;
             if self.is_postgres() {
                 txn.execute_unprepared("SET LOCAL synchronous_commit = off")
@@ -286,8 +330,12 @@ impl Db {
             return Ok(txn);
         };
         let guard = self.writers_turn().await?;
-        let txn = relaxed.begin().await?;
-        Ok(WriteTxn { txn, _guard: guard })
+        synchronous(writer, &self.writer_relaxed, "NORMAL", true).await?;
+        Ok(WriteTxn {
+            txn: writer.begin().await?,
+            _guard: guard,
+            relaxed: Some((writer.clone(), self.writer_relaxed.clone())),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -319,8 +367,8 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
 mod tests {
     use super::*;
 
-    /// `PRAGMA synchronous` of the one connection of a pool: 2 FULL, 1 NORMAL.
-    async fn synchronous(conn: &DatabaseConnection) -> Result<i64, DbErr> {
+    /// `PRAGMA synchronous` where `conn` runs: 2 FULL, 1 NORMAL.
+    async fn sync_level(conn: &impl ConnectionTrait) -> Result<i64, DbErr> {
         let row = conn
             .query_one_raw(sea_orm::Statement::from_string(
                 DatabaseBackend::Sqlite,
@@ -332,28 +380,34 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_the_relaxed_writer_commits_without_a_sync() -> Result<(), DbErr> {
+    async fn only_a_relaxed_transaction_commits_without_a_sync() -> Result<(), DbErr> {
         let dir = std::env::temp_dir().join(format!("lianxin-db-test-{}", uuid::Uuid::new_v4()));
         let settings = Settings {
             data_dir: dir.clone(),
             ..Settings::default()
         };
         let db = Db::connect(&settings).await?;
-        let (Some(writer), Some(relaxed)) = (&db.writer, &db.relaxed) else {
-            return Err(DbErr::Custom(
-                "SQLite has a writer and a relaxed writer".into(),
-            ));
-        };
-        let levels = (
-            synchronous(writer).await?,
-            synchronous(&db.conn).await?,
-            synchronous(relaxed).await?,
-        );
         db.conn
             .execute_unprepared("CREATE TABLE t (v INTEGER)")
             .await?;
+        let mut levels = Vec::new();
+        let txn = db.begin_write().await?;
+        levels.push(sync_level(&*txn).await?);
+        txn.commit().await?;
         let txn = db.begin_write_relaxed().await?;
+        levels.push(sync_level(&*txn).await?);
         txn.execute_unprepared("INSERT INTO t VALUES (7)").await?;
+        txn.commit().await?;
+        let txn = db.begin_write().await?;
+        levels.push(sync_level(&*txn).await?);
+        txn.commit().await?;
+        // A relaxed transaction given up without its commit: the next
+        // durable write still syncs.
+        let txn = db.begin_write_relaxed().await?;
+        levels.push(sync_level(&*txn).await?);
+        drop(txn);
+        let txn = db.begin_write().await?;
+        levels.push(sync_level(&*txn).await?);
         txn.commit().await?;
         let seen = db
             .conn
@@ -367,8 +421,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(
             levels,
-            (2, 2, 1),
-            "FULL for every write but the relaxed one"
+            [2, 1, 2, 1, 2],
+            "FULL for every write but the relaxed ones"
         );
         assert_eq!(seen, Some(7), "the relaxed commit is seen by readers");
         Ok(())

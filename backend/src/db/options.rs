@@ -17,8 +17,6 @@ pub(super) struct Pool {
     pub max: u32,
     pub min: u32,
     pub cache_mib: u64,
-    /// `synchronous=FULL` (every commit synced) rather than `NORMAL`.
-    pub synced: bool,
 }
 
 /// Pool options for `url`, and on SQLite the pragmas every connection
@@ -28,11 +26,6 @@ pub(super) fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOpti
     let mmap = (settings.database.sqlite_mmap_mib * 1024 * 1024).to_string();
     // A negative cache_size is in KiB.
     let cache = format!("-{}", pool.cache_mib * 1024);
-    let sync = if pool.synced {
-        sqlx::sqlite::SqliteSynchronous::Full
-    } else {
-        sqlx::sqlite::SqliteSynchronous::Normal
-    };
     opts.max_connections(pool.max)
         .min_connections(pool.min)
         .acquire_timeout(Duration::from_secs(settings.database.acquire_timeout_s))
@@ -56,9 +49,9 @@ pub(super) fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOpti
     opts.map_sqlx_sqlite_opts(move |o| {
         // WAL + synchronous=FULL: a committed case is on disk before
         // the client hears about it, even across a power cut (NORMAL only
-        // on the connection of `Db::begin_write_relaxed`).
+        // inside `Db::begin_write_relaxed`).
         o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-            .synchronous(sync)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .create_if_missing(true)
@@ -72,6 +65,12 @@ pub(super) fn options(settings: &Settings, url: &str, pool: Pool) -> ConnectOpti
             // "Memory").
             .pragma("mmap_size", mmap.clone())
             .pragma("cache_size", cache.clone())
+            // A statement that writes many rows (an intake batch's
+            // multi-row inserts) keeps a statement journal, to undo
+            // itself alone on a constraint error; past 64 KiB SQLite
+            // spills it to a temporary file, a file opened, written and
+            // deleted inside the writer's turn. In memory it stays.
+            .pragma("temp_store", "memory")
     });
     opts
 }
