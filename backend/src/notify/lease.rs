@@ -9,7 +9,10 @@ use std::future::Future;
 
 use chrono::{DateTime, Utc};
 use futures_util::{stream::FuturesUnordered, StreamExt};
-use sea_orm::{sea_query::Expr, ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    sea_query::{Expr, ExprTrait},
+    ColumnTrait, Condition, DbErr, EntityTrait, QueryFilter, UpdateMany,
+};
 use uuid::Uuid;
 
 use crate::db::Db;
@@ -67,29 +70,32 @@ impl<E: EntityTrait> Lease<E> {
         Ok(())
     }
 
-    /// Claim `rows` (read as due at `now`): the ones this process won.
+    /// Claim `rows` (read as due at `now`): the ones this process won. One
+    /// statement for them all, which answers with the ids it changed: a
+    /// row another process claimed first is no longer due, and is not
+    /// among them.
     async fn claim<'r>(
         &self,
         db: &Db,
         rows: Vec<&'r E::Model>,
         now: DateTime<Utc>,
     ) -> Result<Vec<&'r E::Model>, DbErr> {
-        let updates = rows
-            .iter()
-            .map(|row| {
-                E::update_many()
-                    .col_expr(self.next_attempt_at, Expr::value(now + self.length))
-                    .filter(self.id.eq((self.id_of)(row)))
-                    .filter((self.pending)())
-                    .filter(self.next_attempt_at.lte(now))
-            })
+        if rows.is_empty() {
+            return Ok(rows);
+        }
+        let update = E::update_many()
+            .col_expr(self.next_attempt_at, Expr::value(now + self.length))
+            .filter(self.id.is_in(rows.iter().map(|row| (self.id_of)(row))))
+            .filter((self.pending)())
+            .filter(self.next_attempt_at.lte(now));
+        let won: std::collections::HashSet<Uuid> = db
+            .update_returning_ids(update, self.id)
+            .await?
+            .into_iter()
             .collect();
-        let won = db.update_all(updates).await?;
         Ok(rows
             .into_iter()
-            .zip(won)
-            .filter(|(_, n)| *n == 1)
-            .map(|(row, _)| row)
+            .filter(|row| won.contains(&(self.id_of)(row)))
             .collect())
     }
 
@@ -105,6 +111,52 @@ impl<E: EntityTrait> Lease<E> {
         db.update_all(vec![update]).await?;
         Ok(())
     }
+}
+
+/// A delivery attempt to save: a message sent, marked with the others
+/// sent in its save by one statement ([`saving`]), or the update any
+/// other outcome makes to its row.
+pub enum Attempted<E: EntityTrait> {
+    Sent(Uuid),
+    Other(UpdateMany<E>),
+}
+
+/// The columns of an outbox that a message sent sets.
+pub struct SentColumns<C> {
+    pub id: C,
+    pub attempts: C,
+    pub sent_at: C,
+    /// Cleared on sending, where the outbox does so.
+    pub last_error: Option<C>,
+}
+
+/// The statements that save `attempts` made by `now`: one for every
+/// message sent (`attempts + 1`, sent at `now`) — a statement a message
+/// held the writer for a round trip each — then each other outcome's own.
+pub fn saving<E: EntityTrait>(
+    attempts: Vec<Attempted<E>>,
+    columns: &SentColumns<E::Column>,
+    now: DateTime<Utc>,
+) -> Vec<UpdateMany<E>> {
+    let mut sent = Vec::new();
+    let mut updates = Vec::new();
+    for a in attempts {
+        match a {
+            Attempted::Sent(id) => sent.push(id),
+            Attempted::Other(update) => updates.push(update),
+        }
+    }
+    if !sent.is_empty() {
+        let mut marked = E::update_many()
+            .col_expr(columns.attempts, Expr::col(columns.attempts).add(1))
+            .col_expr(columns.sent_at, Expr::value(now))
+            .filter(columns.id.is_in(sent));
+        if let Some(last_error) = columns.last_error {
+            marked = marked.col_expr(last_error, Expr::value(Option::<String>::None));
+        }
+        updates.insert(0, marked);
+    }
+    updates
 }
 
 /// Messages a pass has in flight at once by default (mail:
@@ -218,5 +270,41 @@ mod tests {
             SENDING_AT_ONCE,
             "16 in flight at once"
         );
+    }
+
+    #[test]
+    fn the_messages_sent_are_marked_by_one_statement_before_the_other_outcomes() {
+        use crate::db::entities::mail;
+        use sea_orm::{DbBackend, QueryTrait};
+        let (a, b, c) = (Uuid::nil(), Uuid::max(), Uuid::from_u128(7));
+        let failed = mail::Entity::update_many()
+            .col_expr(mail::Column::LastError, Expr::value("refused"))
+            .filter(mail::Column::Id.eq(c));
+        let columns = SentColumns {
+            id: mail::Column::Id,
+            attempts: mail::Column::Attempts,
+            sent_at: mail::Column::SentAt,
+            last_error: Some(mail::Column::LastError),
+        };
+        let attempts = vec![
+            Attempted::Sent(a),
+            Attempted::Other(failed),
+            Attempted::Sent(b),
+        ];
+        let sql: Vec<String> = saving(attempts, &columns, Utc::now())
+            .into_iter()
+            .map(|u| u.build(DbBackend::Sqlite).to_string())
+            .collect();
+        assert_eq!(sql.len(), 2, "{sql:?}");
+        assert!(
+            sql[0].contains(r#""attempts" = "attempts" + 1"#)
+                && sql[0].contains(r#""last_error" = NULL"#)
+                && sql[0].contains(&a.to_string())
+                && sql[0].contains(&b.to_string()),
+            "{}",
+            sql[0]
+        );
+        assert!(sql[1].contains("refused") && !sql[1].contains(&a.to_string()));
+        assert!(saving::<mail::Entity>(Vec::new(), &columns, Utc::now()).is_empty());
     }
 }

@@ -32,7 +32,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::{lease::Lease, outbox::pending};
+use super::{
+    lease::{saving, Attempted, Lease, SentColumns},
+    outbox::pending,
+};
 use crate::{
     db::entities::mail,
     error::{Error, Result},
@@ -185,6 +188,14 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
     Ok(due.len())
 }
 
+/// What a mail sent sets.
+const SENT: SentColumns<mail::Column> = SentColumns {
+    id: mail::Column::Id,
+    attempts: mail::Column::Attempts,
+    sent_at: mail::Column::SentAt,
+    last_error: Some(mail::Column::LastError),
+};
+
 /// The mail outbox's lease, sending `at_once` (`smtp.connections`).
 fn mail_lease(at_once: usize) -> Lease<mail::Entity> {
     Lease {
@@ -263,7 +274,7 @@ pub fn backoff_s(retry_base_s: u64, attempts: i32) -> u64 {
 
 /// What one attempt changes in its row, and what to count once that is saved.
 struct Record {
-    update: sea_orm::UpdateMany<mail::Entity>,
+    update: Attempted<mail::Entity>,
     sent: bool,
     failed: bool,
 }
@@ -283,10 +294,12 @@ fn record(
     let sent = outcome.is_ok();
     match outcome {
         Ok(()) => {
-            update = update
-                .col_expr(mail::Column::SentAt, Expr::value(now))
-                .col_expr(mail::Column::LastError, Expr::value(Option::<String>::None));
             tracing::debug!(mail = %row.id, attempts, "mail sent");
+            return Record {
+                update: Attempted::Sent(row.id),
+                sent,
+                failed: false,
+            };
         }
         Err(Failure::Temporary(error)) if attempts < max => {
             let wait = backoff_s(state.settings.smtp.retry_base_s, attempts);
@@ -314,7 +327,7 @@ fn record(
             .col_expr(mail::Column::LastError, Expr::value(error.clone()));
     }
     Record {
-        update,
+        update: Attempted::Other(update),
         sent,
         failed: given_up.is_some(),
     }
@@ -327,7 +340,8 @@ async fn flush(state: &AppState, records: Vec<Record>) {
     let (sent, failed) = records.iter().fold((0, 0), |(s, f), r| {
         (s + u64::from(r.sent), f + u64::from(r.failed))
     });
-    let updates = records.into_iter().map(|r| r.update).collect();
+    let attempts = records.into_iter().map(|r| r.update).collect();
+    let updates = saving(attempts, &SENT, state.now());
     match state.db.update_all(updates).await {
         Ok(_) => {
             metrics::counter!("lianxin_mail_sent_total").increment(sent);

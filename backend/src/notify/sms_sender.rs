@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    lease::{Lease, SENDING_AT_ONCE},
+    lease::{saving, Attempted, Lease, SentColumns, SENDING_AT_ONCE},
     sender::backoff_s,
     sms::sms_message,
 };
@@ -116,11 +116,20 @@ async fn drain(
 /// Saves delivery outcomes in one commit; a failure is logged, and those
 /// texts are tried again when their lease runs out (a text may then go
 /// twice, never not at all).
-async fn flush(state: &AppState, records: Vec<sea_orm::UpdateMany<sms_message::Entity>>) {
-    if let Err(e) = state.db.update_all(records).await {
+async fn flush(state: &AppState, records: Vec<Attempted<sms_message::Entity>>) {
+    let updates = saving(records, &SENT, state.now());
+    if let Err(e) = state.db.update_all(updates).await {
         tracing::error!(error = %e, "SMS sender: cannot record delivery attempts");
     }
 }
+
+/// What a text sent sets.
+const SENT: SentColumns<sms_message::Column> = SentColumns {
+    id: sms_message::Column::Id,
+    attempts: sms_message::Column::Attempts,
+    sent_at: sms_message::Column::SentAt,
+    last_error: None,
+};
 
 /// The SMS outbox's lease.
 const SMS_LEASE: Lease<sms_message::Entity> = Lease {
@@ -139,7 +148,7 @@ async fn attempt(
     state: &AppState,
     outlet: &Outlet,
     row: &sms_message::Model,
-) -> sea_orm::UpdateMany<sms_message::Entity> {
+) -> Attempted<sms_message::Entity> {
     record(state, row, deliver(state, outlet, row).await)
 }
 
@@ -191,7 +200,7 @@ fn record(
     state: &AppState,
     row: &sms_message::Model,
     outcome: std::result::Result<(), (bool, String)>,
-) -> sea_orm::UpdateMany<sms_message::Entity> {
+) -> Attempted<sms_message::Entity> {
     let now = state.now();
     let attempts = row.attempts.saturating_add(1);
     let max = state.settings.sms.max_attempts.max(1);
@@ -201,22 +210,26 @@ fn record(
     match outcome {
         Ok(()) => {
             metrics::counter!("lianxin_sms_sent_total").increment(1);
-            update.col_expr(sms_message::Column::SentAt, Expr::value(now))
+            Attempted::Sent(row.id)
         }
         Err((false, error)) if attempts < max => {
             let wait = backoff_s(state.settings.sms.retry_base_s, attempts);
             let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
             tracing::warn!(sms = %row.id, attempts, error = %error, "SMS not delivered; will retry");
-            update
-                .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
-                .col_expr(sms_message::Column::LastError, Expr::value(error))
+            Attempted::Other(
+                update
+                    .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
+                    .col_expr(sms_message::Column::LastError, Expr::value(error)),
+            )
         }
         Err((_, error)) => {
             tracing::error!(sms = %row.id, attempts, error = %error, "SMS given up");
             metrics::counter!("lianxin_sms_failed_total").increment(1);
-            update
-                .col_expr(sms_message::Column::FailedAt, Expr::value(now))
-                .col_expr(sms_message::Column::LastError, Expr::value(error))
+            Attempted::Other(
+                update
+                    .col_expr(sms_message::Column::FailedAt, Expr::value(now))
+                    .col_expr(sms_message::Column::LastError, Expr::value(error)),
+            )
         }
     }
 }
