@@ -118,7 +118,7 @@ impl<E: EntityTrait> Lease<E> {
 /// other outcome makes to its row.
 pub enum Attempted<E: EntityTrait> {
     Sent(Uuid),
-    Other(UpdateMany<E>),
+    Other(Box<UpdateMany<E>>),
 }
 
 /// The columns of an outbox that a message sent sets.
@@ -143,7 +143,7 @@ pub fn saving<E: EntityTrait>(
     for a in attempts {
         match a {
             Attempted::Sent(id) => sent.push(id),
-            Attempted::Other(update) => updates.push(update),
+            Attempted::Other(update) => updates.push(*update),
         }
     }
     if !sent.is_empty() {
@@ -288,10 +288,11 @@ mod tests {
         };
         let attempts = vec![
             Attempted::Sent(a),
-            Attempted::Other(failed),
+            Attempted::Other(Box::new(failed)),
             Attempted::Sent(b),
         ];
-        let sql: Vec<String> = saving(attempts, &columns, Utc::now())
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let sql: Vec<String> = saving(attempts, &columns, now)
             .into_iter()
             .map(|u| u.build(DbBackend::Sqlite).to_string())
             .collect();
@@ -305,6 +306,6 @@ mod tests {
             sql[0]
         );
         assert!(sql[1].contains("refused") && !sql[1].contains(&a.to_string()));
-        assert!(saving::<mail::Entity>(Vec::new(), &columns, Utc::now()).is_empty());
+        assert!(saving::<mail::Entity>(Vec::new(), &columns, now).is_empty());
     }
 }

@@ -327,7 +327,7 @@ fn record(
             .col_expr(mail::Column::LastError, Expr::value(error.clone()));
     }
     Record {
-        update: Attempted::Other(update),
+        update: Attempted::Other(Box::new(update)),
         sent,
         failed: given_up.is_some(),
     }

@@ -216,20 +216,20 @@ fn record(
             let wait = backoff_s(state.settings.sms.retry_base_s, attempts);
             let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
             tracing::warn!(sms = %row.id, attempts, error = %error, "SMS not delivered; will retry");
-            Attempted::Other(
+            Attempted::Other(Box::new(
                 update
                     .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
                     .col_expr(sms_message::Column::LastError, Expr::value(error)),
-            )
+            ))
         }
         Err((_, error)) => {
             tracing::error!(sms = %row.id, attempts, error = %error, "SMS given up");
             metrics::counter!("lianxin_sms_failed_total").increment(1);
-            Attempted::Other(
+            Attempted::Other(Box::new(
                 update
                     .col_expr(sms_message::Column::FailedAt, Expr::value(now))
                     .col_expr(sms_message::Column::LastError, Expr::value(error)),
-            )
+            ))
         }
     }
 }
