@@ -83,11 +83,7 @@ impl Db {
             txn.commit().await?;
             Ok(changed)
         };
-        if self.is_postgres() {
-            work.await
-        } else {
-            self.writer_thread.run(work).await
-        }
+        self.on_writers_thread(work).await
     }
 
     /// `update` (an `UPDATE … WHERE id IN …` that claims rows) in one
@@ -113,6 +109,15 @@ impl Db {
             txn.commit().await?;
             Ok(ids)
         };
+        self.on_writers_thread(work).await
+    }
+
+    /// `work` on the writers' thread on SQLite; on PostgreSQL where it is
+    /// (its relaxed commits take no process-wide lock).
+    async fn on_writers_thread<T: Send + 'static>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, DbErr>> + Send + 'static,
+    ) -> Result<T, DbErr> {
         if self.is_postgres() {
             work.await
         } else {
