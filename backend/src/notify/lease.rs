@@ -113,16 +113,16 @@ impl<E: EntityTrait> Lease<E> {
     }
 }
 
-/// A delivery attempt to save: a message sent, marked with the others
-/// sent in its save by one statement ([`saving`]), or the update any
-/// other outcome makes to its row.
+/// A delivery attempt to save ([`saving`]): a message sent, or another
+/// outcome's changes to its row (`E::update_many()` with the columns it
+/// sets, unfiltered: [`saving`] names the row and counts the attempt).
 pub enum Attempted<E: EntityTrait> {
     Sent(Uuid),
-    Other(Box<UpdateMany<E>>),
+    Other(Uuid, Box<UpdateMany<E>>),
 }
 
-/// The columns of an outbox that a message sent sets.
-pub struct SentColumns<C> {
+/// The columns of an outbox that saving an attempt sets.
+pub struct OutboxColumns<C> {
     pub id: C,
     pub attempts: C,
     pub sent_at: C,
@@ -130,25 +130,30 @@ pub struct SentColumns<C> {
     pub last_error: Option<C>,
 }
 
-/// The statements that save `attempts` made by `now`: one for every
-/// message sent (`attempts + 1`, sent at `now`) — a statement a message
-/// held the writer for a round trip each — then each other outcome's own.
+/// The statements that save `attempts` made by `now`, each counting its
+/// attempt (`attempts + 1`): one for every message sent (sent at `now`) —
+/// a statement a message held the writer for a round trip each — then
+/// each other outcome's own, on its row.
 pub fn saving<E: EntityTrait>(
     attempts: Vec<Attempted<E>>,
-    columns: &SentColumns<E::Column>,
+    columns: &OutboxColumns<E::Column>,
     now: DateTime<Utc>,
 ) -> Vec<UpdateMany<E>> {
+    let counted = |update: UpdateMany<E>| {
+        update.col_expr(columns.attempts, Expr::col(columns.attempts).add(1))
+    };
     let mut sent = Vec::new();
     let mut updates = Vec::new();
     for a in attempts {
         match a {
             Attempted::Sent(id) => sent.push(id),
-            Attempted::Other(update) => updates.push(*update),
+            Attempted::Other(id, update) => {
+                updates.push(counted(*update).filter(columns.id.eq(id)))
+            }
         }
     }
     if !sent.is_empty() {
-        let mut marked = E::update_many()
-            .col_expr(columns.attempts, Expr::col(columns.attempts).add(1))
+        let mut marked = counted(E::update_many())
             .col_expr(columns.sent_at, Expr::value(now))
             .filter(columns.id.is_in(sent));
         if let Some(last_error) = columns.last_error {
@@ -277,10 +282,9 @@ mod tests {
         use crate::db::entities::mail;
         use sea_orm::{DbBackend, QueryTrait};
         let (a, b, c) = (Uuid::nil(), Uuid::max(), Uuid::from_u128(7));
-        let failed = mail::Entity::update_many()
-            .col_expr(mail::Column::LastError, Expr::value("refused"))
-            .filter(mail::Column::Id.eq(c));
-        let columns = SentColumns {
+        let failed =
+            mail::Entity::update_many().col_expr(mail::Column::LastError, Expr::value("refused"));
+        let columns = OutboxColumns {
             id: mail::Column::Id,
             attempts: mail::Column::Attempts,
             sent_at: mail::Column::SentAt,
@@ -288,7 +292,7 @@ mod tests {
         };
         let attempts = vec![
             Attempted::Sent(a),
-            Attempted::Other(Box::new(failed)),
+            Attempted::Other(c, Box::new(failed)),
             Attempted::Sent(b),
         ];
         let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
@@ -306,6 +310,11 @@ mod tests {
             sql[0]
         );
         assert!(sql[1].contains("refused") && !sql[1].contains(&a.to_string()));
+        assert!(
+            sql[1].contains(r#""attempts" = "attempts" + 1"#) && sql[1].contains(&c.to_string()),
+            "another outcome counts its attempt on its own row: {}",
+            sql[1]
+        );
         assert!(saving::<mail::Entity>(Vec::new(), &columns, now).is_empty());
     }
 }

@@ -33,7 +33,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    lease::{saving, Attempted, Lease, SentColumns},
+    lease::{saving, Attempted, Lease, OutboxColumns},
     outbox::pending,
 };
 use crate::{
@@ -189,7 +189,7 @@ async fn drain(state: &AppState, outlet: &Outlet, shutdown: &Shutdown) -> Result
 }
 
 /// What a mail sent sets.
-const SENT: SentColumns<mail::Column> = SentColumns {
+const SENT: OutboxColumns<mail::Column> = OutboxColumns {
     id: mail::Column::Id,
     attempts: mail::Column::Attempts,
     sent_at: mail::Column::SentAt,
@@ -272,10 +272,10 @@ pub fn backoff_s(retry_base_s: u64, attempts: i32) -> u64 {
         .min(MAX_BACKOFF_S)
 }
 
-/// What one attempt changes in its row, and what to count once that is saved.
+/// What one attempt changes in its row, and whether it was given up (to
+/// count once that is saved).
 struct Record {
     update: Attempted<mail::Entity>,
-    sent: bool,
     failed: bool,
 }
 
@@ -287,17 +287,15 @@ fn record(
     let now = state.now();
     let attempts = row.attempts.saturating_add(1);
     let max = state.settings.smtp.max_attempts.max(1);
-    let mut update = mail::Entity::update_many()
-        .col_expr(mail::Column::Attempts, Expr::value(attempts))
-        .filter(mail::Column::Id.eq(row.id));
-    let mut given_up = None;
-    let sent = outcome.is_ok();
-    match outcome {
+    let other = |update, failed| Record {
+        update: Attempted::Other(row.id, Box::new(update)),
+        failed,
+    };
+    let error = match outcome {
         Ok(()) => {
             tracing::debug!(mail = %row.id, attempts, "mail sent");
             return Record {
                 update: Attempted::Sent(row.id),
-                sent,
                 failed: false,
             };
         }
@@ -306,31 +304,22 @@ fn record(
             let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
             tracing::warn!(mail = %row.id, attempts, retry_in_s = wait.num_seconds(), error = %error,
                 "mail not delivered; will retry");
-            update = update
+            let retry = mail::Entity::update_many()
                 .col_expr(mail::Column::NextAttemptAt, Expr::value(now + wait))
                 .col_expr(mail::Column::LastError, Expr::value(error));
+            return other(retry, false);
         }
-        Err(Failure::Temporary(error)) => {
-            given_up = Some(format!("gave up after {attempts} attempts: {error}"));
-        }
-        Err(Failure::Permanent(error)) => {
-            given_up = Some(error);
-        }
-    }
-    if let Some(error) = &given_up {
-        // The recipient's domain only: addresses are personal data.
-        let domain = row.recipient.rsplit('@').next().unwrap_or("");
-        tracing::error!(mail = %row.id, recipient_domain = %domain, attempts,
-            error = %error, "mail given up; an admin can retry it");
-        update = update
-            .col_expr(mail::Column::FailedAt, Expr::value(now))
-            .col_expr(mail::Column::LastError, Expr::value(error.clone()));
-    }
-    Record {
-        update: Attempted::Other(Box::new(update)),
-        sent,
-        failed: given_up.is_some(),
-    }
+        Err(Failure::Temporary(error)) => format!("gave up after {attempts} attempts: {error}"),
+        Err(Failure::Permanent(error)) => error,
+    };
+    // The recipient's domain only: addresses are personal data.
+    let domain = row.recipient.rsplit('@').next().unwrap_or("");
+    tracing::error!(mail = %row.id, recipient_domain = %domain, attempts,
+        error = %error, "mail given up; an admin can retry it");
+    let given_up = mail::Entity::update_many()
+        .col_expr(mail::Column::FailedAt, Expr::value(now))
+        .col_expr(mail::Column::LastError, Expr::value(error));
+    other(given_up, true)
 }
 
 /// Save `records` in one transaction. On failure the lease runs out and
@@ -338,7 +327,8 @@ fn record(
 /// Message-ID, never a loss.
 async fn flush(state: &AppState, records: Vec<Record>) {
     let (sent, failed) = records.iter().fold((0, 0), |(s, f), r| {
-        (s + u64::from(r.sent), f + u64::from(r.failed))
+        let sent = matches!(r.update, Attempted::Sent(_));
+        (s + u64::from(sent), f + u64::from(r.failed))
     });
     let attempts = records.into_iter().map(|r| r.update).collect();
     let updates = saving(attempts, &SENT, state.now());

@@ -14,7 +14,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    lease::{saving, Attempted, Lease, SentColumns, SENDING_AT_ONCE},
+    lease::{saving, Attempted, Lease, OutboxColumns, SENDING_AT_ONCE},
     sender::backoff_s,
     sms::sms_message,
 };
@@ -124,7 +124,7 @@ async fn flush(state: &AppState, records: Vec<Attempted<sms_message::Entity>>) {
 }
 
 /// What a text sent sets.
-const SENT: SentColumns<sms_message::Column> = SentColumns {
+const SENT: OutboxColumns<sms_message::Column> = OutboxColumns {
     id: sms_message::Column::Id,
     attempts: sms_message::Column::Attempts,
     sent_at: sms_message::Column::SentAt,
@@ -204,9 +204,7 @@ fn record(
     let now = state.now();
     let attempts = row.attempts.saturating_add(1);
     let max = state.settings.sms.max_attempts.max(1);
-    let update = sms_message::Entity::update_many()
-        .col_expr(sms_message::Column::Attempts, Expr::value(attempts))
-        .filter(sms_message::Column::Id.eq(row.id));
+    let update = sms_message::Entity::update_many;
     match outcome {
         Ok(()) => {
             metrics::counter!("lianxin_sms_sent_total").increment(1);
@@ -216,20 +214,26 @@ fn record(
             let wait = backoff_s(state.settings.sms.retry_base_s, attempts);
             let wait = chrono::Duration::seconds(i64::try_from(wait).unwrap_or(3600));
             tracing::warn!(sms = %row.id, attempts, error = %error, "SMS not delivered; will retry");
-            Attempted::Other(Box::new(
-                update
-                    .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
-                    .col_expr(sms_message::Column::LastError, Expr::value(error)),
-            ))
+            Attempted::Other(
+                row.id,
+                Box::new(
+                    update()
+                        .col_expr(sms_message::Column::NextAttemptAt, Expr::value(now + wait))
+                        .col_expr(sms_message::Column::LastError, Expr::value(error)),
+                ),
+            )
         }
         Err((_, error)) => {
             tracing::error!(sms = %row.id, attempts, error = %error, "SMS given up");
             metrics::counter!("lianxin_sms_failed_total").increment(1);
-            Attempted::Other(Box::new(
-                update
-                    .col_expr(sms_message::Column::FailedAt, Expr::value(now))
-                    .col_expr(sms_message::Column::LastError, Expr::value(error)),
-            ))
+            Attempted::Other(
+                row.id,
+                Box::new(
+                    update()
+                        .col_expr(sms_message::Column::FailedAt, Expr::value(now))
+                        .col_expr(sms_message::Column::LastError, Expr::value(error)),
+                ),
+            )
         }
     }
 }
