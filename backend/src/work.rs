@@ -19,7 +19,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::{
-    db::{Db, WriteTxn},
+    db::{bulk::Staged, Db, WriteTxn},
     deadlines,
     error::Result,
     events::{self, Forget, NewEvent},
@@ -81,6 +81,8 @@ pub struct Work {
     events: Vec<NewEvent>,
     mails: Vec<Mail>,
     sms: Vec<Sms>,
+    /// Rows written with the commit (`stage`).
+    staged: Staged,
     earliest_deadline: Option<DateTime<Utc>>,
 }
 
@@ -112,6 +114,7 @@ impl Work {
             events: Vec::new(),
             mails: Vec::new(),
             sms: Vec::new(),
+            staged: Staged::default(),
             earliest_deadline: None,
         }
     }
@@ -129,6 +132,27 @@ impl Work {
     /// Queue text messages; they are written to the SMS outbox at commit.
     pub fn sms(&mut self, messages: impl IntoIterator<Item = Sms>) {
         self.sms.extend(messages);
+    }
+
+    /// Write `rows` with the commit, beside the outbox and the events (on
+    /// PostgreSQL in their one statement: `events::append`). For rows
+    /// nothing in this unit of work reads or refers to before it commits:
+    /// a read before the commit does not see them.
+    pub fn stage<A>(&mut self, rows: Vec<A>)
+    where
+        A: sea_orm::ActiveModelTrait + Send,
+    {
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&*self.txn);
+        self.staged.add(backend, rows);
+    }
+
+    /// Schedule deadline rows written with the commit ([`Work::stage`]);
+    /// their ids.
+    pub fn schedule_staged(&mut self, due: &[(&str, Uuid, &str, DateTime<Utc>)]) -> Vec<Uuid> {
+        let (ids, rows) = deadlines::rows(self.now, due, None);
+        self.stage(rows);
+        self.note_deadlines(due);
+        ids
     }
 
     /// Schedule a deadline row in this transaction.
@@ -153,13 +177,18 @@ impl Work {
         due: &[(&str, Uuid, &str, DateTime<Utc>)],
     ) -> Result<Vec<Uuid>> {
         let ids = deadlines::schedule_many(&*self.txn, self.now, due).await?;
+        self.note_deadlines(due);
+        Ok(ids)
+    }
+
+    /// The engine hears of the earliest of `due` after the commit.
+    fn note_deadlines(&mut self, due: &[(&str, Uuid, &str, DateTime<Utc>)]) {
         if let Some(earliest) = due.iter().map(|d| d.3).min() {
             self.earliest_deadline = Some(match self.earliest_deadline {
                 Some(e) => e.min(earliest),
                 None => earliest,
             });
         }
-        Ok(ids)
     }
 
     /// Cancel pending deadlines of `kinds` for a subject. (The engine needs
@@ -168,7 +197,8 @@ impl Work {
         Ok(deadlines::cancel(&*self.txn, self.now, subject_id, kinds).await?)
     }
 
-    /// Queue the mail, append the events, commit, and wake this process's
+    /// Write the staged rows and the outbox, append the events (on
+    /// PostgreSQL all in one statement), commit, and wake this process's
     /// hub, engine and sender as needed.
     pub async fn commit(self) -> Result<()> {
         let Work {
@@ -179,6 +209,7 @@ impl Work {
             events,
             mails,
             sms,
+            mut staged,
             earliest_deadline,
         } = self;
         let mail = !mails.is_empty();
@@ -187,10 +218,13 @@ impl Work {
         let mut changed: Vec<Uuid> = events.iter().map(|e| e.case_id).collect();
         changed.dedup();
         let started = std::time::Instant::now();
-        notify::enqueue(&*txn, now, mails).await?;
-        notify::sms::enqueue(&*txn, now, sms).await?;
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&*txn);
+        staged.add(backend, notify::outbox_rows(now, mails));
+        if texts {
+            staged.add(backend, notify::sms::outbox_rows(&*txn, now, sms).await?);
+        }
         let queued = std::time::Instant::now();
-        events::append(&*txn, &node, events).await?;
+        events::append(&*txn, &node, events, staged).await?;
         let appended = std::time::Instant::now();
         let committed = txn.commit().await;
         let step = |name: &'static str, secs: std::time::Duration| {

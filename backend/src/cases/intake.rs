@@ -5,10 +5,11 @@
 //! written queue up; the request that takes the intake lock starts a drain:
 //! batch after batch, each of every case queued when it starts, until the
 //! queue is empty. A batch is one transaction: one counter bump for the case
-//! numbers, one multi-row insert each for cases, handlers and deadlines
-//! (and, for the cases whose danger opens one, for their escalations, with
-//! their mail and texts: `escalation::open_many`), one feed stamp for all
-//! their events, one durable commit. Under load that pays the fsync (and,
+//! numbers, one multi-row insert each for cases and handlers; the
+//! deadlines and, for the cases whose danger opens one, their escalations
+//! with their mail and texts, staged to go out with the feed stamp for all
+//! their events (one statement on PostgreSQL: `Work::stage`); one durable
+//! commit. Under load that pays the fsync (and,
 //! on SQLite, the writer lock) once per batch instead of once per case; a
 //! lone request is a batch of one and waits for nobody.
 //!
@@ -43,7 +44,7 @@ use super::{
 use crate::{
     db::{
         bulk,
-        entities::{call, case, case_handler},
+        entities::{call, case, case_handler, escalation as escalation_row},
     },
     error::{Error, Result},
     escalation, events,
@@ -169,11 +170,17 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         due.push(("case", c.id, RESOLVE, intake.resolve_due));
     }
     due.extend(planned.deadlines);
-    w.schedule_many(&due).await?;
+    // The deadlines and the escalations go out with the commit, in one
+    // statement with the outbox and the events on PostgreSQL
+    // (`Work::stage`): nothing in the batch reads them or refers to them.
+    w.schedule_staged(&due);
+    let escalations: Vec<escalation_row::ActiveModel> =
+        planned.models.iter().cloned().map(Into::into).collect();
+    w.stage(escalations);
     let inserted = std::time::Instant::now();
 
     link_and_announce(&mut w, state, intakes, &cases).await?;
-    escalation::write_planned(&mut w, settings, &escalate, &planned.models).await?;
+    escalation::announce_planned(&mut w, settings, &escalate, &planned.models).await?;
     let written = std::time::Instant::now();
     // Wakes the engine only for a deadline earlier than its plan.
     w.commit().await?;

@@ -13,7 +13,7 @@
 use chrono::SecondsFormat;
 use sea_orm::{
     sea_query::Value, ActiveModelTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityName,
-    EntityTrait, IdenStatic, Iterable, Statement,
+    EntityTrait, IdenStatic, Iterable, QueryTrait, Statement,
 };
 use serde_json::{Map, Value as Json};
 
@@ -30,11 +30,12 @@ where
     if backend == DatabaseBackend::Postgres {
         if let Some(json) = as_json_array(&rows) {
             let table = A::Entity::default().table_name().to_string();
-            let sql = format!(
-                "INSERT INTO \"{table}\" SELECT * FROM json_populate_recordset(NULL::\"{table}\", $1::json)"
-            );
-            conn.execute_raw(Statement::from_sql_and_values(backend, sql, [json.into()]))
-                .await?;
+            conn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                json_insert(&table, 1),
+                [json.into()],
+            ))
+            .await?;
             return Ok(());
         }
     }
@@ -44,9 +45,103 @@ where
     Ok(())
 }
 
+/// Inserts held back to run together at the end of a transaction
+/// (`Work::stage`, the outbox rows): on PostgreSQL they go out as one
+/// statement, each table's rows a `WITH` item of it, which the events'
+/// own statement can carry too ([`crate::events::append`]): one round trip
+/// to the server for what was one per table. On SQLite, where a statement
+/// costs no network round trip, each table's rows are a multi-row insert
+/// as before. Rows held here are not seen by a read in the transaction
+/// before they run, and a foreign key among them is checked when they
+/// have all been written (PostgreSQL checks at the end of the statement).
+#[derive(Default)]
+pub struct Staged {
+    parts: Vec<Part>,
+}
+
+enum Part {
+    /// PostgreSQL: a table's rows as one JSON array.
+    Json { table: String, json: String },
+    /// A statement of its own: SQLite, or rows JSON cannot carry.
+    Statement(Statement),
+}
+
+impl Staged {
+    /// Hold `rows` (every column set, as for [`insert_rows`]).
+    pub fn add<A>(&mut self, backend: DatabaseBackend, rows: Vec<A>)
+    where
+        A: ActiveModelTrait + Send,
+    {
+        if rows.is_empty() {
+            return;
+        }
+        if backend == DatabaseBackend::Postgres {
+            if let Some(json) = as_json_array(&rows) {
+                let table = A::Entity::default().table_name().to_string();
+                self.parts.push(Part::Json { table, json });
+                return;
+            }
+        }
+        let statement = A::Entity::insert_many(rows).build(backend);
+        self.parts.push(Part::Statement(statement));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// On PostgreSQL, when every part is JSON: the `WITH` items that write
+    /// them (`s0 AS (INSERT …), …`), their parameters numbered from
+    /// `$first`, and the values in that order.
+    pub fn with_items(&self, first: usize) -> Option<(Vec<String>, Vec<Value>)> {
+        let mut items = Vec::with_capacity(self.parts.len());
+        let mut values = Vec::with_capacity(self.parts.len());
+        for (i, part) in self.parts.iter().enumerate() {
+            let Part::Json { table, json } = part else {
+                return None;
+            };
+            items.push(format!("s{i} AS ({})", json_insert(table, first + i)));
+            values.push(json.clone().into());
+        }
+        Some((items, values))
+    }
+
+    /// Write every part: on PostgreSQL in one statement when it can, else
+    /// one statement each, in the order they were added.
+    pub async fn run(self, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        let backend = conn.get_database_backend();
+        if self.parts.len() > 1 && backend == DatabaseBackend::Postgres {
+            if let Some((items, values)) = self.with_items(1) {
+                let sql = format!("WITH {} SELECT 1", items.join(", "));
+                conn.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+                    .await?;
+                return Ok(());
+            }
+        }
+        for part in self.parts {
+            let statement = match part {
+                Part::Json { table, json } => {
+                    Statement::from_sql_and_values(backend, json_insert(&table, 1), [json.into()])
+                }
+                Part::Statement(s) => s,
+            };
+            conn.execute_raw(statement).await?;
+        }
+        Ok(())
+    }
+}
+
+/// PostgreSQL's insert of a table's rows sent as one JSON array, the
+/// parameter `$param`.
+fn json_insert(table: &str, param: usize) -> String {
+    format!(
+        "INSERT INTO \"{table}\" SELECT * FROM json_populate_recordset(NULL::\"{table}\", ${param}::json)"
+    )
+}
+
 /// `rows` as a JSON array of objects keyed by column name; `None` if a
 /// column is not set or holds a type this does not carry.
-fn as_json_array<A: ActiveModelTrait>(rows: &[A]) -> Option<String> {
+pub(crate) fn as_json_array<A: ActiveModelTrait>(rows: &[A]) -> Option<String> {
     let columns: Vec<_> = <A::Entity as EntityTrait>::Column::iter().collect();
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {

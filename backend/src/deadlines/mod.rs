@@ -57,9 +57,18 @@ async fn insert_many(
     due: &[(&str, Uuid, &str, DateTime<Utc>)],
     fired_by: Option<&str>,
 ) -> Result<Vec<Uuid>, DbErr> {
-    if due.is_empty() {
-        return Ok(Vec::new());
-    }
+    let (ids, rows) = rows(now, due, fired_by);
+    crate::db::bulk::insert_rows(conn, rows).await?;
+    Ok(ids)
+}
+
+/// The rows of deadlines `due`, unwritten, and their ids (for
+/// `Work::schedule_staged`, which writes them with the commit).
+pub fn rows(
+    now: DateTime<Utc>,
+    due: &[(&str, Uuid, &str, DateTime<Utc>)],
+    fired_by: Option<&str>,
+) -> (Vec<Uuid>, Vec<deadline::ActiveModel>) {
     let ids: Vec<Uuid> = due.iter().map(|_| crate::db::new_id()).collect();
     let rows = due
         .iter()
@@ -76,9 +85,9 @@ async fn insert_many(
                 claimed_by: Set(fired_by.map(str::to_string)),
                 created_at: Set(now),
             },
-        );
-    crate::db::bulk::insert_rows(conn, rows.collect()).await?;
-    Ok(ids)
+        )
+        .collect();
+    (ids, rows)
 }
 
 /// Cancel pending deadlines of `kinds` for a subject (e.g. the accept

@@ -27,7 +27,7 @@ mod warning;
 
 pub use chain::{add_handler, police_unit_for, supervisor_addresses, unit_addresses};
 pub use engine::{action_missed, open_one, policy_for, raise};
-pub use opening::{open, open_many, plan, write_planned, ToOpen};
+pub use opening::{announce_planned, open, open_many, plan, write_planned, ToOpen};
 pub use police_ref::{reported_to_110, set_external_ref, ExternalRefBody, ReportedTo110Body};
 pub use service::{
     acknowledge, escalate_by_hand, get, list, record_action, resolve, ActionBody, ListQuery,

@@ -97,8 +97,9 @@ pub async fn open_many(
 /// The escalations of `items`, planned before anything is written: the
 /// rows, the police unit of each as a handler of its case (where it is not
 /// the case's unit), and their acknowledgement and first-action deadlines.
-/// Intake writes the handlers and deadlines in its own statements with its
-/// cases' ([`open_many`] writes them alone), then [`write_planned`].
+/// Intake writes the handlers with its cases' and stages the deadlines and
+/// rows with its commit, then [`announce_planned`]; [`open_many`] writes
+/// them alone, then [`write_planned`].
 pub struct Planned {
     pub models: Vec<escalation::Model>,
     pub handlers: Vec<case_handler::ActiveModel>,
@@ -155,6 +156,17 @@ pub async fn write_planned(
     }
     let rows: Vec<escalation::ActiveModel> = models.iter().cloned().map(Into::into).collect();
     bulk::insert_rows(&**w, rows).await?;
+    announce_planned(w, settings, items, models).await
+}
+
+/// The planned escalations' `escalation.raised` events, mail and texts;
+/// their rows the caller writes (intake stages them with its commit).
+pub async fn announce_planned(
+    w: &mut Work,
+    settings: &Settings,
+    items: &[ToOpen<'_>],
+    models: &[escalation::Model],
+) -> Result<()> {
     for (it, e) in items.iter().zip(models) {
         w.event(raised_event(it, e));
     }

@@ -10,17 +10,18 @@
 //! that commits that append events run one at a time; see ARCHITECTURE.md.
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::db::entities::case_event;
+use crate::db::{bulk::Staged, entities::case_event};
 
 mod cache;
 mod held;
+mod stamp;
 pub use cache::{TimelineCache, TIMELINE_CACHE_EVENTS};
 pub use held::{CaseCache, Forget, Held, Lease, Lookup, CASE_CACHE_CASES};
 
@@ -109,65 +110,66 @@ pub async fn bump_counter(conn: &impl ConnectionTrait, name: &str, n: i64) -> Re
     row.try_get::<i64>("", "value")
 }
 
-/// Stamp and insert `events`; call as the last write before commit.
-/// Returns the stamped events in order.
+/// Write `staged`, then stamp and insert `events`; call as the last write
+/// before commit. Returns the stamped events in order.
+///
+/// On PostgreSQL this is one statement (`stamp::together`): the staged
+/// rows, the counter bump, the events and the notice, one round trip
+/// where there were three or more. The counter's row lock is still taken
+/// last, in the transaction's last statement.
 pub async fn append(
     conn: &impl ConnectionTrait,
     origin: &str,
     events: Vec<NewEvent>,
+    staged: Staged,
 ) -> Result<Vec<CaseEvent>, DbErr> {
     if events.is_empty() {
+        staged.run(conn).await?;
         return Ok(Vec::new());
     }
     let n = events.len() as i64;
-    let last = bump_counter(conn, "feed", n).await?;
+    let ids: Vec<Uuid> = events.iter().map(|_| crate::db::new_id()).collect();
+    let last = match stamp::together(conn, origin, &staged, &events, &ids) {
+        Some(statement) => stamp::run(conn, statement).await?,
+        None => {
+            staged.run(conn).await?;
+            let last = bump_counter(conn, "feed", n).await?;
+            let rows = stamp::rows(&events, &ids, last - n);
+            crate::db::bulk::insert_rows(conn, rows).await?;
+            // Other processes hear of the events with this transaction's
+            // commit (`realtime::listen_postgres`); `origin` is this
+            // process's node id, whose own hub `Work::commit` wakes
+            // directly. Inside the transaction rather than after it: a
+            // notice sent on its own is a transaction of its own, with its
+            // own durable commit, and is lost if the process dies between
+            // the two. PostgreSQL serialises commits that carry notices on
+            // a database-wide lock, but every commit that appends events
+            // already waits for the feed counter above, which it holds
+            // until it commits.
+            crate::db::notify_with_commit(conn, NOTIFY_CHANNEL, origin).await?;
+            last
+        }
+    };
     let first = last - n + 1;
-    let models: Vec<case_event::ActiveModel> = events
-        .iter()
+    Ok(events
+        .into_iter()
+        .zip(ids)
         .enumerate()
-        .map(|(i, e)| case_event::ActiveModel {
-            id: Set(crate::db::new_id()),
-            feed_seq: Set(first + i as i64),
-            case_id: Set(e.case_id),
-            case_number: Set(e.case_number.clone()),
-            kind: Set(e.kind.to_string()),
-            actor_id: Set(e.actor_id),
-            unit_id: Set(e.unit_id),
-            prev_unit_id: Set(e.prev_unit_id),
-            police_unit_id: Set(e.police_unit_id),
-            region_code: Set(e.region_code.clone()),
-            at: Set(e.at),
-            data: Set(e.data.clone()),
+        .map(|(i, (e, id))| CaseEvent {
+            seq: first + i as i64,
+            id,
+            case_id: e.case_id,
+            case_number: e.case_number,
+            event: e.kind.to_string(),
+            actor_id: e.actor_id,
+            unit_id: e.unit_id,
+            prev_unit_id: e.prev_unit_id,
+            police_unit_id: e.police_unit_id,
+            region_code: e.region_code,
+            at: e.at,
+            data: e.data,
         })
-        .collect();
-    let stored: Vec<CaseEvent> = models
-        .iter()
-        .map(|m| CaseEvent {
-            seq: *m.feed_seq.as_ref(),
-            id: *m.id.as_ref(),
-            case_id: *m.case_id.as_ref(),
-            case_number: m.case_number.as_ref().clone(),
-            event: m.kind.as_ref().clone(),
-            actor_id: *m.actor_id.as_ref(),
-            unit_id: *m.unit_id.as_ref(),
-            prev_unit_id: *m.prev_unit_id.as_ref(),
-            police_unit_id: *m.police_unit_id.as_ref(),
-            region_code: m.region_code.as_ref().clone(),
-            at: *m.at.as_ref(),
-            data: m.data.as_ref().clone(),
-        })
-        .collect();
-    crate::db::bulk::insert_rows(conn, models).await?;
-    // Other processes hear of the events with this transaction's commit
-    // (`realtime::listen_postgres`); `origin` is this process's node id,
-    // whose own hub `Work::commit` wakes directly. Inside the transaction
-    // rather than after it: a notice sent on its own is a transaction of
-    // its own, with its own durable commit, and is lost if the process dies
-    // between the two. PostgreSQL serialises commits that carry notices on
-    // a database-wide lock, but every commit that appends events already
-    // waits for the feed counter above, which it holds until it commits.
-    crate::db::notify_with_commit(conn, NOTIFY_CHANNEL, origin).await?;
-    Ok(stored)
+        .collect())
 }
 
 /// A case's events after seq `after`, in feed order.

@@ -22,16 +22,27 @@ pub struct Mail {
     pub body: String,
 }
 
-/// Queue messages inside the caller's transaction. Each row gets a stable
-/// Message-ID, so a retry after an ambiguous failure can be recognised as the
-/// same message by the receiving side.
+/// Queue messages inside the caller's transaction (the rows of
+/// [`outbox_rows`], written at once).
 pub async fn enqueue(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     mails: Vec<Mail>,
 ) -> Result<usize, DbErr> {
+    let rows = outbox_rows(now, mails);
+    let n = rows.len();
+    // One statement text whatever the count (`db::bulk`).
+    crate::db::bulk::insert_rows(conn, rows).await?;
+    Ok(n)
+}
+
+/// The outbox rows of `mails`, unwritten; a message repeated to the same
+/// recipient under the same subject is queued once. Each row gets a
+/// stable Message-ID, so a retry after an ambiguous failure can be
+/// recognised as the same message by the receiving side.
+pub fn outbox_rows(now: DateTime<Utc>, mails: Vec<Mail>) -> Vec<mail::ActiveModel> {
     let mut seen = std::collections::HashSet::new();
-    let models: Vec<mail::ActiveModel> = mails
+    mails
         .into_iter()
         .filter(|m| seen.insert((m.recipient.clone(), m.subject.clone())))
         .map(|m| {
@@ -50,9 +61,5 @@ pub async fn enqueue(
                 last_error: Set(None),
             }
         })
-        .collect();
-    let n = models.len();
-    // One statement text whatever the count (`db::bulk`).
-    crate::db::bulk::insert_rows(conn, models).await?;
-    Ok(n)
+        .collect()
 }

@@ -94,13 +94,14 @@ async fn silenced(
         .collect())
 }
 
-/// Queue texts inside the caller's transaction (the same text to the same
-/// phone once; never to a number marked `no_sms`).
-pub async fn enqueue(
+/// The outbox rows of `messages`, unwritten (the unit of work writes them
+/// with its commit): the same text to the same phone once; never to a
+/// number marked `no_sms`, as the caller's transaction reads it.
+pub async fn outbox_rows(
     conn: &impl ConnectionTrait,
     now: DateTime<Utc>,
     messages: Vec<Sms>,
-) -> Result<usize, DbErr> {
+) -> Result<Vec<sms_message::ActiveModel>, DbErr> {
     let silenced = silenced(conn, &messages).await?;
     if !silenced.is_empty() {
         tracing::info!(
@@ -109,7 +110,7 @@ pub async fn enqueue(
         );
     }
     let mut seen = std::collections::HashSet::new();
-    let rows: Vec<sms_message::ActiveModel> = messages
+    Ok(messages
         .into_iter()
         .filter(|m| !silenced.contains(&m.recipient))
         .filter(|m| seen.insert((m.recipient.clone(), m.body.clone())))
@@ -124,10 +125,7 @@ pub async fn enqueue(
             failed_at: Set(None),
             last_error: Set(None),
         })
-        .collect();
-    let n = rows.len();
-    crate::db::bulk::insert_rows(conn, rows).await?;
-    Ok(n)
+        .collect())
 }
 
 /// The unit's duty phone, if it has one.
