@@ -48,7 +48,7 @@ where
 /// Inserts held back to run together at the end of a transaction
 /// (`Work::stage`, the outbox rows): on PostgreSQL they go out as one
 /// statement, each table's rows a `WITH` item of it, which the events'
-/// own statement can carry too ([`crate::events::append`]): one round trip
+/// own statement can carry too (`events::append`): one round trip
 /// to the server for what was one per table. On SQLite, where a statement
 /// costs no network round trip, each table's rows are a multi-row insert
 /// as before. Rows held here are not seen by a read in the transaction
