@@ -24,6 +24,7 @@ mod m20261205_000020_daily_counts;
 mod m20261206_000021_region_counts;
 mod m20261207_000022_village_counts;
 mod m20261208_000023_statement_counts;
+mod m20261209_000024_pending_deadlines_uncounted;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_region_counts::Migration),
             Box::new(m20261207_000022_village_counts::Migration),
             Box::new(m20261208_000023_statement_counts::Migration),
+            Box::new(m20261209_000024_pending_deadlines_uncounted::Migration),
         ]
     }
 }

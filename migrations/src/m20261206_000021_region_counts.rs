@@ -151,7 +151,12 @@ fn subject_case(backend: DatabaseBackend, region: RegionFn, r: &str) -> String {
 }
 
 /// The delta rows of a deadline row `r` counted with `sign`.
-fn deadline_rows(backend: DatabaseBackend, region: RegionFn, r: &str, sign: i32) -> String {
+pub(crate) fn deadline_rows(
+    backend: DatabaseBackend,
+    region: RegionFn,
+    r: &str,
+    sign: i32,
+) -> String {
     let s = subject_case(backend, region, r);
     deadline_dims(r)
         .iter()
