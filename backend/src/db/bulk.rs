@@ -192,4 +192,38 @@ mod tests {
         assert_eq!(to_json(Value::Bytes(Some(vec![1]))), None);
         Ok(())
     }
+
+    fn handlers(n: usize) -> Vec<crate::db::entities::case_handler::ActiveModel> {
+        (0..n)
+            .map(|_| crate::db::entities::case_handler::ActiveModel {
+                case_id: sea_orm::ActiveValue::Set(uuid::Uuid::nil()),
+                unit_id: sea_orm::ActiveValue::Set(uuid::Uuid::nil()),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn staged_rows_are_with_items_on_postgresql_only() {
+        let mut pg = Staged::default();
+        pg.add(DatabaseBackend::Postgres, handlers(2));
+        pg.add(DatabaseBackend::Postgres, handlers(0));
+        pg.add(DatabaseBackend::Postgres, handlers(1));
+        let (items, values) = pg.with_items(3).expect("every part is JSON");
+        assert_eq!(items.len(), 2, "an empty set of rows is no part");
+        assert_eq!(
+            items[0],
+            "s0 AS (INSERT INTO \"case_handlers\" SELECT * FROM \
+             json_populate_recordset(NULL::\"case_handlers\", $3::json))"
+        );
+        assert!(items[1].contains("$4::json"), "{}", items[1]);
+        assert_eq!(values.len(), 2);
+
+        let mut lite = Staged::default();
+        lite.add(DatabaseBackend::Sqlite, handlers(2));
+        assert!(!lite.is_empty());
+        assert!(
+            lite.with_items(1).is_none(),
+            "SQLite writes each part as its own multi-row insert"
+        );
+    }
 }
