@@ -4,11 +4,10 @@
 //! and hands the result here. Requests that arrive while a batch is being
 //! written queue up; the request that takes the intake lock starts a drain:
 //! batch after batch, each of every case queued when it starts, until the
-//! queue is empty. A batch is one transaction: the escalations its danger
-//! screens open, planned; one counter bump for the case numbers and one
-//! multi-row insert each for cases and handlers (on PostgreSQL one
-//! statement: `intake_rows`); the deadlines and escalation rows, with
-//! their mail and texts, staged to go out with the feed stamp for all
+//! queue is empty. A batch is one transaction: one counter bump for the case
+//! numbers, one multi-row insert each for cases and handlers; the
+//! deadlines and, for the cases whose danger opens one, their escalations
+//! with their mail and texts, staged to go out with the feed stamp for all
 //! their events (one statement on PostgreSQL: `Work::stage`); one durable
 //! commit. Under load that pays the fsync (and,
 //! on SQLite, the writer lock) once per batch instead of once per case; a
@@ -30,7 +29,10 @@
 //! gets its own error. The drain is a task of its own: the request leading
 //! it may be dropped (its client gone) without cancelling the writes the
 //! others are waiting for.
-use sea_orm::{sea_query::Expr, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use chrono::Datelike;
+use sea_orm::{
+    sea_query::Expr, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TryIntoModel,
+};
 use tokio::sync::oneshot;
 
 pub use super::intake_queue::Intake;
@@ -40,9 +42,12 @@ use super::{
     record::{call_already_linked, event},
 };
 use crate::{
-    db::entities::{call, case, case_handler, escalation as escalation_row},
+    db::{
+        bulk,
+        entities::{call, case, case_handler, escalation as escalation_row},
+    },
     error::{Error, Result},
-    escalation,
+    escalation, events,
     state::AppState,
     work::Work,
 };
@@ -125,13 +130,24 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     let mut w = begin(state, now).await?;
     let began = std::time::Instant::now();
 
-    // The escalations the danger screens open, planned first (reads
-    // only): their police handlers go into the cases' own statement.
-    let planning = super::intake_rows::unnumbered(intakes)?;
+    let numbers = number(&w, intakes).await?;
+    let numbered = std::time::Instant::now();
+    let mut rows = Vec::with_capacity(intakes.len());
+    let mut cases = Vec::with_capacity(intakes.len());
+    for (intake, number) in intakes.iter().zip(numbers) {
+        let mut am = intake.case.clone();
+        am.number = Set(number);
+        cases.push(am.clone().try_into_model()?);
+        rows.push(am);
+    }
+    bulk::insert_rows(&*w, rows).await?;
+
+    // The escalations the danger screens open, planned first: their
+    // police handlers and deadlines go into the cases' own statements.
+    let escalate = to_escalate(intakes, &cases);
     let (settings, directory) = (&state.settings, &state.directory);
-    let planned =
-        escalation::plan(&w, settings, directory, &to_escalate(intakes, &planning)).await?;
-    let mut handlers: Vec<case_handler::ActiveModel> = planning
+    let planned = escalation::plan(&w, settings, directory, &escalate).await?;
+    let mut handlers: Vec<case_handler::ActiveModel> = cases
         .iter()
         .filter_map(|c| {
             c.assigned_unit_id.map(|u| case_handler::ActiveModel {
@@ -141,9 +157,7 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
         })
         .collect();
     handlers.extend(planned.handlers);
-    let cases = super::intake_rows::write(&w, intakes, handlers).await?;
-    let numbered = std::time::Instant::now();
-    let escalate = to_escalate(intakes, &cases);
+    bulk::insert_rows(&*w, handlers).await?;
 
     let mut due = Vec::with_capacity(intakes.len() * 3 + planned.deadlines.len());
     for (intake, c) in intakes.iter().zip(&cases) {
@@ -176,10 +190,9 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     };
     phase("writer_wait", began - asked);
     phase("statements", written - began);
-    // The statements, apart: the escalations planned, the numbers'
-    // counter bump and the rows of the cases and their handlers; the
-    // deadlines and escalation rows staged; what opens with them (calls,
-    // reporters, referrals, ledger links, the escalations' mail).
+    // The statements, apart: the numbers' counter bump; the rows of the
+    // cases, their handlers and deadlines; what opens with them (calls,
+    // reporters, referrals, ledger links, escalations).
     phase("statements_numbers", numbered - began);
     phase("statements_rows", inserted - numbered);
     phase("statements_links", written - inserted);
@@ -197,6 +210,28 @@ async fn begin(state: &AppState, now: chrono::DateTime<chrono::Utc>) -> Result<W
         state.node_id.clone(),
         state.signals.clone(),
     ))
+}
+
+/// Case numbers for `intakes`, in order: one counter bump per year in the
+/// batch (`YYYY-NNNNNN`, contiguous, none skipped: a failed batch rolls
+/// its bump back with everything else).
+async fn number(w: &Work, intakes: &[&Intake]) -> Result<Vec<String>> {
+    // Case numbers: one counter bump per year in the batch.
+    let mut numbers = vec![String::new(); intakes.len()];
+    let mut years: Vec<i32> = intakes.iter().map(|i| i.now.year()).collect();
+    years.sort_unstable();
+    years.dedup();
+    for year in years {
+        let mine: Vec<usize> = (0..intakes.len())
+            .filter(|&k| intakes[k].now.year() == year)
+            .collect();
+        let n = mine.len() as i64;
+        let last = events::bump_counter(&**w, &format!("case_number:{year}"), n).await?;
+        for (j, &k) in mine.iter().enumerate() {
+            numbers[k] = format!("{year}-{:06}", last - n + 1 + j as i64);
+        }
+    }
+    Ok(numbers)
 }
 
 /// The escalations the batch's danger screens open (high or imminent), in

@@ -9,7 +9,6 @@ pub mod contact_safety;
 pub mod directory;
 pub mod intake;
 pub mod intake_queue;
-mod intake_rows;
 pub mod mandatory;
 pub mod model;
 pub mod moves;
