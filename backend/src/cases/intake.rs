@@ -191,8 +191,9 @@ async fn write(state: &AppState, intakes: &[&Intake]) -> Result<Vec<case::Model>
     phase("writer_wait", began - asked);
     phase("statements", written - began);
     // The statements, apart: the numbers' counter bump; the rows of the
-    // cases, their handlers and deadlines; what opens with them (calls,
-    // reporters, referrals, ledger links, escalations).
+    // cases and their handlers, the escalations planned, the deadlines and
+    // escalation rows staged; what opens with them (calls, reporters,
+    // referrals, ledger links, the escalations' mail and texts).
     phase("statements_numbers", numbered - began);
     phase("statements_rows", inserted - numbered);
     phase("statements_links", written - inserted);

@@ -654,14 +654,14 @@ async fn bench(args: &Args, root: &Path, server_bin: &Path, fx: &mut Fixture) ->
         );
         println!(
             "  a batch's phases on average: waiting for the writer {:.2} ms, its statements {:.2} ms, \
-             the commit (mail, texts, events, COMMIT) {:.2} ms",
+             the commit (staged deadlines and escalations, mail, texts, events, COMMIT) {:.2} ms",
             1000.0 * wait / b,
             1000.0 * statements / b,
             1000.0 * commit / b
         );
         println!(
-            "  its statements: case numbers {:.2} ms, rows (cases, handlers, deadlines) {:.2} ms, \
-             what opens with them (escalations, referrals, links) {:.2} ms",
+            "  its statements: case numbers {:.2} ms, rows (cases, handlers; escalations planned) {:.2} ms, \
+             what opens with them (calls, referrals, links, the escalations' mail) {:.2} ms",
             1000.0 * numbers / b,
             1000.0 * rows / b,
             1000.0 * links / b
