@@ -23,26 +23,10 @@ pub async fn insert_rows<A>(conn: &impl ConnectionTrait, rows: Vec<A>) -> Result
 where
     A: ActiveModelTrait + Send,
 {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let backend = conn.get_database_backend();
-    if backend == DatabaseBackend::Postgres {
-        if let Some(json) = as_json_array(&rows) {
-            let table = A::Entity::default().table_name().to_string();
-            conn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                json_insert(&table, 1),
-                [json.into()],
-            ))
-            .await?;
-            return Ok(());
-        }
-    }
-    A::Entity::insert_many(rows)
-        .exec_without_returning(conn)
-        .await?;
-    Ok(())
+    // A staged set of one table, written at once.
+    let mut one = Staged::default();
+    one.add(conn.get_database_backend(), rows);
+    one.run(conn).await
 }
 
 /// Inserts held back to run together at the end of a transaction
